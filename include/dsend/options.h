@@ -1,0 +1,79 @@
+/* One option table drives parsing, --help and the printed run
+ * configuration (the shape of IOR's option.h).  Each row names the commands
+ * it applies to; the same long name may appear in two rows for different
+ * commands (gen's --bitrate is a range, ingest's a single rate). */
+#ifndef DSEND_OPTIONS_H
+#define DSEND_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum dsend_command {
+    DSEND_CMD_INGEST = 1u << 0,
+    DSEND_CMD_GEN = 1u << 1,
+    DSEND_CMD_INFO = 1u << 2,
+    DSEND_CMD_LOAD = 1u << 3,
+};
+
+typedef enum dsend_opt_type {
+    DSEND_OPT_FLAG,           /* int, set to 1 */
+    DSEND_OPT_COUNT,          /* int64_t with bounds, accepts 2k */
+    DSEND_OPT_STRING,         /* const char * */
+    DSEND_OPT_CHOICE,         /* const char *, one of choices[] */
+    DSEND_OPT_SIZE,           /* uint64_t bytes */
+    DSEND_OPT_RATE,           /* uint64_t bit/s */
+    DSEND_OPT_DURATION,       /* int64_t ns */
+    DSEND_OPT_RATE_RANGE,     /* uint64_t min at offset, max at offset2 */
+    DSEND_OPT_DURATION_RANGE, /* int64_t min at offset, max at offset2 */
+} dsend_opt_type;
+
+/* Everything a command line can say.  Positional arguments follow. */
+typedef struct dsend_config {
+    int help;
+    int force;
+    int quiet;
+    int all;
+    const char *output;
+    uint64_t block_size;
+    uint64_t bitrate;                     /* ingest: 0 = from PCRs */
+    uint64_t bitrate_min, bitrate_max;    /* gen */
+    int64_t duration_min, duration_max;   /* gen */
+    int64_t assets;
+    int64_t seed;
+    int64_t devices;                      /* info: 0 = catalogue only */
+    int64_t replicas;
+    const char *layout;
+    int npos;
+    char **pos;
+} dsend_config;
+
+typedef struct dsend_option {
+    const char *name;      /* long name, without "--" */
+    char short_name;       /* 0 if none */
+    dsend_opt_type type;
+    size_t offset, offset2;
+    unsigned commands;     /* DSEND_CMD_* mask */
+    const char *metavar;
+    const char *defval;    /* parsed like user input; NULL: zero/unset */
+    const char *unset;     /* how the printed configuration shows zero/unset */
+    const char *help;
+    const char *const *choices; /* DSEND_OPT_CHOICE */
+    int64_t min, max;      /* DSEND_OPT_COUNT */
+} dsend_option;
+
+extern const dsend_option dsend_options[];
+
+/* Apply defaults for cmd, then parse argv (argv[0] is the command name).
+ * Returns 0, or DSEND_EINVAL with one line naming the option. */
+int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv,
+                        dsend_config *cfg);
+/* The option part of `dsend CMD --help`. */
+void dsend_options_help(unsigned cmd, FILE *out);
+/* "# name = value" for every option of cmd, as parsed (the run's
+ * configuration, printed with its results). */
+void dsend_options_print(unsigned cmd, const dsend_config *cfg, FILE *out, const char *prefix);
+/* Free what parse allocated (pos). */
+void dsend_options_free(dsend_config *cfg);
+
+#endif

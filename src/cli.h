@@ -1,0 +1,35 @@
+/* Command-line front end (internal): one handler per dsend command. */
+#ifndef DSEND_CLI_H
+#define DSEND_CLI_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+#include "dsend/options.h"
+
+typedef struct dsend_cli {
+    MPI_Comm comm;
+    int rank, size;
+    FILE *out;                /* results; rank 0 writes */
+    const dsend_config *cfg;
+    unsigned cmd;
+    const char *name;
+    int argc;
+    char **argv;
+} dsend_cli;
+
+typedef struct dsend_command_def {
+    const char *name;
+    unsigned cmd;
+    const char *usage;        /* after "dsend NAME " */
+    const char *summary;
+    int collective;           /* 1: every rank runs it; 0: rank 0 alone */
+    int (*run)(dsend_cli *c); /* returns a dsend_rc */
+} dsend_command_def;
+
+int dsend_cmd_ingest(dsend_cli *c);
+int dsend_cmd_gen(dsend_cli *c);
+int dsend_cmd_info(dsend_cli *c);
+int dsend_cmd_load(dsend_cli *c);
+
+#endif

@@ -1,0 +1,189 @@
+/* Parallel load of a device's blocks (see include/dsend/loader.h). */
+#include "dsend/loader.h"
+#include "check.h"
+#include "dsend/checksum.h"
+#include "dsend/error.h"
+#include "dsend/mpi_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_block(const void *x, const void *y)
+{
+    const dsend_block *a = x, *b = y;
+    if (a->asset != b->asset)
+        return a->asset < b->asset ? -1 : 1;
+    return a->block < b->block ? -1 : a->block > b->block;
+}
+
+const dsend_block *dsend_store_find(const dsend_store *s, uint32_t asset, uint64_t block)
+{
+    dsend_block key = {.asset = asset, .block = block};
+    return bsearch(&key, s->blocks, s->nblocks, sizeof key, cmp_block);
+}
+
+void dsend_store_free(dsend_store *s)
+{
+    free(s->blocks);
+    free(s->arena);
+    memset(s, 0, sizeof *s);
+}
+
+/* Pass 1: which blocks does this device hold, and how many bytes. */
+static int plan(const dsend_library *lib, const dsend_layout *L, dsend_store *s)
+{
+    uint64_t n = 0, cap = 0;
+    int dev[DSEND_MAX_REPLICAS];
+    for (uint32_t a = 0; a < lib->nassets; a++) {
+        const dsend_asset *as = &lib->assets[a];
+        for (uint64_t b = 0; b < as->blocks; b++) {
+            dsend_layout_place(L, a, b, dev);
+            for (int r = 0; r < L->replicas; r++) {
+                if (dev[r] != s->device)
+                    continue;
+                uint64_t len = dsend_asset_block_len(as, b);
+                if (as->kind == DSEND_ASSET_SYNTHETIC) {
+                    s->synthetic_blocks++;
+                    s->synthetic_bytes += len;
+                    break;
+                }
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    void *p = realloc(s->blocks, cap * sizeof *s->blocks);
+                    if (!p)
+                        return dsend_seterr(DSEND_ENOMEM, "device %d: out of memory", s->device);
+                    s->blocks = p;
+                }
+                s->blocks[n++] = (dsend_block){.asset = a, .replica = (uint32_t)r, .block = b,
+                                               .len = len};
+                s->bytes += len;
+                break; /* replicas are on distinct devices: at most one here */
+            }
+        }
+    }
+    s->nblocks = n;
+    return 0;
+}
+
+/* Pass 2: one collective read per stored asset; devices holding no block of
+ * it still take part with an empty selection. */
+static int read_asset(const dsend_library *lib, uint32_t a, dsend_store *s, uint64_t first,
+                      uint64_t count, uint8_t *dst, uint32_t *crcs_out)
+{
+    int rc = 0;
+    const dsend_asset *as = &lib->assets[a];
+    hid_t d = -1, fs = -1, ms = -1, dxpl = -1, cd = -1;
+    char path[DSEND_NAME_MAX + 32];
+    snprintf(path, sizeof path, "assets/%s/data", as->name);
+    H5_CHECK(d = H5Dopen2(lib->file, path, H5P_DEFAULT));
+    H5_CHECK(fs = H5Dget_space(d));
+    H5_CHECK(H5Sselect_none(fs));
+    uint64_t total = 0;
+    for (uint64_t i = first; i < first + count; i++) {
+        hsize_t start[1] = {s->blocks[i].block * as->block_size}, len[1] = {s->blocks[i].len};
+        H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_OR, start, NULL, len, NULL));
+        total += s->blocks[i].len;
+    }
+    hsize_t mdims[1] = {total ? total : 1};
+    H5_CHECK(ms = H5Screate_simple(1, mdims, NULL));
+    if (!total)
+        H5_CHECK(H5Sselect_none(ms));
+    H5_CHECK(dxpl = H5Pcreate(H5P_DATASET_XFER));
+    H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+    /* selections are in increasing file order, so memory holds the blocks in
+     * the order of s->blocks */
+    H5_CHECK(H5Dread(d, H5T_NATIVE_UINT8, ms, fs, dxpl, total ? dst : (void *)s));
+    H5Sclose(ms);
+    ms = -1;
+    H5Sclose(fs);
+    fs = -1;
+
+    /* the stored checksums of this asset (small; every device reads all) */
+    snprintf(path, sizeof path, "assets/%s/block_crc32c", as->name);
+    H5_CHECK(cd = H5Dopen2(lib->file, path, H5P_DEFAULT));
+    H5_CHECK(H5Dread(cd, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, dxpl, crcs_out));
+err:
+    if (cd >= 0)
+        H5Dclose(cd);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+int dsend_load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L,
+               dsend_store *s)
+{
+    int rc = 0, size;
+    uint32_t *crcs = NULL;
+    memset(s, 0, sizeof *s);
+    MPI_Comm_rank(comm, &s->device);
+    MPI_Comm_size(comm, &size);
+    s->devices = size;
+    if (L->devices != size) {
+        rc = dsend_seterr(DSEND_EINVAL, "layout is for %d devices but the communicator has %d",
+                          L->devices, size);
+        goto agree;
+    }
+    rc = plan(lib, L, s);
+    if (rc == 0 && !(s->arena = malloc(s->bytes ? s->bytes : 1)))
+        rc = dsend_seterr(DSEND_ENOMEM, "device %d: cannot hold %llu bytes of blocks in RAM",
+                          s->device, (unsigned long long)s->bytes);
+    uint64_t maxblocks = 1;
+    for (uint32_t a = 0; a < lib->nassets; a++)
+        if (lib->assets[a].kind == DSEND_ASSET_MPEGTS && lib->assets[a].blocks > maxblocks)
+            maxblocks = lib->assets[a].blocks;
+    if (rc == 0 && !(crcs = malloc(maxblocks * sizeof *crcs)))
+        rc = dsend_seterr(DSEND_ENOMEM, "device %d: out of memory", s->device);
+agree:
+    /* every device must enter the collective reads, or none */
+    if ((rc = dsend_mpi_agree(comm, rc)) != 0)
+        goto err;
+
+    MPI_Barrier(comm);
+    uint64_t i = 0, off = 0;
+    for (uint32_t a = 0; a < lib->nassets; a++) {
+        const dsend_asset *as = &lib->assets[a];
+        if (as->kind != DSEND_ASSET_MPEGTS)
+            continue;
+        uint64_t first = i;
+        while (i < s->nblocks && s->blocks[i].asset == a)
+            i++;
+        double t0 = MPI_Wtime();
+        rc = read_asset(lib, a, s, first, i - first, s->arena + off, crcs);
+        s->read_seconds += MPI_Wtime() - t0;
+        /* stop everybody before the next collective read if one device failed */
+        if ((rc = dsend_mpi_agree(comm, rc)) != 0)
+            goto err;
+        t0 = MPI_Wtime();
+        for (uint64_t k = first; k < i && rc == 0; k++) {
+            dsend_block *b = &s->blocks[k];
+            b->data = s->arena + off;
+            b->crc32c = dsend_crc32c(0, b->data, b->len);
+            if (b->crc32c != crcs[b->block])
+                rc = dsend_seterr(DSEND_ECHECKSUM,
+                                  "device %d: %s: asset '%s' block %llu: checksum mismatch "
+                                  "(stored 0x%08x, read 0x%08x)",
+                                  s->device, lib->path, as->name, (unsigned long long)b->block,
+                                  crcs[b->block], b->crc32c);
+            off += b->len;
+        }
+        s->verify_seconds += MPI_Wtime() - t0;
+        /* a device that found a bad block must not leave the others waiting
+         * in the next collective read */
+        if ((rc = dsend_mpi_agree(comm, rc)) != 0)
+            goto err;
+    }
+    free(crcs);
+    return 0;
+err:
+    free(crcs);
+    dsend_store_free(s);
+    return rc;
+}

@@ -1,0 +1,305 @@
+/* The option table and its parser, --help and configuration printer. */
+#include "dsend/options.h"
+#include "dsend/error.h"
+#include "dsend/units.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f) offsetof(dsend_config, f)
+#define ALLCMDS (DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_INFO | DSEND_CMD_LOAD)
+
+static const char *const layout_choices[] = {"stripe", "hash", NULL};
+
+const dsend_option dsend_options[] = {
+    {.name = "help", .short_name = 'h', .type = DSEND_OPT_FLAG, .offset = OFF(help),
+     .commands = ALLCMDS, .help = "show this help and exit"},
+    {.name = "output", .short_name = 'o', .type = DSEND_OPT_STRING, .offset = OFF(output),
+     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN, .metavar = "LIB.h5",
+     .help = "the library file to write (required)"},
+    {.name = "force", .short_name = 'f', .type = DSEND_OPT_FLAG, .offset = OFF(force),
+     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN, .help = "replace an existing output file"},
+    {.name = "block-size", .type = DSEND_OPT_SIZE, .offset = OFF(block_size),
+     .commands = DSEND_CMD_INGEST, .metavar = "SIZE", .defval = "263200",
+     .help = "block size: a multiple of 1316 bytes (7 TS packets, one RTP payload)"},
+    {.name = "block-size", .type = DSEND_OPT_SIZE, .offset = OFF(block_size),
+     .commands = DSEND_CMD_GEN, .metavar = "SIZE", .defval = "1MiB", .help = "block size"},
+    {.name = "bitrate", .type = DSEND_OPT_RATE, .offset = OFF(bitrate),
+     .commands = DSEND_CMD_INGEST, .metavar = "RATE", .unset = "from PCRs",
+     .help = "the assets' bitrate, instead of deriving it from their PCRs"},
+    {.name = "bitrate", .type = DSEND_OPT_RATE_RANGE, .offset = OFF(bitrate_min),
+     .offset2 = OFF(bitrate_max), .commands = DSEND_CMD_GEN, .metavar = "RATE|MIN:MAX",
+     .defval = "4Mbit/s", .help = "bitrate of each asset, or a uniform range"},
+    {.name = "duration", .type = DSEND_OPT_DURATION_RANGE, .offset = OFF(duration_min),
+     .offset2 = OFF(duration_max), .commands = DSEND_CMD_GEN, .metavar = "TIME|MIN:MAX",
+     .defval = "30min", .help = "duration of each asset, or a uniform range"},
+    {.name = "assets", .short_name = 'n', .type = DSEND_OPT_COUNT, .offset = OFF(assets),
+     .commands = DSEND_CMD_GEN, .metavar = "N", .defval = "100", .min = 1, .max = 10000000,
+     .help = "number of synthetic assets"},
+    {.name = "seed", .type = DSEND_OPT_COUNT, .offset = OFF(seed), .commands = DSEND_CMD_GEN,
+     .metavar = "S", .defval = "1", .min = 0, .max = INT64_MAX,
+     .help = "seed of every random choice"},
+    {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
+     .commands = DSEND_CMD_INFO, .metavar = "D", .unset = "none (catalogue only)", .min = 1,
+     .max = 65536, .help = "also show how blocks and bytes spread over D devices"},
+    {.name = "replicas", .short_name = 'r', .type = DSEND_OPT_COUNT, .offset = OFF(replicas),
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD, .metavar = "R", .defval = "1", .min = 1,
+     .max = 16, .help = "copies of every block, on distinct devices (R <= devices)"},
+    {.name = "layout", .type = DSEND_OPT_CHOICE, .offset = OFF(layout),
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD, .metavar = "POLICY", .defval = "stripe",
+     .choices = layout_choices,
+     .help = "block placement: stripe (round-robin from a per-asset start device) or hash "
+             "(hashed into bins of primary and secondary devices)"},
+    {.name = "all", .type = DSEND_OPT_FLAG, .offset = OFF(all), .commands = DSEND_CMD_INFO,
+     .help = "list every asset (default: the first 20 of a longer catalogue)"},
+    {.name = "quiet", .short_name = 'q', .type = DSEND_OPT_FLAG, .offset = OFF(quiet),
+     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD,
+     .help = "print nothing but errors"},
+    {.name = NULL},
+};
+
+#define FIELD(cfg, off, T) ((T *)((char *)(cfg) + (off)))
+
+static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
+{
+    int rc = 0;
+    char lo[128];
+    switch (o->type) {
+    case DSEND_OPT_FLAG:
+        *FIELD(cfg, o->offset, int) = 1;
+        return 0;
+    case DSEND_OPT_STRING:
+        *FIELD(cfg, o->offset, const char *) = v;
+        return 0;
+    case DSEND_OPT_CHOICE:
+        for (const char *const *c = o->choices; *c; c++)
+            if (strcmp(*c, v) == 0) {
+                *FIELD(cfg, o->offset, const char *) = *c;
+                return 0;
+            }
+        return dsend_seterr(DSEND_EINVAL, "'%s': not one of the choices", v);
+    case DSEND_OPT_COUNT: {
+        int64_t x;
+        if ((rc = dsend_parse_count(v, &x)))
+            return rc;
+        if (x < o->min || x > o->max)
+            return dsend_seterr(DSEND_EINVAL, "%s: must be between %lld and %lld", v,
+                                (long long)o->min, (long long)o->max);
+        *FIELD(cfg, o->offset, int64_t) = x;
+        return 0;
+    }
+    case DSEND_OPT_SIZE:
+        return dsend_parse_size(v, FIELD(cfg, o->offset, uint64_t));
+    case DSEND_OPT_RATE:
+        return dsend_parse_rate(v, FIELD(cfg, o->offset, uint64_t));
+    case DSEND_OPT_DURATION:
+        return dsend_parse_duration(v, FIELD(cfg, o->offset, int64_t));
+    case DSEND_OPT_RATE_RANGE:
+    case DSEND_OPT_DURATION_RANGE: {
+        const char *colon = strchr(v, ':');
+        const char *hi = colon ? colon + 1 : v;
+        snprintf(lo, sizeof lo, "%.*s", (int)(colon ? (size_t)(colon - v) : strlen(v)), v);
+        if (o->type == DSEND_OPT_RATE_RANGE) {
+            uint64_t a, b;
+            if ((rc = dsend_parse_rate(lo, &a)) || (rc = dsend_parse_rate(hi, &b)))
+                return rc;
+            if (a == 0 || a > b)
+                return dsend_seterr(DSEND_EINVAL, "'%s': need 0 < MIN <= MAX", v);
+            *FIELD(cfg, o->offset, uint64_t) = a;
+            *FIELD(cfg, o->offset2, uint64_t) = b;
+        } else {
+            int64_t a, b;
+            if ((rc = dsend_parse_duration(lo, &a)) || (rc = dsend_parse_duration(hi, &b)))
+                return rc;
+            if (a <= 0 || a > b)
+                return dsend_seterr(DSEND_EINVAL, "'%s': need 0 < MIN <= MAX", v);
+            *FIELD(cfg, o->offset, int64_t) = a;
+            *FIELD(cfg, o->offset2, int64_t) = b;
+        }
+        return 0;
+    }
+    }
+    return dsend_seterr(DSEND_EINVAL, "internal: bad option type");
+}
+
+static const dsend_option *find(unsigned cmd, const char *name, size_t len, char short_name,
+                                int *elsewhere)
+{
+    *elsewhere = 0;
+    for (const dsend_option *o = dsend_options; o->name; o++) {
+        int match = short_name ? o->short_name == short_name
+                               : strlen(o->name) == len && strncmp(o->name, name, len) == 0;
+        if (!match)
+            continue;
+        if (o->commands & cmd)
+            return o;
+        *elsewhere = 1;
+    }
+    return NULL;
+}
+
+int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv,
+                        dsend_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (const dsend_option *o = dsend_options; o->name; o++)
+        if ((o->commands & cmd) && o->defval && set_value(o, o->defval, cfg) != 0)
+            return dsend_seterr(DSEND_EINVAL, "internal: bad default for --%s", o->name);
+    if (!(cfg->pos = calloc((size_t)argc + 1, sizeof *cfg->pos)))
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            cfg->pos[cfg->npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        const dsend_option *o;
+        const char *value = NULL;
+        char shown[80];
+        int elsewhere;
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            snprintf(shown, sizeof shown, "--%.*s", (int)(len < 60 ? len : 60), name);
+            o = find(cmd, name, len, 0, &elsewhere);
+            if (eq)
+                value = eq + 1;
+        } else {
+            snprintf(shown, sizeof shown, "-%c", a[1]);
+            o = find(cmd, NULL, 0, a[1], &elsewhere);
+            if (a[2])
+                value = a + 2;
+        }
+        if (!o) {
+            if (elsewhere)
+                return dsend_seterr(DSEND_EINVAL, "%s is not an option of 'dsend %s' (see dsend %s --help)",
+                                    shown, cmdname, cmdname);
+            return dsend_seterr(DSEND_EINVAL, "unknown option '%s' (see dsend %s --help)", shown,
+                                cmdname);
+        }
+        if (o->type == DSEND_OPT_FLAG) {
+            if (value)
+                return dsend_seterr(DSEND_EINVAL, "--%s takes no value", o->name);
+        } else if (!value) {
+            if (i + 1 >= argc)
+                return dsend_seterr(DSEND_EINVAL, "--%s needs a value (%s)", o->name, o->metavar);
+            value = argv[++i];
+        }
+        if (set_value(o, value, cfg) != 0) {
+            char why[600];
+            snprintf(why, sizeof why, "%s", dsend_errmsg());
+            if (o->type == DSEND_OPT_CHOICE) {
+                char list[200] = "";
+                for (const char *const *c = o->choices; *c; c++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             c == o->choices ? "" : ", ", *c);
+                return dsend_seterr(DSEND_EINVAL, "--%s %s: must be one of %s", o->name, value,
+                                    list);
+            }
+            return dsend_seterr(DSEND_EINVAL, "--%s %s", o->name, why);
+        }
+    }
+    return 0;
+}
+
+void dsend_options_free(dsend_config *cfg)
+{
+    free(cfg->pos);
+    cfg->pos = NULL;
+    cfg->npos = 0;
+}
+
+static void format_value(const dsend_option *o, const dsend_config *cfg, char *buf, size_t n)
+{
+    char a[40], b[40];
+    switch (o->type) {
+    case DSEND_OPT_FLAG:
+        snprintf(buf, n, "%s", *FIELD(cfg, o->offset, int) ? "yes" : "no");
+        return;
+    case DSEND_OPT_STRING:
+    case DSEND_OPT_CHOICE: {
+        const char *s = *FIELD(cfg, o->offset, const char *);
+        snprintf(buf, n, "%s", s ? s : (o->unset ? o->unset : "(none)"));
+        return;
+    }
+    case DSEND_OPT_COUNT: {
+        int64_t v = *FIELD(cfg, o->offset, int64_t);
+        if (v == 0 && o->unset)
+            snprintf(buf, n, "%s", o->unset);
+        else
+            snprintf(buf, n, "%lld", (long long)v);
+        return;
+    }
+    case DSEND_OPT_SIZE:
+        snprintf(buf, n, "%s", dsend_format_size(*FIELD(cfg, o->offset, uint64_t), a, sizeof a));
+        return;
+    case DSEND_OPT_RATE: {
+        uint64_t v = *FIELD(cfg, o->offset, uint64_t);
+        snprintf(buf, n, "%s", v == 0 && o->unset ? o->unset : dsend_format_rate(v, a, sizeof a));
+        return;
+    }
+    case DSEND_OPT_DURATION:
+        snprintf(buf, n, "%s",
+                 dsend_format_duration(*FIELD(cfg, o->offset, int64_t), a, sizeof a));
+        return;
+    case DSEND_OPT_RATE_RANGE: {
+        uint64_t lo = *FIELD(cfg, o->offset, uint64_t), hi = *FIELD(cfg, o->offset2, uint64_t);
+        dsend_format_rate(lo, a, sizeof a);
+        if (lo == hi)
+            snprintf(buf, n, "%s", a);
+        else
+            snprintf(buf, n, "%s:%s", a, dsend_format_rate(hi, b, sizeof b));
+        return;
+    }
+    case DSEND_OPT_DURATION_RANGE: {
+        int64_t lo = *FIELD(cfg, o->offset, int64_t), hi = *FIELD(cfg, o->offset2, int64_t);
+        dsend_format_duration(lo, a, sizeof a);
+        if (lo == hi)
+            snprintf(buf, n, "%s", a);
+        else
+            snprintf(buf, n, "%s:%s", a, dsend_format_duration(hi, b, sizeof b));
+        return;
+    }
+    }
+    snprintf(buf, n, "?");
+}
+
+void dsend_options_help(unsigned cmd, FILE *out)
+{
+    fprintf(out, "Options:\n");
+    for (const dsend_option *o = dsend_options; o->name; o++) {
+        if (!(o->commands & cmd))
+            continue;
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
+                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
+        fprintf(out, "  %-28s %s", left, o->help);
+        if (o->defval)
+            fprintf(out, " [default: %s]", o->defval);
+        else if (o->unset)
+            fprintf(out, " [default: %s]", o->unset);
+        fputc('\n', out);
+    }
+    fprintf(out, "Sizes take units (1316, 256KiB, 4MiB, 10G), rates too (4Mbit/s, 10Gbit/s, 25Mbps),\n"
+                 "and durations (2s, 500ms, 30min, 1h; a bare number is seconds).\n");
+}
+
+void dsend_options_print(unsigned cmd, const dsend_config *cfg, FILE *out, const char *prefix)
+{
+    for (const dsend_option *o = dsend_options; o->name; o++) {
+        if (!(o->commands & cmd) || o->type == DSEND_OPT_FLAG)
+            continue;
+        char v[128];
+        format_value(o, cfg, v, sizeof v);
+        fprintf(out, "%s%-12s = %s\n", prefix, o->name, v);
+    }
+}
