@@ -17,6 +17,9 @@ static const dsend_command_def commands[] = {
     {"load", DSEND_CMD_LOAD, "LIB.h5 [--replicas R] [--layout stripe|hash]",
      "(under mpirun -np D) every device reads its blocks into RAM and verifies them", 1,
      dsend_cmd_load},
+    {"sim", DSEND_CMD_SIM, "LIB.h5 [--client-ranks K] [--clients C] [cluster and workload options]",
+     "(under mpirun -np N) simulate the cluster in virtual time: N-K devices, K client ranks", 1,
+     dsend_cmd_sim},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #define OFF(f) offsetof(dsend_config, f)
-#define ALLCMDS (DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_INFO | DSEND_CMD_LOAD)
+#define ALLCMDS (DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_INFO | DSEND_CMD_LOAD | DSEND_CMD_SIM)
+#define SIM DSEND_CMD_SIM
 
 static const char *const layout_choices[] = {"stripe", "hash", NULL};
+static const char *const arrival_choices[] = {"staggered", "all", "poisson", NULL};
 
 const dsend_option dsend_options[] = {
     {.name = "help", .short_name = 'h', .type = DSEND_OPT_FLAG, .offset = OFF(help),
@@ -36,25 +38,87 @@ const dsend_option dsend_options[] = {
     {.name = "assets", .short_name = 'n', .type = DSEND_OPT_COUNT, .offset = OFF(assets),
      .commands = DSEND_CMD_GEN, .metavar = "N", .defval = "100", .min = 1, .max = 10000000,
      .help = "number of synthetic assets"},
-    {.name = "seed", .type = DSEND_OPT_COUNT, .offset = OFF(seed), .commands = DSEND_CMD_GEN,
+    {.name = "seed", .type = DSEND_OPT_COUNT, .offset = OFF(seed), .commands = DSEND_CMD_GEN | SIM,
      .metavar = "S", .defval = "1", .min = 0, .max = INT64_MAX,
      .help = "seed of every random choice"},
     {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
      .commands = DSEND_CMD_INFO, .metavar = "D", .unset = "none (catalogue only)", .min = 1,
      .max = 65536, .help = "also show how blocks and bytes spread over D devices"},
     {.name = "replicas", .short_name = 'r', .type = DSEND_OPT_COUNT, .offset = OFF(replicas),
-     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD, .metavar = "R", .defval = "1", .min = 1,
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM, .metavar = "R", .defval = "1", .min = 1,
      .max = 16, .help = "copies of every block, on distinct devices (R <= devices)"},
     {.name = "layout", .type = DSEND_OPT_CHOICE, .offset = OFF(layout),
-     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD, .metavar = "POLICY", .defval = "stripe",
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM, .metavar = "POLICY", .defval = "stripe",
      .choices = layout_choices,
      .help = "block placement: stripe (round-robin from a per-asset start device) or hash "
              "(hashed into bins of primary and secondary devices)"},
     {.name = "all", .type = DSEND_OPT_FLAG, .offset = OFF(all), .commands = DSEND_CMD_INFO,
      .help = "list every asset (default: the first 20 of a longer catalogue)"},
     {.name = "quiet", .short_name = 'q', .type = DSEND_OPT_FLAG, .offset = OFF(quiet),
-     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD,
+     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD | SIM,
      .help = "print nothing but errors"},
+    /* ---- sim ---- */
+    {.name = "client-ranks", .short_name = 'k', .type = DSEND_OPT_COUNT, .offset = OFF(client_ranks),
+     .commands = SIM, .metavar = "K", .defval = "1", .min = 1, .max = 65536,
+     .help = "ranks hosting the virtual clients; the other N-K ranks are devices"},
+    {.name = "clients", .short_name = 'c', .type = DSEND_OPT_COUNT, .offset = OFF(clients),
+     .commands = SIM, .metavar = "C", .defval = "100", .min = 1, .max = 100000000,
+     .help = "virtual clients, one stream each"},
+    {.name = "asset", .type = DSEND_OPT_STRING, .offset = OFF(asset), .commands = SIM,
+     .metavar = "NAME", .unset = "Zipf over all assets", .help = "every client plays this asset"},
+    {.name = "zipf", .type = DSEND_OPT_REAL, .offset = OFF(zipf), .commands = SIM, .metavar = "S",
+     .defval = "0.8", .rmin = 0, .rmax = 10,
+     .help = "popularity of asset i (in id order) is proportional to 1/(i+1)^S; 0 is uniform"},
+    {.name = "arrival", .type = DSEND_OPT_CHOICE, .offset = OFF(arrival), .commands = SIM,
+     .metavar = "MODE", .defval = "staggered", .choices = arrival_choices,
+     .help = "client arrivals: staggered (evenly over --arrival-window), all (at t=0), "
+             "poisson (--arrival-rate)"},
+    {.name = "arrival-window", .type = DSEND_OPT_DURATION, .offset = OFF(arrival_window),
+     .commands = SIM, .metavar = "TIME", .defval = "10s", .help = "span of staggered arrivals"},
+    {.name = "arrival-rate", .type = DSEND_OPT_REAL, .offset = OFF(arrival_rate), .commands = SIM,
+     .metavar = "PER_S", .defval = "10", .rmin = 0, .rmax = 1e9,
+     .help = "mean arrivals per second (poisson)"},
+    {.name = "session", .type = DSEND_OPT_DURATION_RANGE, .offset = OFF(session_min),
+     .offset2 = OFF(session_max), .commands = SIM, .metavar = "TIME|MIN:MAX",
+     .unset = "whole asset", .help = "media time each client plays, uniform in the range"},
+    {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = SIM,
+     .metavar = "TIME", .defval = "2s",
+     .help = "from a request reaching its scheduler to the start of playout"},
+    {.name = "lead", .type = DSEND_OPT_DURATION, .offset = OFF(lead), .commands = SIM,
+     .metavar = "TIME", .defval = "2s", .help = "send requests leave this long before a block's deadline"},
+    {.name = "tick", .type = DSEND_OPT_DURATION, .offset = OFF(tick), .commands = SIM,
+     .metavar = "TIME", .defval = "100ms", .help = "least time between a scheduler's planning rounds"},
+    {.name = "sub-block", .type = DSEND_OPT_SIZE, .offset = OFF(sub_block), .commands = SIM,
+     .metavar = "SIZE", .defval = "65800",
+     .help = "unit a sender sends (a multiple of 1316 for MPEG-TS assets)"},
+    {.name = "nic", .type = DSEND_OPT_RATE, .offset = OFF(nic), .commands = SIM, .metavar = "RATE",
+     .defval = "10Gbit/s", .help = "each device's egress link"},
+    {.name = "client-link", .type = DSEND_OPT_RATE, .offset = OFF(client_link), .commands = SIM,
+     .metavar = "RATE", .defval = "25Mbit/s", .help = "each client's access link"},
+    {.name = "ctrl-latency", .type = DSEND_OPT_DURATION, .offset = OFF(ctrl_latency),
+     .commands = SIM, .metavar = "TIME", .defval = "1ms",
+     .help = "one-way latency of the control network (requests, send requests)"},
+    {.name = "data-latency", .type = DSEND_OPT_DURATION, .offset = OFF(data_latency),
+     .commands = SIM, .metavar = "TIME", .defval = "5ms",
+     .help = "one-way latency of the data network (sender to client)"},
+    {.name = "lookahead", .type = DSEND_OPT_DURATION, .offset = OFF(lookahead), .commands = SIM,
+     .metavar = "TIME", .unset = "the smallest latency",
+     .help = "window of the parallel event core; must not exceed a latency"},
+    {.name = "loss", .type = DSEND_OPT_REAL, .offset = OFF(loss), .commands = SIM,
+     .metavar = "P", .defval = "0", .rmin = 0, .rmax = 0.999999,
+     .help = "probability a sub-block is lost (0.01 or 1%)"},
+    {.name = "jitter", .type = DSEND_OPT_DURATION, .offset = OFF(jitter), .commands = SIM,
+     .metavar = "TIME", .defval = "0", .help = "extra delay per sub-block, uniform in [0, TIME]"},
+    {.name = "interval", .type = DSEND_OPT_DURATION, .offset = OFF(interval), .commands = SIM,
+     .metavar = "TIME", .defval = "1s", .help = "bucket of the time series"},
+    {.name = "until", .type = DSEND_OPT_DURATION, .offset = OFF(until), .commands = SIM,
+     .metavar = "TIME", .unset = "the end of every session", .help = "stop virtual time here"},
+    {.name = "out", .type = DSEND_OPT_STRING, .offset = OFF(output), .commands = SIM,
+     .metavar = "RUN.h5", .unset = "none", .help = "write the results file"},
+    {.name = "trace", .type = DSEND_OPT_FLAG, .offset = OFF(trace), .commands = SIM,
+     .help = "keep every sub-block arrival in the results file"},
+    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json), .commands = SIM,
+     .help = "print the summary as JSON"},
     {.name = NULL},
 };
 
@@ -86,6 +150,22 @@ static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
             return dsend_seterr(DSEND_EINVAL, "%s: must be between %lld and %lld", v,
                                 (long long)o->min, (long long)o->max);
         *FIELD(cfg, o->offset, int64_t) = x;
+        return 0;
+    }
+    case DSEND_OPT_REAL: {
+        char *end;
+        double x = strtod(v, &end);
+        if (end == v)
+            return dsend_seterr(DSEND_EINVAL, "'%s': not a number", v);
+        if (*end == '%') {
+            x /= 100;
+            end++;
+        }
+        if (*end || x != x)
+            return dsend_seterr(DSEND_EINVAL, "'%s': not a number", v);
+        if (x < o->rmin || x > o->rmax)
+            return dsend_seterr(DSEND_EINVAL, "%s: must be between %g and %g", v, o->rmin, o->rmax);
+        *FIELD(cfg, o->offset, double) = x;
         return 0;
     }
     case DSEND_OPT_SIZE:
@@ -214,7 +294,7 @@ void dsend_options_free(dsend_config *cfg)
     cfg->npos = 0;
 }
 
-static void format_value(const dsend_option *o, const dsend_config *cfg, char *buf, size_t n)
+void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *buf, size_t n)
 {
     char a[40], b[40];
     switch (o->type) {
@@ -235,6 +315,9 @@ static void format_value(const dsend_option *o, const dsend_config *cfg, char *b
             snprintf(buf, n, "%lld", (long long)v);
         return;
     }
+    case DSEND_OPT_REAL:
+        snprintf(buf, n, "%g", *FIELD(cfg, o->offset, double));
+        return;
     case DSEND_OPT_SIZE:
         snprintf(buf, n, "%s", dsend_format_size(*FIELD(cfg, o->offset, uint64_t), a, sizeof a));
         return;
@@ -243,10 +326,11 @@ static void format_value(const dsend_option *o, const dsend_config *cfg, char *b
         snprintf(buf, n, "%s", v == 0 && o->unset ? o->unset : dsend_format_rate(v, a, sizeof a));
         return;
     }
-    case DSEND_OPT_DURATION:
-        snprintf(buf, n, "%s",
-                 dsend_format_duration(*FIELD(cfg, o->offset, int64_t), a, sizeof a));
+    case DSEND_OPT_DURATION: {
+        int64_t v = *FIELD(cfg, o->offset, int64_t);
+        snprintf(buf, n, "%s", v == 0 && o->unset ? o->unset : dsend_format_duration(v, a, sizeof a));
         return;
+    }
     case DSEND_OPT_RATE_RANGE: {
         uint64_t lo = *FIELD(cfg, o->offset, uint64_t), hi = *FIELD(cfg, o->offset2, uint64_t);
         dsend_format_rate(lo, a, sizeof a);
@@ -258,6 +342,10 @@ static void format_value(const dsend_option *o, const dsend_config *cfg, char *b
     }
     case DSEND_OPT_DURATION_RANGE: {
         int64_t lo = *FIELD(cfg, o->offset, int64_t), hi = *FIELD(cfg, o->offset2, int64_t);
+        if (lo == 0 && hi == 0 && o->unset) {
+            snprintf(buf, n, "%s", o->unset);
+            return;
+        }
         dsend_format_duration(lo, a, sizeof a);
         if (lo == hi)
             snprintf(buf, n, "%s", a);
@@ -299,7 +387,7 @@ void dsend_options_print(unsigned cmd, const dsend_config *cfg, FILE *out, const
         if (!(o->commands & cmd) || o->type == DSEND_OPT_FLAG)
             continue;
         char v[128];
-        format_value(o, cfg, v, sizeof v);
+        dsend_option_value(o, cfg, v, sizeof v);
         fprintf(out, "%s%-12s = %s\n", prefix, o->name, v);
     }
 }

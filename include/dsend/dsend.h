@@ -16,6 +16,9 @@
 #include "dsend/options.h"
 #include "dsend/ts.h"
 #include "dsend/units.h"
+#include "dsend/sim.h"
+#include "dsend/core.h"
+#include "dsend/des.h"
 
 /* Run one dsend command line on comm (one rank = one device).  MPI must be
  * initialised.  Results go to `out` (rank 0 only), errors to stderr as one

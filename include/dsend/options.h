@@ -14,6 +14,7 @@ enum dsend_command {
     DSEND_CMD_GEN = 1u << 1,
     DSEND_CMD_INFO = 1u << 2,
     DSEND_CMD_LOAD = 1u << 3,
+    DSEND_CMD_SIM = 1u << 4,
 };
 
 typedef enum dsend_opt_type {
@@ -26,6 +27,7 @@ typedef enum dsend_opt_type {
     DSEND_OPT_DURATION,       /* int64_t ns */
     DSEND_OPT_RATE_RANGE,     /* uint64_t min at offset, max at offset2 */
     DSEND_OPT_DURATION_RANGE, /* int64_t min at offset, max at offset2 */
+    DSEND_OPT_REAL,           /* double in [min, max]; "1%" is 0.01 */
 } dsend_opt_type;
 
 /* Everything a command line can say.  Positional arguments follow. */
@@ -44,6 +46,21 @@ typedef struct dsend_config {
     int64_t devices;                      /* info: 0 = catalogue only */
     int64_t replicas;
     const char *layout;
+    /* sim */
+    int64_t client_ranks;
+    int64_t clients;
+    const char *asset;
+    double zipf;
+    const char *arrival;
+    int64_t arrival_window;
+    double arrival_rate;
+    int64_t session_min, session_max;
+    int64_t startup, lead, tick, interval, until;
+    uint64_t sub_block;
+    uint64_t nic, client_link;
+    int64_t ctrl_latency, data_latency, lookahead, jitter;
+    double loss;
+    int trace, json;
     int npos;
     char **pos;
 } dsend_config;
@@ -60,6 +77,7 @@ typedef struct dsend_option {
     const char *help;
     const char *const *choices; /* DSEND_OPT_CHOICE */
     int64_t min, max;      /* DSEND_OPT_COUNT */
+    double rmin, rmax;     /* DSEND_OPT_REAL */
 } dsend_option;
 
 extern const dsend_option dsend_options[];
@@ -73,6 +91,8 @@ void dsend_options_help(unsigned cmd, FILE *out);
 /* "# name = value" for every option of cmd, as parsed (the run's
  * configuration, printed with its results). */
 void dsend_options_print(unsigned cmd, const dsend_config *cfg, FILE *out, const char *prefix);
+/* The value of one option as the printed configuration shows it. */
+void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *buf, size_t n);
 /* Free what parse allocated (pos). */
 void dsend_options_free(dsend_config *cfg);
 

@@ -1,0 +1,81 @@
+/* dsend sim: the command-line side of the simulation. */
+#include "cli.h"
+#include "dsend/dsend.h"
+#include "dsend/sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int dsend_cmd_sim(dsend_cli *c)
+{
+    const dsend_config *g = c->cfg;
+    if (g->npos != 1)
+        return dsend_seterr(DSEND_EINVAL, g->npos ? "unexpected argument '%.80s' (see dsend sim --help)"
+                                                  : "missing LIB.h5 (see dsend sim --help)",
+                            g->npos ? g->pos[1] : "");
+    dsend_sim_config s = {
+        .library = g->pos[0],
+        .client_ranks = (int)g->client_ranks,
+        .clients = g->clients,
+        .asset = g->asset,
+        .zipf = g->zipf,
+        .arrival = strcmp(g->arrival, "all") == 0       ? DSEND_ARRIVAL_ALL
+                   : strcmp(g->arrival, "poisson") == 0 ? DSEND_ARRIVAL_POISSON
+                                                        : DSEND_ARRIVAL_STAGGERED,
+        .arrival_window = g->arrival_window,
+        .arrival_rate = g->arrival_rate,
+        .session_min = g->session_min,
+        .session_max = g->session_max,
+        .startup = g->startup,
+        .lead = g->lead,
+        .tick = g->tick,
+        .sub_block = g->sub_block,
+        .nic_bps = g->nic,
+        .client_bps = g->client_link,
+        .ctrl_latency = g->ctrl_latency,
+        .data_latency = g->data_latency,
+        .lookahead = g->lookahead,
+        .loss = g->loss,
+        .jitter = g->jitter,
+        .interval = g->interval,
+        .until = g->until,
+        .layout = g->layout,
+        .replicas = (int)g->replicas,
+        .seed = (uint64_t)g->seed,
+        .trace = g->trace,
+        .progress = !g->quiet,
+    };
+    /* the run's configuration, printed with its results and stored in the file */
+    char *conf = NULL;
+    size_t conflen = 0;
+    FILE *cf = open_memstream(&conf, &conflen);
+    if (!cf)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    dsend_options_print(c->cmd, g, cf, "");
+    fclose(cf);
+    if (c->rank == 0 && !g->quiet && !g->json) {
+        fprintf(c->out, "# dsend sim %s on %d ranks\n", g->pos[0], c->size);
+        for (char *p = conf; *p;) {
+            char *nl = strchr(p, '\n');
+            fprintf(c->out, "#   %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+            p = nl ? nl + 1 : p + strlen(p);
+        }
+        fflush(c->out);
+    }
+    dsend_sim_result r;
+    int rc = dsend_sim_run(c->comm, &s, &r);
+    if (rc == 0 && c->rank == 0) {
+        if (g->json)
+            dsend_sim_json(&s, &r, c->out);
+        else if (!g->quiet)
+            dsend_sim_summary(&s, &r, c->out);
+        if (g->output) {
+            rc = dsend_sim_write(g->output, &s, &r, conf, c->argc, c->argv, 0);
+            if (rc == 0 && !g->quiet && !g->json)
+                fprintf(c->out, "results written to %s\n", g->output);
+        }
+        dsend_sim_result_free(&r);
+    }
+    free(conf);
+    return dsend_mpi_agree(c->comm, rc);
+}

@@ -1,0 +1,28 @@
+/* Virtual clock: time is the discrete-event core's; a wake-up is an event
+ * the device LP sends itself. */
+#include "sim_internal.h"
+
+#include <string.h>
+
+static int64_t virtual_now(void *ctx)
+{
+    const sim_device *d = ctx;
+    return dsend_des_now(d->des);
+}
+
+static int virtual_wake(void *ctx, int who, int64_t at)
+{
+    sim_device *d = ctx;
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = at;
+    ev.dst_lp = d->lp->id;
+    ev.type = who == DSEND_WAKE_SCHEDULER ? EV_SCHED_TICK : EV_SENDER_WAKE;
+    return dsend_des_send(d->des, d->lp, &ev);
+}
+
+const dsend_clock dsend_clock_virtual = {
+    .name = "virtual",
+    .now = virtual_now,
+    .wake = virtual_wake,
+};

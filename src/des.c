@@ -1,0 +1,298 @@
+/* Conservative parallel discrete-event core (see include/dsend/des.h). */
+#include "dsend/des.h"
+#include "check.h"
+#include "dsend/error.h"
+#include "dsend/mpi_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct evbuf {
+    dsend_event *v;
+    size_t n, cap;
+} evbuf;
+
+struct dsend_des {
+    MPI_Comm comm;
+    int rank, size;
+    uint32_t nlps;
+    dsend_lp_rank_fn lp_rank;
+    const void *arg;
+    int64_t lookahead;
+    int64_t now;
+    dsend_lp **lps;     /* by id; NULL where hosted elsewhere */
+    evbuf heap;         /* pending local events, a binary min-heap */
+    evbuf *out;         /* per destination rank, this window */
+    int64_t *gather;    /* size x (size + 2) */
+    uint64_t events, windows;
+    int failed;
+};
+
+static int before(const dsend_event *a, const dsend_event *b)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
+    if (a->src_lp != b->src_lp)
+        return a->src_lp < b->src_lp;
+    return a->seq < b->seq;
+}
+
+static int buf_push(evbuf *b, const dsend_event *e)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 1024;
+        void *p = realloc(b->v, cap * sizeof *b->v);
+        if (!p)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for %zu events", cap);
+        b->v = p;
+        b->cap = cap;
+    }
+    b->v[b->n++] = *e;
+    return 0;
+}
+
+static int heap_push(evbuf *h, const dsend_event *e)
+{
+    int rc = buf_push(h, e);
+    if (rc)
+        return rc;
+    size_t i = h->n - 1;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(&h->v[i], &h->v[p]))
+            break;
+        dsend_event t = h->v[i];
+        h->v[i] = h->v[p];
+        h->v[p] = t;
+        i = p;
+    }
+    return 0;
+}
+
+static void heap_pop(evbuf *h, dsend_event *out)
+{
+    *out = h->v[0];
+    h->v[0] = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && before(&h->v[l], &h->v[m]))
+            m = l;
+        if (r < h->n && before(&h->v[r], &h->v[m]))
+            m = r;
+        if (m == i)
+            break;
+        dsend_event t = h->v[i];
+        h->v[i] = h->v[m];
+        h->v[m] = t;
+        i = m;
+    }
+}
+
+int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank, const void *arg,
+                     int64_t lookahead, dsend_des **out)
+{
+    int rc = 0;
+    dsend_des *d = calloc(1, sizeof *d);
+    *out = NULL;
+    if (!d)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    if (lookahead <= 0) {
+        free(d);
+        return dsend_seterr(DSEND_EINVAL, "lookahead must be > 0 (it is the smallest latency)");
+    }
+    d->comm = comm;
+    MPI_Comm_rank(comm, &d->rank);
+    MPI_Comm_size(comm, &d->size);
+    d->nlps = nlps;
+    d->lp_rank = lp_rank;
+    d->arg = arg;
+    d->lookahead = lookahead;
+    d->now = 0;
+    d->lps = calloc(nlps ? nlps : 1, sizeof *d->lps);
+    d->out = calloc((size_t)d->size, sizeof *d->out);
+    d->gather = malloc((size_t)d->size * (size_t)(d->size + 2) * sizeof *d->gather);
+    if (!d->lps || !d->out || !d->gather) {
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u logical processes", nlps);
+        dsend_des_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+int dsend_des_add_lp(dsend_des *d, uint32_t id, const dsend_lptype *type, void *state)
+{
+    if (id >= d->nlps || d->lp_rank(id, d->arg) != d->rank || d->lps[id])
+        return dsend_seterr(DSEND_EINVAL, "LP %u cannot be added on rank %d", id, d->rank);
+    if (!type || !type->name || !type->init || !type->event || !type->final)
+        return dsend_seterr(DSEND_EINVAL, "LP type '%s' lacks a callback",
+                            type && type->name ? type->name : "(unnamed)");
+    dsend_lp *lp = calloc(1, sizeof *lp);
+    if (!lp)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    lp->id = id;
+    lp->type = type;
+    lp->state = state;
+    d->lps[id] = lp;
+    return 0;
+}
+
+int dsend_des_send(dsend_des *d, dsend_lp *from, dsend_event *ev)
+{
+    if (ev->dst_lp >= d->nlps)
+        return dsend_seterr(DSEND_EINVAL, "event to LP %u: no such LP", ev->dst_lp);
+    int64_t min = ev->dst_lp == from->id ? d->now : d->now + d->lookahead;
+    if (ev->ts < min)
+        return dsend_seterr(DSEND_EINVAL,
+                            "event type %u from LP %u to LP %u at t=%lld ns is inside the "
+                            "lookahead (now %lld ns + %lld ns): a modelled latency is smaller "
+                            "than the lookahead",
+                            ev->type, from->id, ev->dst_lp, (long long)ev->ts, (long long)d->now,
+                            (long long)(ev->dst_lp == from->id ? 0 : d->lookahead));
+    ev->src_lp = from->id;
+    ev->seq = from->sent++;
+    int r = d->lp_rank(ev->dst_lp, d->arg);
+    return r == d->rank ? heap_push(&d->heap, ev) : buf_push(&d->out[r], ev);
+}
+
+/* One collective: who sends how many events to whom, the earliest pending
+ * timestamp anywhere, and whether anybody failed; then the events. */
+static int exchange(dsend_des *d, int64_t *gmin, int *anyfail)
+{
+    int rc = 0, P = d->size;
+    int64_t mine[P + 2];
+    int64_t next = d->heap.n ? d->heap.v[0].ts : DSEND_TIME_INF;
+    for (int r = 0; r < P; r++) {
+        mine[r] = (int64_t)d->out[r].n;
+        for (size_t k = 0; k < d->out[r].n; k++)
+            if (d->out[r].v[k].ts < next)
+                next = d->out[r].v[k].ts;
+    }
+    mine[P] = next;
+    mine[P + 1] = d->failed;
+    MPI_CHECK(MPI_Allgather(mine, P + 2, MPI_INT64_T, d->gather, P + 2, MPI_INT64_T, d->comm));
+    *gmin = DSEND_TIME_INF;
+    *anyfail = 0;
+    size_t incoming = 0;
+    for (int r = 0; r < P; r++) {
+        const int64_t *row = d->gather + (size_t)r * (size_t)(P + 2);
+        if (row[P] < *gmin)
+            *gmin = row[P];
+        *anyfail |= row[P + 1] != 0;
+        incoming += (size_t)row[d->rank];
+    }
+    if (incoming) {
+        MPI_Request reqs[2 * P];
+        int nreq = 0;
+        evbuf in = {0};
+        in.v = malloc(incoming * sizeof *in.v);
+        if (!in.v)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for %zu events", incoming);
+        size_t off = 0;
+        for (int r = 0; r < P; r++) {
+            int64_t n = d->gather[(size_t)r * (size_t)(P + 2) + (size_t)d->rank];
+            if (n > 0) {
+                MPI_CHECK(MPI_Irecv(in.v + off, (int)(n * (int64_t)sizeof(dsend_event)), MPI_BYTE,
+                                    r, 7, d->comm, &reqs[nreq++]));
+                off += (size_t)n;
+            }
+        }
+        for (int r = 0; r < P; r++)
+            if (d->out[r].n)
+                MPI_CHECK(MPI_Isend(d->out[r].v, (int)(d->out[r].n * sizeof(dsend_event)),
+                                    MPI_BYTE, r, 7, d->comm, &reqs[nreq++]));
+        MPI_CHECK(MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE));
+        for (size_t k = 0; k < incoming && rc == 0; k++)
+            rc = heap_push(&d->heap, &in.v[k]);
+        free(in.v);
+        if (rc)
+            return rc;
+    } else {
+        MPI_Request reqs[P];
+        int nreq = 0;
+        for (int r = 0; r < P; r++)
+            if (d->out[r].n)
+                MPI_CHECK(MPI_Isend(d->out[r].v, (int)(d->out[r].n * sizeof(dsend_event)),
+                                    MPI_BYTE, r, 7, d->comm, &reqs[nreq++]));
+        MPI_CHECK(MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE));
+    }
+    for (int r = 0; r < P; r++)
+        d->out[r].n = 0;
+    return 0;
+err:
+    return rc;
+}
+
+int dsend_des_run(dsend_des *d, int64_t until,
+                  void (*progress)(void *arg, int64_t now, uint64_t events), void *parg)
+{
+    int rc = 0, lrc = 0;
+    /* init every local LP in id order */
+    for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
+        if (d->lps[i])
+            lrc = d->lps[i]->type->init(d->lps[i], d);
+    if (lrc)
+        d->failed = 1;
+    double last = MPI_Wtime();
+    for (;;) {
+        int64_t gmin = DSEND_TIME_INF;
+        int anyfail = 0;
+        rc = exchange(d, &gmin, &anyfail);
+        if (rc)
+            return rc; /* MPI itself failed: nothing sane to agree on */
+        if (anyfail || gmin == DSEND_TIME_INF || gmin >= until)
+            break;
+        d->windows++;
+        int64_t end = gmin > INT64_MAX - d->lookahead ? INT64_MAX : gmin + d->lookahead;
+        if (end > until)
+            end = until;
+        while (d->heap.n && d->heap.v[0].ts < end) {
+            dsend_event ev;
+            heap_pop(&d->heap, &ev);
+            d->now = ev.ts;
+            dsend_lp *lp = d->lps[ev.dst_lp];
+            d->events++;
+            if ((lrc = lp->type->event(lp, d, &ev)) != 0) {
+                d->failed = 1;
+                break;
+            }
+        }
+        if (!d->failed)
+            d->now = end;
+        if (progress && d->rank == 0 && (d->windows & 255) == 0) {
+            double t = MPI_Wtime();
+            if (t - last >= 1.0) {
+                progress(parg, d->now, d->events);
+                last = t;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
+        if (d->lps[i])
+            lrc = d->lps[i]->type->final(d->lps[i], d);
+    return dsend_mpi_agree(d->comm, lrc);
+}
+
+int64_t dsend_des_now(const dsend_des *d) { return d->now; }
+uint64_t dsend_des_events(const dsend_des *d) { return d->events; }
+uint64_t dsend_des_windows(const dsend_des *d) { return d->windows; }
+
+void dsend_des_free(dsend_des *d)
+{
+    if (!d)
+        return;
+    if (d->lps)
+        for (uint32_t i = 0; i < d->nlps; i++)
+            free(d->lps[i]);
+    free(d->lps);
+    if (d->out)
+        for (int r = 0; r < d->size; r++)
+            free(d->out[r].v);
+    free(d->out);
+    free(d->heap.v);
+    free(d->gather);
+    free(d);
+}
+
+dsend_lp *dsend_des_lp(dsend_des *d, uint32_t id) { return id < d->nlps ? d->lps[id] : NULL; }

@@ -1,0 +1,168 @@
+/* The scheduler: for each stream of its clients, plans when every block
+ * must reach the client and, `lead` ahead of that deadline, sends a send
+ * request to the device holding the block.  The same code runs in `sim`
+ * (virtual clock) and `serve` (wall clock). */
+#include "dsend/core.h"
+#include "dsend/des.h"
+#include "dsend/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uint64_t off)
+{
+    /* bytes -> ns at the asset's bitrate; signed for bytes before `from` */
+    if (off >= from)
+        return start + (int64_t)((unsigned __int128)(off - from) * 8u * 1000000000u /
+                                 a->bitrate_bps);
+    return start - (int64_t)((unsigned __int128)(from - off) * 8u * 1000000000u / a->bitrate_bps);
+}
+
+uint32_t dsend_block_subs(const dsend_asset *a, uint64_t b, uint64_t sub_block)
+{
+    uint64_t len = dsend_asset_block_len(a, b);
+    return (uint32_t)((len + sub_block - 1) / sub_block);
+}
+
+int dsend_check_clock(const dsend_clock *c)
+{
+    if (!c || !c->name || !c->now || !c->wake)
+        return dsend_seterr(DSEND_EINVAL, "clock backend '%s' lacks a method",
+                            c && c->name ? c->name : "(unnamed)");
+    return 0;
+}
+
+int dsend_check_ctrl(const dsend_ctrl *c)
+{
+    if (!c || !c->name || !c->send_request)
+        return dsend_seterr(DSEND_EINVAL, "control backend '%s' lacks a method",
+                            c && c->name ? c->name : "(unnamed)");
+    return 0;
+}
+
+int dsend_check_emit(const dsend_emit *e)
+{
+    if (!e || !e->name || !e->sub_block)
+        return dsend_seterr(DSEND_EINVAL, "emit backend '%s' lacks a method",
+                            e && e->name ? e->name : "(unnamed)");
+    return 0;
+}
+
+int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
+                         const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
+                         void *ctrl_ctx)
+{
+    int rc;
+    memset(s, 0, sizeof *s);
+    if ((rc = dsend_check_clock(clock)) || (rc = dsend_check_ctrl(ctrl)))
+        return rc;
+    s->device = device;
+    s->p = p;
+    s->clock = clock;
+    s->clock_ctx = clock_ctx;
+    s->ctrl = ctrl;
+    s->ctrl_ctx = ctrl_ctx;
+    s->next_tick = DSEND_TIME_INF;
+    return 0;
+}
+
+void dsend_scheduler_free(dsend_scheduler *s)
+{
+    free(s->streams);
+    memset(s, 0, sizeof *s);
+}
+
+int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, uint64_t from,
+                          uint64_t to)
+{
+    if (asset >= s->p->lib->nassets)
+        return dsend_seterr(DSEND_ENOENT, "scheduler %d: client %u asks for unknown asset %u",
+                            s->device, client, asset);
+    const dsend_asset *a = &s->p->lib->assets[asset];
+    if (to > a->size)
+        to = a->size;
+    from -= from % s->p->sub_block; /* sub-blocks are the unit of sending */
+    if (from >= to)
+        return dsend_seterr(DSEND_EINVAL, "client %u: empty byte range of asset '%s'", client,
+                            a->name);
+    if (s->nstreams == s->cap) {
+        uint32_t cap = s->cap ? 2 * s->cap : 64;
+        void *q = realloc(s->streams, cap * sizeof *s->streams);
+        if (!q)
+            return dsend_seterr(DSEND_ENOMEM, "scheduler %d: out of memory", s->device);
+        s->streams = q;
+        s->cap = cap;
+    }
+    int64_t now = s->clock->now(s->clock_ctx);
+    s->streams[s->nstreams++] = (dsend_stream){.client = client, .asset = asset, .from = from,
+                                               .to = to, .next = from,
+                                               .play_start = now + s->p->startup};
+    return dsend_scheduler_tick(s);
+}
+
+/* When the request for the stream's next block must leave. */
+static int64_t request_time(const dsend_scheduler *s, const dsend_stream *st)
+{
+    const dsend_asset *a = &s->p->lib->assets[st->asset];
+    return dsend_media_time(a, st->from, st->play_start, st->next) - s->p->lead;
+}
+
+int dsend_scheduler_tick(dsend_scheduler *s)
+{
+    const dsend_core_params *p = s->p;
+    int64_t now = s->clock->now(s->clock_ctx);
+    int64_t horizon = now + p->tick; /* due before the next round: send now */
+    int64_t next = DSEND_TIME_INF;
+    int dev[DSEND_MAX_REPLICAS];
+    for (uint32_t i = 0; i < s->nstreams;) {
+        dsend_stream *st = &s->streams[i];
+        const dsend_asset *a = &p->lib->assets[st->asset];
+        while (st->next < st->to && request_time(s, st) <= horizon) {
+            uint64_t b = st->next / a->block_size, base = b * a->block_size;
+            uint64_t end = base + dsend_asset_block_len(a, b);
+            if (end > st->to)
+                end = st->to;
+            dsend_send_request rq = {
+                .client = st->client,
+                .asset = st->asset,
+                .block = b,
+                .sub_first = (uint32_t)((st->next - base) / p->sub_block),
+                .sub_count = 0,
+                .deadline = 0,
+                .priority = 0,
+                .scheduler = (uint32_t)s->device,
+            };
+            uint32_t last = (uint32_t)((end - base + p->sub_block - 1) / p->sub_block);
+            rq.sub_count = last - rq.sub_first;
+            rq.deadline = dsend_media_time(a, st->from, st->play_start,
+                                           base + (uint64_t)rq.sub_first * p->sub_block);
+            /* the primary copy; replica failover comes with send priorities */
+            dsend_layout_place(p->layout, st->asset, b, dev);
+            int rc = s->ctrl->send_request(s->ctrl_ctx, dev[0], &rq);
+            if (rc)
+                return rc;
+            s->requests++;
+            st->next = end;
+        }
+        if (st->next >= st->to) {
+            s->streams[i] = s->streams[--s->nstreams]; /* planned to the end */
+            continue;
+        }
+        int64_t t = request_time(s, st);
+        if (t < next)
+            next = t;
+        i++;
+    }
+    if (next != DSEND_TIME_INF) {
+        /* rounds at least a tick apart: requests travel in batches */
+        if (next < horizon)
+            next = horizon;
+        if (next != s->next_tick) {
+            s->next_tick = next;
+            return s->clock->wake(s->clock_ctx, DSEND_WAKE_SCHEDULER, next);
+        }
+    } else {
+        s->next_tick = DSEND_TIME_INF;
+    }
+    return 0;
+}

@@ -1,0 +1,870 @@
+/* `dsend sim`: devices and virtual clients as logical processes of the
+ * discrete-event core; the scheduler and sender are the shared core. */
+#include "check.h"
+#include "dsend/checksum.h"
+#include "dsend/error.h"
+#include "dsend/mpi_util.h"
+#include "dsend/ts.h"
+#include "sim_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sim_world {
+    const dsend_sim_config *cfg;
+    int D, K, rank, size;
+    dsend_library lib;
+    dsend_layout layout;
+    dsend_store store;
+    dsend_core_params params;
+    int64_t *arrival_at;   /* per client */
+    double *zipf_cdf;      /* per asset */
+    int64_t forced_asset;  /* -1: Zipf */
+    uint32_t **exp_crc;    /* client ranks: per stored asset, per sub-block */
+    /* client-rank accumulators */
+    double *late_sum;
+    uint64_t *late_n;
+    uint32_t nlate;
+    dsend_arrival_rec *trace;
+    uint64_t ntrace, captrace;
+} sim_world;
+
+typedef struct sim_client {
+    sim_world *w;
+    dsend_client_stats st;
+    uint64_t from, to;
+    uint64_t first_sub, nsubs;
+    uint8_t *seen;
+    int64_t max_index;
+    int64_t link_free;
+    int64_t first_arrival;
+    int64_t shift;          /* playout stall so far */
+    double sum_lateness;
+    double jitter;          /* ns */
+    int have_prev;
+    int64_t prev_arrival, prev_media;
+    int64_t df_start;       /* current 1 s interval */
+    double vb_min, vb_max;
+    uint64_t rx_bytes;
+} sim_client;
+
+static int lp_rank(uint32_t lp, const void *arg)
+{
+    const sim_world *w = arg;
+    return lp < (uint32_t)w->D ? (int)lp : w->D + (int)((lp - (uint32_t)w->D) % (uint32_t)w->K);
+}
+
+static double unit(uint64_t seed, uint64_t a, uint64_t b)
+{
+    return (double)(dsend_mix64(seed ^ dsend_mix64(a ^ dsend_mix64(b))) >> 11) * 0x1p-53;
+}
+
+/* Sub-block number of byte `off` within its asset. */
+static uint64_t sub_index(const dsend_asset *a, uint64_t off, uint64_t sub)
+{
+    uint64_t per_block = (a->block_size + sub - 1) / sub;
+    return off / a->block_size * per_block + off % a->block_size / sub;
+}
+
+/* ------------------------------------------------------------ devices */
+
+static void device_account(void *ctx, int64_t at, uint64_t bytes, uint32_t queue)
+{
+    sim_device *d = ctx;
+    uint64_t i = (uint64_t)(at / d->cfg->interval);
+    if (i >= d->nseries) {
+        uint32_t n = d->nseries ? d->nseries : 64;
+        while (n <= i)
+            n *= 2;
+        uint64_t *b = realloc(d->series_bytes, n * sizeof *b);
+        uint32_t *q = realloc(d->series_queue, n * sizeof *q);
+        if (!b || !q) {
+            free(b ? b : d->series_bytes);
+            free(q ? q : d->series_queue);
+            d->series_bytes = NULL;
+            d->series_queue = NULL;
+            d->nseries = 0;
+            return; /* accounting is best effort; the run goes on */
+        }
+        memset(b + d->nseries, 0, (n - d->nseries) * sizeof *b);
+        memset(q + d->nseries, 0, (n - d->nseries) * sizeof *q);
+        d->series_bytes = b;
+        d->series_queue = q;
+        d->nseries = n;
+    }
+    d->series_bytes[i] += bytes;
+    if (queue > d->series_queue[i])
+        d->series_queue[i] = queue;
+}
+
+static int device_init(dsend_lp *lp, dsend_des *des)
+{
+    (void)lp;
+    (void)des;
+    return 0;
+}
+
+static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
+{
+    (void)des;
+    sim_device *d = lp->state;
+    switch (ev->type) {
+    case EV_START: {
+        ev_start s;
+        memcpy(&s, ev->payload, sizeof s);
+        return dsend_scheduler_start(&d->sched, s.client, s.asset, s.from, s.to);
+    }
+    case EV_SCHED_TICK:
+        /* a round superseded by an earlier one is stale */
+        return ev->ts == d->sched.next_tick ? dsend_scheduler_tick(&d->sched) : 0;
+    case EV_SEND_REQUEST: {
+        dsend_send_request rq;
+        memcpy(&rq, ev->payload, sizeof rq);
+        d->requests_received++;
+        return dsend_sender_submit(&d->sender, &rq);
+    }
+    case EV_SENDER_WAKE:
+        return dsend_sender_run(&d->sender);
+    default:
+        return dsend_seterr(DSEND_EINVAL, "device %u: unexpected event type %u", lp->id, ev->type);
+    }
+}
+
+static int device_final(dsend_lp *lp, dsend_des *des)
+{
+    (void)lp;
+    (void)des;
+    return 0;
+}
+
+static const dsend_lptype device_lptype = {
+    .name = "device",
+    .init = device_init,
+    .event = device_event,
+    .final = device_final,
+};
+
+/* ------------------------------------------------------------ clients */
+
+static int client_init(dsend_lp *lp, dsend_des *des)
+{
+    sim_client *c = lp->state;
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = c->st.request_at;
+    ev.dst_lp = lp->id;
+    ev.type = EV_CLIENT_ARRIVE;
+    return dsend_des_send(des, lp, &ev);
+}
+
+static int note_lateness(sim_world *w, int64_t deadline, int64_t lateness)
+{
+    uint64_t i = deadline < 0 ? 0 : (uint64_t)(deadline / w->cfg->interval);
+    if (i >= w->nlate) {
+        uint32_t n = w->nlate ? w->nlate : 64;
+        while (n <= i)
+            n *= 2;
+        double *s = realloc(w->late_sum, n * sizeof *s);
+        if (s)
+            w->late_sum = s;
+        uint64_t *k = realloc(w->late_n, n * sizeof *k);
+        if (k)
+            w->late_n = k;
+        if (!s || !k)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for the lateness series");
+        memset(w->late_sum + w->nlate, 0, (n - w->nlate) * sizeof *s);
+        memset(w->late_n + w->nlate, 0, (n - w->nlate) * sizeof *k);
+        w->nlate = n;
+    }
+    w->late_sum[i] += (double)lateness;
+    w->late_n[i]++;
+    return 0;
+}
+
+static int client_sub_block(sim_client *c, dsend_des *des, const dsend_sub_block *sb, int64_t ts)
+{
+    sim_world *w = c->w;
+    const dsend_sim_config *cfg = w->cfg;
+    const dsend_asset *a = &w->lib.assets[sb->asset];
+    (void)des;
+    /* random loss on the data network: a function of the sub-block's identity */
+    if (cfg->loss > 0 && unit(cfg->seed ^ 0x1055, c->st.client, sb->offset) < cfg->loss)
+        return 0;
+    /* the client's access link: a FIFO at its rate */
+    int64_t start = ts > c->link_free ? ts : c->link_free;
+    c->link_free = start + dsend_wire_ns(sb->len, cfg->client_bps);
+    int64_t arrival = c->link_free;
+    if (cfg->jitter > 0)
+        arrival += (int64_t)(unit(cfg->seed ^ 0x717e, c->st.client, sb->offset) *
+                             (double)cfg->jitter);
+
+    int64_t idx = (int64_t)sub_index(a, sb->offset, cfg->sub_block) - (int64_t)c->first_sub;
+    if (sb->client != c->st.client || sb->asset != c->st.asset || idx < 0 ||
+        (uint64_t)idx >= c->nsubs)
+        return dsend_seterr(DSEND_EINVAL, "client %u received a sub-block it never asked for "
+                                          "(asset %u offset %llu)",
+                            c->st.client, sb->asset, (unsigned long long)sb->offset);
+    if (c->seen[idx / 8] & (1u << (idx % 8))) {
+        c->st.duplicate++;
+        return 0;
+    }
+    c->seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+    if (idx < c->max_index)
+        c->st.out_of_order++;
+    else
+        c->max_index = idx;
+    /* end-to-end integrity: the checksum the library implies */
+    uint32_t want = a->kind == DSEND_ASSET_MPEGTS
+                        ? w->exp_crc[sb->asset][sub_index(a, sb->offset, cfg->sub_block)]
+                        : dsend_sub_block_crc(a, sb->offset, sb->len, NULL);
+    if (want != sb->crc32c)
+        c->st.crc_errors++;
+    c->st.received++;
+    c->st.bytes += sb->len;
+    if (c->first_arrival < 0) {
+        c->first_arrival = arrival;
+        c->st.startup_ns = arrival - c->st.request_at;
+        c->df_start = arrival;
+        c->vb_min = c->vb_max = 0;
+    }
+    /* lateness against the scheduler's plan, and the playout buffer */
+    int64_t late = arrival - sb->deadline;
+    c->sum_lateness += (double)late;
+    if (late > 0)
+        c->st.late++;
+    if (c->st.received == 1 || late > c->st.max_lateness)
+        c->st.max_lateness = late;
+    if (late > c->shift) {
+        c->st.underruns++;
+        c->st.stall_ns += late - c->shift;
+        c->shift = late;
+    }
+    int rc = note_lateness(w, sb->deadline, late);
+    if (rc)
+        return rc;
+    /* RFC 3550 interarrival jitter, media time = playout deadline */
+    if (c->have_prev) {
+        double D = (double)((arrival - c->prev_arrival) - (sb->deadline - c->prev_media));
+        c->jitter += (fabs(D) - c->jitter) / 16.0;
+    }
+    c->have_prev = 1;
+    c->prev_arrival = arrival;
+    c->prev_media = sb->deadline;
+    /* RFC 4445 delay factor: virtual buffer against a drain at the media
+     * rate, max - min over each 1 s interval */
+    double rate = (double)a->bitrate_bps / 8e9; /* bytes per ns */
+    while (arrival >= c->df_start + 1000000000) {
+        double df = (c->vb_max - c->vb_min) / rate / 1e6;
+        if (df > c->st.df_ms)
+            c->st.df_ms = df;
+        c->df_start += 1000000000;
+        double vb = (double)c->rx_bytes - rate * (double)(c->df_start - c->first_arrival);
+        c->vb_min = c->vb_max = vb;
+    }
+    double vb = (double)c->rx_bytes - rate * (double)(arrival - c->first_arrival);
+    if (vb < c->vb_min)
+        c->vb_min = vb;
+    vb += sb->len;
+    if (vb > c->vb_max)
+        c->vb_max = vb;
+    c->rx_bytes += sb->len;
+    if (cfg->trace) {
+        if (w->ntrace == w->captrace) {
+            uint64_t cap = w->captrace ? 2 * w->captrace : 4096;
+            void *p = realloc(w->trace, cap * sizeof *w->trace);
+            if (!p)
+                return dsend_seterr(DSEND_ENOMEM, "out of memory for the --trace records");
+            w->trace = p;
+            w->captrace = cap;
+        }
+        w->trace[w->ntrace++] = (dsend_arrival_rec){
+            .client = sb->client, .asset = sb->asset, .device = sb->device, .len = sb->len,
+            .offset = sb->offset, .sent = sb->sent, .arrival = arrival, .deadline = sb->deadline};
+    }
+    return 0;
+}
+
+static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
+{
+    sim_client *c = lp->state;
+    switch (ev->type) {
+    case EV_CLIENT_ARRIVE: {
+        dsend_event out;
+        memset(&out, 0, sizeof out);
+        out.ts = ev->ts + c->w->cfg->ctrl_latency;
+        out.dst_lp = c->st.scheduler;
+        out.type = EV_START;
+        ev_start s = {.client = c->st.client, .asset = c->st.asset, .from = c->from,
+                      .to = c->to, .request_at = ev->ts};
+        memcpy(out.payload, &s, sizeof s);
+        return dsend_des_send(des, lp, &out);
+    }
+    case EV_SUB_BLOCK: {
+        dsend_sub_block sb;
+        memcpy(&sb, ev->payload, sizeof sb);
+        return client_sub_block(c, des, &sb, ev->ts);
+    }
+    default:
+        return dsend_seterr(DSEND_EINVAL, "client LP %u: unexpected event type %u", lp->id,
+                            ev->type);
+    }
+}
+
+static int client_final(dsend_lp *lp, dsend_des *des)
+{
+    (void)des;
+    sim_client *c = lp->state;
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
+    if (c->first_arrival >= 0) {
+        double rate = (double)a->bitrate_bps / 8e9;
+        double df = (c->vb_max - c->vb_min) / rate / 1e6;
+        if (df > c->st.df_ms)
+            c->st.df_ms = df;
+    }
+    c->st.expected = c->nsubs;
+    c->st.lost = c->nsubs - c->st.received;
+    c->st.mean_lateness = c->st.received ? (int64_t)(c->sum_lateness / (double)c->st.received) : 0;
+    c->st.jitter_ms = c->jitter / 1e6;
+    double media_s = (double)(c->to - c->from) * 8.0 / (double)a->bitrate_bps;
+    double per_sub = (double)c->w->cfg->sub_block / DSEND_TS_PACKET;
+    c->st.mlr = media_s > 0 ? (double)c->st.lost * per_sub / media_s : 0;
+    return 0;
+}
+
+static const dsend_lptype client_lptype = {
+    .name = "client",
+    .init = client_init,
+    .event = client_event,
+    .final = client_final,
+};
+
+/* ------------------------------------------------------------ workload */
+
+static int make_workload(sim_world *w)
+{
+    const dsend_sim_config *cfg = w->cfg;
+    uint64_t C = (uint64_t)cfg->clients;
+    w->arrival_at = malloc(C * sizeof *w->arrival_at);
+    w->zipf_cdf = malloc(w->lib.nassets * sizeof *w->zipf_cdf);
+    if (!w->arrival_at || !w->zipf_cdf)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory for %llu clients",
+                            (unsigned long long)C);
+    double t = 0;
+    for (uint64_t c = 0; c < C; c++) {
+        switch (cfg->arrival) {
+        case DSEND_ARRIVAL_ALL:
+            w->arrival_at[c] = 0;
+            break;
+        case DSEND_ARRIVAL_STAGGERED:
+            w->arrival_at[c] = (int64_t)((unsigned __int128)c * (uint64_t)cfg->arrival_window / C);
+            break;
+        case DSEND_ARRIVAL_POISSON:
+            t += -log(1.0 - unit(cfg->seed ^ 0xa77, c, 0)) / cfg->arrival_rate * 1e9;
+            w->arrival_at[c] = (int64_t)t;
+            break;
+        }
+    }
+    double sum = 0;
+    for (uint32_t a = 0; a < w->lib.nassets; a++) {
+        sum += cfg->zipf > 0 ? pow((double)a + 1, -cfg->zipf) : 1.0;
+        w->zipf_cdf[a] = sum;
+    }
+    for (uint32_t a = 0; a < w->lib.nassets; a++)
+        w->zipf_cdf[a] /= sum;
+    return 0;
+}
+
+static void client_session(const sim_world *w, uint32_t c, uint32_t *asset, uint64_t *from,
+                           uint64_t *to)
+{
+    const dsend_sim_config *cfg = w->cfg;
+    if (w->forced_asset >= 0) {
+        *asset = (uint32_t)w->forced_asset;
+    } else {
+        double u = unit(cfg->seed ^ 0x21bf, c, 1);
+        uint32_t lo = 0, hi = w->lib.nassets - 1;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (w->zipf_cdf[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        *asset = lo;
+    }
+    const dsend_asset *a = &w->lib.assets[*asset];
+    *from = 0;
+    *to = a->size;
+    if (cfg->session_max > 0) {
+        double u = unit(cfg->seed ^ 0x5e55, c, 2);
+        int64_t dur = cfg->session_min + (int64_t)(u * (double)(cfg->session_max - cfg->session_min));
+        uint64_t bytes = (uint64_t)((unsigned __int128)(uint64_t)dur * a->bitrate_bps / 8u /
+                                    1000000000u);
+        if (bytes < cfg->sub_block)
+            bytes = cfg->sub_block;
+        if (bytes < *to)
+            *to = bytes;
+    }
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static int check_config(const dsend_sim_config *cfg, int size)
+{
+    if (cfg->client_ranks < 1)
+        return dsend_seterr(DSEND_EINVAL, "--client-ranks %d: at least one rank hosts the clients",
+                            cfg->client_ranks);
+    if (cfg->client_ranks >= size)
+        return dsend_seterr(DSEND_EINVAL,
+                            "no device rank: mpirun -np %d with --client-ranks %d leaves none "
+                            "(use -np %d or more)",
+                            size, cfg->client_ranks, cfg->client_ranks + 1);
+    if (cfg->clients < 1)
+        return dsend_seterr(DSEND_EINVAL, "--clients %lld: need at least one client",
+                            (long long)cfg->clients);
+    if (cfg->replicas > size - cfg->client_ranks)
+        return dsend_seterr(DSEND_EINVAL, "--replicas %d: must not exceed the %d device ranks",
+                            cfg->replicas, size - cfg->client_ranks);
+    if (cfg->ctrl_latency <= 0 || cfg->data_latency <= 0)
+        return dsend_seterr(DSEND_EINVAL, "--ctrl-latency and --data-latency must be > 0 (the "
+                                          "smaller one is the lookahead)");
+    int64_t minlat = cfg->ctrl_latency < cfg->data_latency ? cfg->ctrl_latency : cfg->data_latency;
+    if (cfg->lookahead > minlat)
+        return dsend_seterr(DSEND_EINVAL,
+                            "--lookahead %lldns is above the smallest modelled latency (%lldns): "
+                            "events would land inside a window",
+                            (long long)cfg->lookahead, (long long)minlat);
+    if (cfg->sub_block < DSEND_TS_PACKET)
+        return dsend_seterr(DSEND_EINVAL, "--sub-block %llu: at least %u bytes",
+                            (unsigned long long)cfg->sub_block, DSEND_TS_PACKET);
+    if (cfg->startup <= 0 || cfg->lead <= 0 || cfg->tick <= 0 || cfg->interval <= 0)
+        return dsend_seterr(DSEND_EINVAL, "--startup, --lead, --tick and --interval must be > 0");
+    if (cfg->nic_bps == 0 || cfg->client_bps == 0)
+        return dsend_seterr(DSEND_EINVAL, "--nic and --client-link must be > 0");
+    if (cfg->loss < 0 || cfg->loss >= 1)
+        return dsend_seterr(DSEND_EINVAL, "--loss %g: a probability in [0, 1)", cfg->loss);
+    if (cfg->arrival == DSEND_ARRIVAL_POISSON && !(cfg->arrival_rate > 0))
+        return dsend_seterr(DSEND_EINVAL, "--arrival poisson needs --arrival-rate > 0");
+    if (cfg->session_min > cfg->session_max)
+        return dsend_seterr(DSEND_EINVAL, "--session: need MIN <= MAX");
+    return 0;
+}
+
+/* Client ranks: the checksum of every sub-block of every stored asset,
+ * from the library's bytes, to check what arrives. */
+static int expected_crcs(sim_world *w)
+{
+    int rc = 0;
+    uint64_t sub = w->cfg->sub_block;
+    uint8_t *buf = NULL;
+    w->exp_crc = calloc(w->lib.nassets, sizeof *w->exp_crc);
+    if (!w->exp_crc)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < w->lib.nassets; i++) {
+        const dsend_asset *a = &w->lib.assets[i];
+        if (a->kind != DSEND_ASSET_MPEGTS)
+            continue;
+        hid_t d = -1;
+        char path[DSEND_NAME_MAX + 32];
+        uint64_t n = sub_index(a, a->size - 1, sub) + 1;
+        w->exp_crc[i] = calloc(n, sizeof **w->exp_crc);
+        buf = malloc(a->size);
+        if (!w->exp_crc[i] || !buf) {
+            free(buf);
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for asset '%s'", a->name);
+        }
+        snprintf(path, sizeof path, "assets/%s/data", a->name);
+        H5_CHECK(d = H5Dopen2(w->lib.file, path, H5P_DEFAULT));
+        H5_CHECK(H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+        H5Dclose(d);
+        d = -1;
+        for (uint64_t b = 0; b < a->blocks; b++) {
+            uint64_t base = b * a->block_size, blen = dsend_asset_block_len(a, b);
+            for (uint64_t o = 0; o < blen; o += sub) {
+                uint32_t len = (uint32_t)(blen - o < sub ? blen - o : sub);
+                w->exp_crc[i][sub_index(a, base + o, sub)] =
+                    dsend_sub_block_crc(a, base + o, len, buf + base + o);
+            }
+        }
+        free(buf);
+        buf = NULL;
+        continue;
+    err:
+        if (d >= 0)
+            H5Dclose(d);
+        free(buf);
+        return rc;
+    }
+    return 0;
+}
+
+static void progress_line(void *arg, int64_t now, uint64_t events)
+{
+    const double *start = arg;
+    double wall = MPI_Wtime() - start[0];
+    fprintf(stderr, "\rdsend sim: t=%.1f s of %.0f s simulated, %.2f M events on rank 0, %.1f s wall",
+            (double)now / 1e9, start[1] / 1e9, (double)events / 1e6, wall);
+    if (start[1] > 0 && now > 0)
+        fprintf(stderr, ", ETA %.0f s  ", wall * (start[1] - (double)now) / (double)now);
+    fflush(stderr);
+}
+
+static void world_free(sim_world *w)
+{
+    if (w->exp_crc)
+        for (uint32_t i = 0; i < w->lib.nassets; i++)
+            free(w->exp_crc[i]);
+    free(w->exp_crc);
+    free(w->arrival_at);
+    free(w->zipf_cdf);
+    free(w->late_sum);
+    free(w->late_n);
+    free(w->trace);
+    dsend_store_free(&w->store);
+    dsend_layout_close(&w->layout);
+    if (w->lib.file >= 0 || w->lib.assets)
+        dsend_library_close(&w->lib);
+}
+
+void dsend_sim_result_free(dsend_sim_result *r)
+{
+    free(r->clients);
+    free(r->devs);
+    free(r->series_bytes);
+    free(r->series_queue);
+    free(r->late_mean_ns);
+    free(r->late_count);
+    free(r->arrivals);
+    memset(r, 0, sizeof *r);
+}
+
+static int cmp_arrival(const void *x, const void *y)
+{
+    const dsend_arrival_rec *a = x, *b = y;
+    if (a->client != b->client)
+        return a->client < b->client ? -1 : 1;
+    if (a->offset != b->offset)
+        return a->offset < b->offset ? -1 : 1;
+    return a->arrival < b->arrival ? -1 : a->arrival > b->arrival;
+}
+
+/* Gather variable-length byte arrays to rank 0. */
+static int gather_bytes(MPI_Comm comm, const void *mine, uint64_t n, void **all, uint64_t *total)
+{
+    int rc = 0, size, rank;
+    MPI_Comm_size(comm, &size);
+    MPI_Comm_rank(comm, &rank);
+    int *counts = malloc((size_t)size * sizeof *counts), *displs = malloc((size_t)size * sizeof *displs);
+    int cnt = (int)n;
+    *all = NULL;
+    *total = 0;
+    if (!counts || !displs) {
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        goto err;
+    }
+    if (n > INT32_MAX) {
+        rc = dsend_seterr(DSEND_ENOMEM, "results of rank %d too large to gather", rank);
+        goto err;
+    }
+    MPI_CHECK(MPI_Gather(&cnt, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
+    if (rank == 0) {
+        uint64_t t = 0;
+        for (int r = 0; r < size; r++) {
+            displs[r] = (int)t;
+            t += (uint64_t)counts[r];
+        }
+        if (t > INT32_MAX) {
+            rc = dsend_seterr(DSEND_ENOMEM, "results too large to gather (%llu bytes)",
+                              (unsigned long long)t);
+            /* still take part in the collective below with nothing */
+            for (int r = 0; r < size; r++)
+                counts[r] = 0;
+        }
+        *all = malloc(t ? t : 1);
+        *total = t;
+    }
+    MPI_CHECK(MPI_Gatherv(mine, cnt, MPI_BYTE, *all, counts, displs, MPI_BYTE, 0, comm));
+err:
+    free(counts);
+    free(displs);
+    return rc;
+}
+
+int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *res)
+{
+    int rc = 0;
+    sim_world w;
+    memset(&w, 0, sizeof w);
+    memset(res, 0, sizeof *res);
+    w.cfg = cfg;
+    w.lib.file = -1;
+    w.forced_asset = -1;
+    MPI_Comm devcomm = MPI_COMM_NULL;
+    dsend_des *des = NULL;
+    sim_device dev;
+    sim_client *clients = NULL;
+    uint32_t nlocal = 0;
+    memset(&dev, 0, sizeof dev);
+    double t_start = MPI_Wtime();
+
+    MPI_Comm_rank(comm, &w.rank);
+    MPI_Comm_size(comm, &w.size);
+    if ((rc = dsend_mpi_agree(comm, check_config(cfg, w.size))))
+        return rc;
+    w.K = cfg->client_ranks;
+    w.D = w.size - w.K;
+    int is_device = w.rank < w.D;
+
+    /* the library: devices open it collectively and load their blocks,
+     * client ranks read the catalogue (and stored checksums) alone */
+    MPI_CHECK(MPI_Comm_split(comm, is_device, w.rank, &devcomm));
+    rc = dsend_library_open(cfg->library, is_device ? devcomm : MPI_COMM_NULL, &w.lib);
+    if (rc == 0 && cfg->asset) {
+        w.forced_asset = dsend_library_find(&w.lib, cfg->asset);
+        if (w.forced_asset < 0)
+            rc = dsend_seterr(DSEND_ENOENT, "--asset %.80s: unknown asset (dsend info %s lists them)",
+                              cfg->asset, cfg->library);
+    }
+    if (rc == 0)
+        for (uint32_t i = 0; i < w.lib.nassets; i++)
+            if (w.lib.assets[i].kind == DSEND_ASSET_MPEGTS &&
+                cfg->sub_block % DSEND_TS_RTP_PAYLOAD != 0) {
+                rc = dsend_seterr(DSEND_EINVAL,
+                                  "--sub-block %llu: the library has MPEG-TS assets, so a "
+                                  "sub-block must be a multiple of %u bytes (7 TS packets)",
+                                  (unsigned long long)cfg->sub_block, DSEND_TS_RTP_PAYLOAD);
+                break;
+            }
+    if (rc == 0) {
+        const dsend_layout_policy *pol = dsend_layout_find(cfg->layout);
+        rc = pol ? dsend_layout_open(&w.layout, pol, w.D, cfg->replicas)
+                 : dsend_seterr(DSEND_EINVAL, "--layout %s: unknown policy", cfg->layout);
+    }
+    if (rc == 0)
+        rc = make_workload(&w);
+    if ((rc = dsend_mpi_agree(comm, rc)))
+        goto err;
+    if (is_device)
+        rc = dsend_load(devcomm, &w.lib, &w.layout, &w.store);
+    else
+        rc = expected_crcs(&w);
+    if ((rc = dsend_mpi_agree(comm, rc)))
+        goto err;
+
+    w.params = (dsend_core_params){.lib = &w.lib, .layout = &w.layout,
+                                   .sub_block = cfg->sub_block, .startup = cfg->startup,
+                                   .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps};
+    int64_t lookahead = cfg->lookahead ? cfg->lookahead
+                        : cfg->ctrl_latency < cfg->data_latency ? cfg->ctrl_latency
+                                                                : cfg->data_latency;
+    uint32_t nlps = (uint32_t)w.D + (uint32_t)cfg->clients;
+    TRY(dsend_des_create(comm, nlps, lp_rank, &w, lookahead, &des));
+    if (is_device) {
+        dev.des = des;
+        dev.cfg = cfg;
+        dev.nclients_lp0 = (uint32_t)w.D;
+        rc = dsend_scheduler_init(&dev.sched, w.rank, &w.params, &dsend_clock_virtual, &dev,
+                                  &dsend_ctrl_des, &dev);
+        if (rc == 0)
+            rc = dsend_sender_init(&dev.sender, w.rank, &w.params, &w.store,
+                                   &dsend_clock_virtual, &dev, &dsend_emit_mpi, &dev);
+        dev.sender.account = device_account;
+        dev.sender.account_ctx = &dev;
+        if (rc == 0)
+            rc = dsend_des_add_lp(des, (uint32_t)w.rank, &device_lptype, &dev);
+        if (rc == 0) /* the backends stamp events with the LP */
+            dev.lp = dsend_des_lp(des, (uint32_t)w.rank);
+    } else {
+        uint32_t me = (uint32_t)(w.rank - w.D);
+        nlocal = (uint32_t)(((uint64_t)cfg->clients + (uint64_t)w.K - 1 - me) / (uint64_t)w.K);
+        clients = calloc(nlocal ? nlocal : 1, sizeof *clients);
+        if (!clients)
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u clients", nlocal);
+        for (uint32_t i = 0; i < nlocal && rc == 0; i++) {
+            sim_client *c = &clients[i];
+            uint32_t id = me + i * (uint32_t)w.K;
+            c->w = &w;
+            c->st.client = id;
+            c->st.scheduler = id % (uint32_t)w.D; /* one scheduler for the whole session */
+            c->st.request_at = w.arrival_at[id];
+            c->st.startup_ns = -1;
+            c->first_arrival = -1;
+            c->max_index = -1;
+            client_session(&w, id, &c->st.asset, &c->from, &c->to);
+            const dsend_asset *a = &w.lib.assets[c->st.asset];
+            c->from -= c->from % cfg->sub_block;
+            c->first_sub = sub_index(a, c->from, cfg->sub_block);
+            c->nsubs = sub_index(a, c->to - 1, cfg->sub_block) + 1 - c->first_sub;
+            c->seen = calloc((c->nsubs + 7) / 8, 1);
+            if (!c->seen)
+                rc = dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", id);
+            else
+                rc = dsend_des_add_lp(des, (uint32_t)w.D + id, &client_lptype, c);
+        }
+    }
+    if ((rc = dsend_mpi_agree(comm, rc)))
+        goto err;
+
+    /* the planned end, for the progress line */
+    double prog[2] = {t_start, 0};
+    for (int64_t c = 0; c < cfg->clients; c++) {
+        uint32_t asset;
+        uint64_t from, to;
+        client_session(&w, (uint32_t)c, &asset, &from, &to);
+        double end = (double)w.arrival_at[c] + (double)cfg->startup +
+                     (double)(to - from) * 8e9 / (double)w.lib.assets[asset].bitrate_bps;
+        if (end > prog[1])
+            prog[1] = end;
+    }
+    MPI_Barrier(comm);
+    rc = dsend_des_run(des, cfg->until > 0 ? cfg->until : DSEND_TIME_INF,
+                       cfg->progress ? progress_line : NULL, prog);
+    if (cfg->progress && w.rank == 0)
+        fprintf(stderr, "\n");
+    if (rc)
+        goto err;
+
+    /* ---- gather the results on rank 0 ---- */
+    {
+        dsend_client_stats *mine = malloc((nlocal ? nlocal : 1) * sizeof *mine);
+        if (!mine) {
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+            goto err;
+        }
+        for (uint32_t i = 0; i < nlocal; i++)
+            mine[i] = clients[i].st;
+        void *all;
+        uint64_t total;
+        rc = gather_bytes(comm, mine, nlocal * sizeof *mine, &all, &total);
+        free(mine);
+        if (rc)
+            goto err;
+        if (w.rank == 0) {
+            res->nclients = (uint32_t)cfg->clients;
+            res->clients = calloc(res->nclients, sizeof *res->clients);
+            dsend_client_stats *v = all;
+            for (uint64_t i = 0; res->clients && i < total / sizeof *v; i++)
+                res->clients[v[i].client] = v[i];
+        }
+        free(all);
+
+        dsend_device_stats ds = {0};
+        if (is_device)
+            ds = (dsend_device_stats){.sub_blocks = dev.sender.sub_blocks,
+                                      .bytes = dev.sender.bytes,
+                                      .requests_received = dev.requests_received,
+                                      .requests_sent = dev.sched.requests,
+                                      .max_queue = dev.sender.max_queue};
+        dsend_device_stats *dall = w.rank == 0 ? malloc((size_t)w.size * sizeof *dall) : NULL;
+        MPI_CHECK(MPI_Gather(&ds, sizeof ds, MPI_BYTE, dall, sizeof ds, MPI_BYTE, 0, comm));
+        if (w.rank == 0)
+            res->devs = dall;
+
+        /* time series, padded to the longest */
+        unsigned long long nl = is_device ? dev.nseries : w.nlate, nmax = 0;
+        MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm));
+        uint64_t *sb = calloc(nmax ? nmax : 1, sizeof *sb);
+        uint32_t *sq = calloc(nmax ? nmax : 1, sizeof *sq);
+        double *ls = calloc(nmax ? nmax : 1, sizeof *ls), *lsum = NULL;
+        uint64_t *ln = calloc(nmax ? nmax : 1, sizeof *ln), *lnsum = NULL;
+        if (!sb || !sq || !ls || !ln) {
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+            goto series_out;
+        }
+        if (is_device && dev.nseries) {
+            memcpy(sb, dev.series_bytes, dev.nseries * sizeof *sb);
+            memcpy(sq, dev.series_queue, dev.nseries * sizeof *sq);
+        }
+        if (!is_device && w.nlate) {
+            memcpy(ls, w.late_sum, w.nlate * sizeof *ls);
+            memcpy(ln, w.late_n, w.nlate * sizeof *ln);
+        }
+        if (w.rank == 0) {
+            res->series_bytes = calloc((size_t)w.size * (nmax ? nmax : 1), sizeof *sb);
+            res->series_queue = calloc((size_t)w.size * (nmax ? nmax : 1), sizeof *sq);
+            lsum = calloc(nmax ? nmax : 1, sizeof *lsum);
+            lnsum = calloc(nmax ? nmax : 1, sizeof *lnsum);
+        }
+        MPI_CHECK(MPI_Gather(sb, (int)nmax, MPI_UINT64_T, res->series_bytes, (int)nmax,
+                             MPI_UINT64_T, 0, comm));
+        MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax,
+                             MPI_UINT32_T, 0, comm));
+        MPI_CHECK(MPI_Reduce(ls, lsum, (int)nmax, MPI_DOUBLE, MPI_SUM, 0, comm));
+        MPI_CHECK(MPI_Reduce(ln, lnsum, (int)nmax, MPI_UINT64_T, MPI_SUM, 0, comm));
+        if (w.rank == 0) {
+            res->nintervals = (uint32_t)nmax;
+            /* trim trailing empty intervals */
+            while (res->nintervals > 0) {
+                uint32_t k = res->nintervals - 1;
+                int any = lnsum[k] != 0;
+                for (int d = 0; d < w.D && !any; d++)
+                    any = res->series_bytes[(size_t)d * nmax + k] != 0;
+                if (any)
+                    break;
+                res->nintervals--;
+            }
+            /* compact devices x nmax into devices x nintervals */
+            for (int d = 0; d < w.D; d++)
+                for (uint32_t k = 0; k < res->nintervals; k++) {
+                    res->series_bytes[(size_t)d * res->nintervals + k] =
+                        res->series_bytes[(size_t)d * nmax + k];
+                    res->series_queue[(size_t)d * res->nintervals + k] =
+                        res->series_queue[(size_t)d * nmax + k];
+                }
+            res->late_mean_ns = calloc(res->nintervals ? res->nintervals : 1, sizeof(double));
+            res->late_count = calloc(res->nintervals ? res->nintervals : 1, sizeof(uint64_t));
+            for (uint32_t k = 0; k < res->nintervals; k++) {
+                res->late_count[k] = lnsum[k];
+                res->late_mean_ns[k] = lnsum[k] ? lsum[k] / (double)lnsum[k] : 0;
+            }
+        }
+    series_out:
+        free(sb);
+        free(sq);
+        free(ls);
+        free(ln);
+        free(lsum);
+        free(lnsum);
+        if ((rc = dsend_mpi_agree(comm, rc)))
+            goto err;
+
+        if (cfg->trace) {
+            rc = gather_bytes(comm, w.trace, w.ntrace * sizeof *w.trace, &all, &total);
+            if (rc == 0 && w.rank == 0) {
+                res->arrivals = all;
+                res->narrivals = total / sizeof *w.trace;
+                qsort(res->arrivals, res->narrivals, sizeof *res->arrivals, cmp_arrival);
+            } else {
+                free(all);
+            }
+            if ((rc = dsend_mpi_agree(comm, rc)))
+                goto err;
+        }
+        unsigned long long ev[2] = {dsend_des_events(des), 0}, evs[2] = {0, 0};
+        MPI_CHECK(MPI_Reduce(ev, evs, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm));
+        res->events = evs[0];
+        res->windows = dsend_des_windows(des);
+        res->sim_end = dsend_des_now(des);
+        res->devices = w.D;
+        res->client_ranks = w.K;
+    }
+    MPI_Barrier(comm);
+    res->wall_seconds = MPI_Wtime() - t_start;
+err:
+    if (rc && w.rank == 0)
+        dsend_sim_result_free(res);
+    if (clients)
+        for (uint32_t i = 0; i < nlocal; i++)
+            free(clients[i].seen);
+    free(clients);
+    free(dev.series_bytes);
+    free(dev.series_queue);
+    dsend_scheduler_free(&dev.sched);
+    dsend_sender_free(&dev.sender);
+    dsend_des_free(des);
+    world_free(&w);
+    if (devcomm != MPI_COMM_NULL)
+        MPI_Comm_free(&devcomm);
+    return rc;
+}

@@ -1,0 +1,377 @@
+/* `dsend sim` output: the human summary, JSON, and the results file
+ * (doc/results-format.md). */
+#include "config.h"
+#include "check.h"
+#include "dsend/error.h"
+#include "dsend/sim.h"
+#include "dsend/units.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct pct {
+    double p50, p99, max;
+} pct;
+
+static pct percentiles(double *v, size_t n)
+{
+    pct p = {0, 0, 0};
+    if (!n)
+        return p;
+    qsort(v, n, sizeof *v, cmp_double);
+    p.p50 = v[(n - 1) / 2];
+    p.p99 = v[(size_t)((double)(n - 1) * 0.99)];
+    p.max = v[n - 1];
+    return p;
+}
+
+typedef struct summary {
+    uint64_t expected, received, lost, late, dup, ooo, crc, bytes;
+    uint64_t underruns, clients_underrun, started;
+    double ontime_pct, stall_s;
+    pct startup_ms, jitter_ms, df_ms, mlr, late_ms;
+    uint64_t dev_min, dev_max;
+    double dev_mean;
+} summary;
+
+static void summarize(const dsend_sim_result *r, summary *s)
+{
+    memset(s, 0, sizeof *s);
+    size_t n = r->nclients;
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const dsend_client_stats *c = &r->clients[i];
+        s->expected += c->expected;
+        s->received += c->received;
+        s->lost += c->lost;
+        s->late += c->late;
+        s->dup += c->duplicate;
+        s->ooo += c->out_of_order;
+        s->crc += c->crc_errors;
+        s->bytes += c->bytes;
+        s->underruns += c->underruns;
+        s->clients_underrun += c->underruns > 0;
+        s->stall_s += (double)c->stall_ns / 1e9;
+    }
+    s->ontime_pct = s->received ? 100.0 * (double)(s->received - s->late) / (double)s->received : 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r->clients[i].startup_ns >= 0)
+            v[k++] = (double)r->clients[i].startup_ns / 1e6;
+    s->started = k;
+    s->startup_ms = percentiles(v, k);
+    for (size_t i = 0; i < n; i++)
+        v[i] = r->clients[i].jitter_ms;
+    s->jitter_ms = percentiles(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = r->clients[i].df_ms;
+    s->df_ms = percentiles(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = r->clients[i].mlr;
+    s->mlr = percentiles(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)r->clients[i].max_lateness / 1e6;
+    s->late_ms = percentiles(v, n);
+    free(v);
+    s->dev_min = UINT64_MAX;
+    for (int d = 0; d < r->devices; d++) {
+        uint64_t b = r->devs[d].bytes;
+        s->dev_min = b < s->dev_min ? b : s->dev_min;
+        s->dev_max = b > s->dev_max ? b : s->dev_max;
+        s->dev_mean += (double)b / r->devices;
+    }
+}
+
+void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *o)
+{
+    summary s;
+    char h1[32], h2[32], h3[32];
+    summarize(r, &s);
+    fprintf(o, "dsend sim: %d devices, %d client rank%s, %u clients, %.1f s simulated in %.2f s wall\n",
+            r->devices, r->client_ranks, r->client_ranks == 1 ? "" : "s", r->nclients,
+            (double)r->sim_end / 1e9, r->wall_seconds);
+    fprintf(o, "  events        %llu (%.2f M/s), %llu windows\n", (unsigned long long)r->events,
+            r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
+            (unsigned long long)r->windows);
+    fprintf(o, "  streams       %llu started of %u\n", (unsigned long long)s.started, r->nclients);
+    fprintf(o, "  sub-blocks    %llu expected, %llu received, %llu lost, %llu duplicate, "
+               "%llu out of order, %llu checksum errors\n",
+            (unsigned long long)s.expected, (unsigned long long)s.received,
+            (unsigned long long)s.lost, (unsigned long long)s.dup, (unsigned long long)s.ooo,
+            (unsigned long long)s.crc);
+    fprintf(o, "  on time       %.3f%% of received sub-blocks\n", s.ontime_pct);
+    fprintf(o, "  underruns     %llu, in %llu clients, %.2f s stalled\n",
+            (unsigned long long)s.underruns, (unsigned long long)s.clients_underrun, s.stall_s);
+    fprintf(o, "  %-13s %10s %10s %10s\n", "per client", "p50", "p99", "max");
+    fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "startup ms", s.startup_ms.p50, s.startup_ms.p99,
+            s.startup_ms.max);
+    fprintf(o, "  %-13s %10.3f %10.3f %10.3f\n", "jitter ms", s.jitter_ms.p50, s.jitter_ms.p99,
+            s.jitter_ms.max);
+    fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "MDI DF ms", s.df_ms.p50, s.df_ms.p99, s.df_ms.max);
+    fprintf(o, "  %-13s %10.3f %10.3f %10.3f\n", "MLR pkt/s", s.mlr.p50, s.mlr.p99, s.mlr.max);
+    fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "max late ms", s.late_ms.p50, s.late_ms.p99,
+            s.late_ms.max);
+    fprintf(o, "  device load   %s min, %s mean, %s max sent (max/mean %.3f)\n",
+            dsend_human_size((double)s.dev_min, h1, sizeof h1),
+            dsend_human_size(s.dev_mean, h2, sizeof h2),
+            dsend_human_size((double)s.dev_max, h3, sizeof h3),
+            s.dev_mean > 0 ? (double)s.dev_max / s.dev_mean : 0);
+    (void)cfg;
+}
+
+void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *o)
+{
+    summary s;
+    summarize(r, &s);
+    fprintf(o, "{\"devices\": %d, \"client_ranks\": %d, \"clients\": %u, \"seed\": %llu,\n",
+            r->devices, r->client_ranks, r->nclients, (unsigned long long)cfg->seed);
+    fprintf(o, " \"simulated_s\": %.6f, \"wall_s\": %.3f, \"events\": %llu, \"windows\": %llu,\n",
+            (double)r->sim_end / 1e9, r->wall_seconds, (unsigned long long)r->events,
+            (unsigned long long)r->windows);
+    fprintf(o, " \"streams_started\": %llu, \"sub_blocks\": {\"expected\": %llu, \"received\": %llu, "
+               "\"lost\": %llu, \"duplicate\": %llu, \"out_of_order\": %llu, \"checksum_errors\": %llu},\n",
+            (unsigned long long)s.started, (unsigned long long)s.expected,
+            (unsigned long long)s.received, (unsigned long long)s.lost, (unsigned long long)s.dup,
+            (unsigned long long)s.ooo, (unsigned long long)s.crc);
+    fprintf(o, " \"on_time_pct\": %.6f, \"underruns\": %llu, \"clients_with_underruns\": %llu, "
+               "\"stall_s\": %.6f,\n",
+            s.ontime_pct, (unsigned long long)s.underruns, (unsigned long long)s.clients_underrun,
+            s.stall_s);
+    const struct { const char *name; pct p; } ps[] = {
+        {"startup_ms", s.startup_ms}, {"jitter_ms", s.jitter_ms}, {"df_ms", s.df_ms},
+        {"mlr", s.mlr}, {"max_lateness_ms", s.late_ms}};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        fprintf(o, " \"%s\": {\"p50\": %.6f, \"p99\": %.6f, \"max\": %.6f},\n", ps[i].name,
+                ps[i].p.p50, ps[i].p.p99, ps[i].p.max);
+    fprintf(o, " \"device_bytes\": {\"min\": %llu, \"mean\": %.1f, \"max\": %llu}}\n",
+            (unsigned long long)s.dev_min, s.dev_mean, (unsigned long long)s.dev_max);
+}
+
+/* ------------------------------------------------------------ file */
+
+static int attr_str(hid_t obj, const char *name, const char *v)
+{
+    int rc = 0;
+    hid_t t = -1, s = -1, a = -1;
+    H5_CHECK(t = H5Tcopy(H5T_C_S1));
+    H5_CHECK(H5Tset_size(t, strlen(v) + 1));
+    H5_CHECK(s = H5Screate(H5S_SCALAR));
+    H5_CHECK(a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CHECK(H5Awrite(a, t, v));
+err:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+static int attr_num(hid_t obj, const char *name, hid_t type, const void *v)
+{
+    int rc = 0;
+    hid_t s = -1, a = -1;
+    H5_CHECK(s = H5Screate(H5S_SCALAR));
+    H5_CHECK(a = H5Acreate2(obj, name, type, s, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CHECK(H5Awrite(a, type, v));
+err:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    return rc;
+}
+
+static int dataset(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
+                   const void *data)
+{
+    int rc = 0;
+    hid_t s = -1, d = -1;
+    H5_CHECK(s = H5Screate_simple(rank, dims, NULL));
+    H5_CHECK(d = H5Dcreate2(loc, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    if (data)
+        H5_CHECK(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+err:
+    if (d >= 0)
+        H5Dclose(d);
+    if (s >= 0)
+        H5Sclose(s);
+    return rc;
+}
+
+#define FIELD(T, f, t) H5Tinsert(T, #f, HOFFSET(dsend_client_stats, f), t)
+
+static hid_t client_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(dsend_client_stats));
+    FIELD(t, client, H5T_NATIVE_UINT32);
+    FIELD(t, asset, H5T_NATIVE_UINT32);
+    FIELD(t, scheduler, H5T_NATIVE_UINT32);
+    FIELD(t, request_at, H5T_NATIVE_INT64);
+    FIELD(t, startup_ns, H5T_NATIVE_INT64);
+    FIELD(t, expected, H5T_NATIVE_UINT64);
+    FIELD(t, received, H5T_NATIVE_UINT64);
+    FIELD(t, lost, H5T_NATIVE_UINT64);
+    FIELD(t, duplicate, H5T_NATIVE_UINT64);
+    FIELD(t, out_of_order, H5T_NATIVE_UINT64);
+    FIELD(t, late, H5T_NATIVE_UINT64);
+    FIELD(t, crc_errors, H5T_NATIVE_UINT64);
+    FIELD(t, bytes, H5T_NATIVE_UINT64);
+    FIELD(t, max_lateness, H5T_NATIVE_INT64);
+    FIELD(t, mean_lateness, H5T_NATIVE_INT64);
+    FIELD(t, underruns, H5T_NATIVE_UINT32);
+    FIELD(t, stall_ns, H5T_NATIVE_INT64);
+    FIELD(t, jitter_ms, H5T_NATIVE_DOUBLE);
+    FIELD(t, df_ms, H5T_NATIVE_DOUBLE);
+    FIELD(t, mlr, H5T_NATIVE_DOUBLE);
+    return t;
+}
+#undef FIELD
+
+static hid_t device_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(dsend_device_stats));
+    H5Tinsert(t, "sub_blocks", HOFFSET(dsend_device_stats, sub_blocks), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "bytes", HOFFSET(dsend_device_stats, bytes), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "requests_received", HOFFSET(dsend_device_stats, requests_received), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "requests_sent", HOFFSET(dsend_device_stats, requests_sent), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "max_queue", HOFFSET(dsend_device_stats, max_queue), H5T_NATIVE_UINT64);
+    return t;
+}
+
+static hid_t arrival_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(dsend_arrival_rec));
+    H5Tinsert(t, "client", HOFFSET(dsend_arrival_rec, client), H5T_NATIVE_UINT32);
+    H5Tinsert(t, "asset", HOFFSET(dsend_arrival_rec, asset), H5T_NATIVE_UINT32);
+    H5Tinsert(t, "device", HOFFSET(dsend_arrival_rec, device), H5T_NATIVE_UINT32);
+    H5Tinsert(t, "len", HOFFSET(dsend_arrival_rec, len), H5T_NATIVE_UINT32);
+    H5Tinsert(t, "offset", HOFFSET(dsend_arrival_rec, offset), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "sent", HOFFSET(dsend_arrival_rec, sent), H5T_NATIVE_INT64);
+    H5Tinsert(t, "arrival", HOFFSET(dsend_arrival_rec, arrival), H5T_NATIVE_INT64);
+    H5Tinsert(t, "deadline", HOFFSET(dsend_arrival_rec, deadline), H5T_NATIVE_INT64);
+    return t;
+}
+
+int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_sim_result *r,
+                    const char *config_lines, int argc, char **argv, int exit_status)
+{
+    int rc = 0;
+    hid_t f = -1, g = -1, t = -1;
+    double *util = NULL;
+    char tmp[4200], line[8192] = "", date[64];
+    snprintf(tmp, sizeof tmp, "%.4000s.tmp.%ld", path, (long)getpid());
+    dsend_h5_quiet();
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        return dsend_seterr(DSEND_EIO, "%s: cannot create the results file (%s)", path,
+                            strerror(errno));
+    for (int i = 0; i < argc; i++)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "%s%s", i ? " " : "", argv[i]);
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    uint32_t version = 1;
+    TRY(attr_str(f, "dsend_format", "dsend-results"));
+    TRY(attr_num(f, "format_version", H5T_NATIVE_UINT32, &version));
+    TRY(attr_str(f, "kind", "sim"));
+    TRY(attr_str(f, "dsend_version", PACKAGE_STRING));
+    TRY(attr_str(f, "command_line", line));
+    TRY(attr_str(f, "date", date));
+    TRY(attr_num(f, "seed", H5T_NATIVE_UINT64, &cfg->seed));
+    TRY(attr_num(f, "exit_status", H5T_NATIVE_INT, &exit_status));
+    TRY(attr_num(f, "devices", H5T_NATIVE_INT, &r->devices));
+    TRY(attr_num(f, "client_ranks", H5T_NATIVE_INT, &r->client_ranks));
+    TRY(attr_num(f, "simulated_ns", H5T_NATIVE_INT64, &r->sim_end));
+    TRY(attr_num(f, "events", H5T_NATIVE_UINT64, &r->events));
+    TRY(attr_num(f, "wall_seconds", H5T_NATIVE_DOUBLE, &r->wall_seconds));
+    H5_CHECK(g = H5Gcreate2(f, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (const char *p = config_lines; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char kv[512], *eq;
+        snprintf(kv, sizeof kv, "%.*s", (int)(n < 511 ? n : 511), p);
+        if ((eq = strstr(kv, " = "))) {
+            *eq = '\0';
+            char *name = kv;
+            while (*name == ' ')
+                name++;
+            for (char *e = eq - 1; e > name && *e == ' '; e--)
+                *e = '\0';
+            TRY(attr_str(g, name, eq + 3));
+        }
+        p = nl ? nl + 1 : p + n;
+    }
+    H5Gclose(g);
+    g = -1;
+
+    hsize_t dims[2] = {r->nclients, 0};
+    H5_CHECK(t = client_type());
+    TRY(dataset(f, "clients", t, 1, dims, r->clients));
+    H5Tclose(t);
+    dims[0] = (hsize_t)r->devices;
+    H5_CHECK(t = device_type());
+    TRY(dataset(f, "devices", t, 1, dims, r->devs));
+    H5Tclose(t);
+    t = -1;
+    H5_CHECK(g = H5Gcreate2(f, "series", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    TRY(attr_num(g, "interval_ns", H5T_NATIVE_INT64, &cfg->interval));
+    dims[0] = (hsize_t)r->devices;
+    dims[1] = r->nintervals;
+    TRY(dataset(g, "bytes", H5T_NATIVE_UINT64, 2, dims, r->series_bytes));
+    TRY(dataset(g, "queue", H5T_NATIVE_UINT32, 2, dims, r->series_queue));
+    util = malloc(((size_t)r->devices * r->nintervals + 1) * sizeof *util);
+    if (!util) {
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        goto err;
+    }
+    for (size_t k = 0; k < (size_t)r->devices * r->nintervals; k++)
+        util[k] = (double)r->series_bytes[k] * 8e9 / ((double)cfg->nic_bps * (double)cfg->interval);
+    TRY(dataset(g, "utilization", H5T_NATIVE_DOUBLE, 2, dims, util));
+    dims[0] = r->nintervals;
+    TRY(dataset(g, "lateness_mean_ns", H5T_NATIVE_DOUBLE, 1, dims, r->late_mean_ns));
+    TRY(dataset(g, "lateness_count", H5T_NATIVE_UINT64, 1, dims, r->late_count));
+    H5Gclose(g);
+    g = -1;
+    if (cfg->trace) {
+        dims[0] = r->narrivals;
+        H5_CHECK(t = arrival_type());
+        TRY(dataset(f, "arrivals", t, 1, dims, r->arrivals));
+        H5Tclose(t);
+        t = -1;
+    }
+    free(util);
+    util = NULL;
+    herr_t cr = H5Fclose(f);
+    f = -1;
+    if (cr < 0) {
+        rc = dsend_h5_fail(__FILE__, __LINE__, "H5Fclose");
+        goto err;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = dsend_seterr(DSEND_EIO, "%s: %s", path, strerror(errno));
+        goto err;
+    }
+    return 0;
+err:
+    free(util);
+    if (t >= 0)
+        H5Tclose(t);
+    if (g >= 0)
+        H5Gclose(g);
+    if (f >= 0)
+        H5Fclose(f);
+    unlink(tmp);
+    return rc;
+}
