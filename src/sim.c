@@ -5,6 +5,7 @@
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
 #include "dsend/ts.h"
+#include "dsend/units.h"
 #include "sim_internal.h"
 
 #include <math.h>
@@ -182,23 +183,33 @@ static int note_lateness(sim_world *w, int64_t deadline, int64_t lateness)
     return 0;
 }
 
-static int client_sub_block(sim_client *c, dsend_des *des, const dsend_sub_block *sb, int64_t ts)
+/* A sub-block reaches the client's access link: lost, or queued on the
+ * link (a FIFO at its rate) plus jitter; the client sees it complete later,
+ * as an event of its own, so every measurement runs in arrival order. */
+static int client_ingress(sim_client *c, dsend_des *des, dsend_lp *lp, const dsend_event *ev)
+{
+    const dsend_sim_config *cfg = c->w->cfg;
+    dsend_sub_block sb;
+    memcpy(&sb, ev->payload, sizeof sb);
+    /* random loss on the data network: a function of the sub-block's identity */
+    if (cfg->loss > 0 && unit(cfg->seed ^ 0x1055, c->st.client, sb.offset) < cfg->loss)
+        return 0;
+    int64_t start = ev->ts > c->link_free ? ev->ts : c->link_free;
+    c->link_free = start + dsend_wire_ns(sb.len, cfg->client_bps);
+    dsend_event rx = *ev;
+    rx.ts = c->link_free;
+    if (cfg->jitter > 0)
+        rx.ts += (int64_t)(unit(cfg->seed ^ 0x717e, c->st.client, sb.offset) * (double)cfg->jitter);
+    rx.dst_lp = lp->id;
+    rx.type = EV_CLIENT_RECEIVE;
+    return dsend_des_send(des, lp, &rx);
+}
+
+static int client_sub_block(sim_client *c, const dsend_sub_block *sb, int64_t arrival)
 {
     sim_world *w = c->w;
     const dsend_sim_config *cfg = w->cfg;
     const dsend_asset *a = &w->lib.assets[sb->asset];
-    (void)des;
-    /* random loss on the data network: a function of the sub-block's identity */
-    if (cfg->loss > 0 && unit(cfg->seed ^ 0x1055, c->st.client, sb->offset) < cfg->loss)
-        return 0;
-    /* the client's access link: a FIFO at its rate */
-    int64_t start = ts > c->link_free ? ts : c->link_free;
-    c->link_free = start + dsend_wire_ns(sb->len, cfg->client_bps);
-    int64_t arrival = c->link_free;
-    if (cfg->jitter > 0)
-        arrival += (int64_t)(unit(cfg->seed ^ 0x717e, c->st.client, sb->offset) *
-                             (double)cfg->jitter);
-
     int64_t idx = (int64_t)sub_index(a, sb->offset, cfg->sub_block) - (int64_t)c->first_sub;
     if (sb->client != c->st.client || sb->asset != c->st.asset || idx < 0 ||
         (uint64_t)idx >= c->nsubs)
@@ -300,10 +311,12 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         memcpy(out.payload, &s, sizeof s);
         return dsend_des_send(des, lp, &out);
     }
-    case EV_SUB_BLOCK: {
+    case EV_SUB_BLOCK:
+        return client_ingress(c, des, lp, ev);
+    case EV_CLIENT_RECEIVE: {
         dsend_sub_block sb;
         memcpy(&sb, ev->payload, sizeof sb);
-        return client_sub_block(c, des, &sb, ev->ts);
+        return client_sub_block(c, &sb, ev->ts);
     }
     default:
         return dsend_seterr(DSEND_EINVAL, "client LP %u: unexpected event type %u", lp->id,
@@ -430,11 +443,14 @@ static int check_config(const dsend_sim_config *cfg, int size)
         return dsend_seterr(DSEND_EINVAL, "--ctrl-latency and --data-latency must be > 0 (the "
                                           "smaller one is the lookahead)");
     int64_t minlat = cfg->ctrl_latency < cfg->data_latency ? cfg->ctrl_latency : cfg->data_latency;
-    if (cfg->lookahead > minlat)
+    if (cfg->lookahead > minlat) {
+        char a[32], b[32];
         return dsend_seterr(DSEND_EINVAL,
-                            "--lookahead %lldns is above the smallest modelled latency (%lldns): "
+                            "--lookahead %s is above the smallest modelled latency (%s): "
                             "events would land inside a window",
-                            (long long)cfg->lookahead, (long long)minlat);
+                            dsend_format_duration(cfg->lookahead, a, sizeof a),
+                            dsend_format_duration(minlat, b, sizeof b));
+    }
     if (cfg->sub_block < DSEND_TS_PACKET)
         return dsend_seterr(DSEND_EINVAL, "--sub-block %llu: at least %u bytes",
                             (unsigned long long)cfg->sub_block, DSEND_TS_PACKET);

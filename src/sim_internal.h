@@ -13,6 +13,7 @@ enum sim_event_type {
     EV_SEND_REQUEST,      /* scheduler -> sender holding the block */
     EV_SENDER_WAKE,       /* sender's link is free (self) */
     EV_SUB_BLOCK,         /* sender -> client: a sub-block reaches its access link */
+    EV_CLIENT_RECEIVE,    /* the sub-block is fully received (self, in arrival order) */
 };
 
 typedef struct ev_start {

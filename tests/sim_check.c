@@ -1,0 +1,300 @@
+/* MPI scenario program for `dsend sim`, run under real mpirun.
+ *
+ *   sim_check CHECK DIR
+ *
+ * CHECK is one of conservation, timing, capacity, determinism, striping.
+ * DIR is a scratch directory (rank 0 makes synthetic libraries there).
+ * Every check asserts on the simulation's own results; none on wall time.
+ * Exit 0 when every assertion holds; a message and exit 1 otherwise. */
+#include "dsend/dsend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int world_rank;
+
+#define CHECK(cond, ...)                                                          \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            fprintf(stderr, "rank %d: check failed: %s: ", world_rank, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                         \
+            fputc('\n', stderr);                                                  \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                         \
+        }                                                                         \
+    } while (0)
+
+static char libpath[4200];
+
+static dsend_sim_config base(const char *lib)
+{
+    dsend_sim_config c = {
+        .library = lib, .client_ranks = 1, .clients = 10, .zipf = 0,
+        .arrival = DSEND_ARRIVAL_STAGGERED, .arrival_window = 2000000000,
+        .startup = 2000000000, .lead = 2000000000, .tick = 100000000,
+        .sub_block = 65800, .nic_bps = 10000000000ull, .client_bps = 25000000,
+        .ctrl_latency = 1000000, .data_latency = 5000000, .interval = 1000000000,
+        .layout = "stripe", .replicas = 1, .seed = 1,
+    };
+    return c;
+}
+
+/* rank 0 writes a synthetic library; everybody waits for it */
+static const char *synthetic(const char *dir, const char *name, int64_t assets, uint64_t bps,
+                             int64_t dur_ns, uint64_t block)
+{
+    snprintf(libpath, sizeof libpath, "%s/%s", dir, name);
+    if (world_rank == 0) {
+        dsend_gen_opts o = {.assets = assets, .bitrate_min = bps, .bitrate_max = bps,
+                            .duration_min = dur_ns, .duration_max = dur_ns, .block_size = block,
+                            .seed = 3, .force = 1};
+        CHECK(dsend_gen(libpath, &o, NULL) == 0, "%s", dsend_errmsg());
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    return libpath;
+}
+
+static void run(MPI_Comm comm, const dsend_sim_config *c, dsend_sim_result *r)
+{
+    int rc = dsend_sim_run(comm, c, r);
+    CHECK(rc == 0, "%s", dsend_errmsg());
+}
+
+static void conserved(const dsend_sim_result *r, const char *what)
+{
+    for (uint32_t i = 0; i < r->nclients; i++) {
+        const dsend_client_stats *s = &r->clients[i];
+        CHECK(s->client == i, "%s: client table out of order", what);
+        CHECK(s->expected > 0 && s->received == s->expected && s->lost == 0 &&
+                  s->duplicate == 0 && s->crc_errors == 0,
+              "%s: client %u got %llu of %llu sub-blocks, %llu duplicate, %llu checksum errors",
+              what, i, (unsigned long long)s->received, (unsigned long long)s->expected,
+              (unsigned long long)s->duplicate, (unsigned long long)s->crc_errors);
+    }
+}
+
+/* Every client receives every sub-block of its session exactly once, with
+ * the library's checksum: stored (MPEG-TS) and synthetic assets. */
+static void check_conservation(const char *dir)
+{
+    dsend_sim_result r;
+    dsend_sim_config c = base(getenv("DSEND_SAMPLE_LIB"));
+    c.clients = 25;
+    run(MPI_COMM_WORLD, &c, &r);
+    if (world_rank == 0) {
+        conserved(&r, "sample");
+        printf("conservation (sample, %u clients): every sub-block exactly once, checksums match\n",
+               r.nclients);
+        dsend_sim_result_free(&r);
+    }
+    c = base(synthetic(dir, "cons.h5", 7, 3000000, 20000000000, 200000));
+    c.clients = 40;
+    c.sub_block = 50000;
+    c.zipf = 1.0;
+    c.session_min = 5000000000;
+    c.session_max = 15000000000;
+    run(MPI_COMM_WORLD, &c, &r);
+    if (world_rank == 0) {
+        conserved(&r, "synthetic");
+        printf("conservation (synthetic, 7 assets, partial sessions): every sub-block exactly once\n");
+        dsend_sim_result_free(&r);
+    }
+}
+
+/* One stream on an idle model: each sub-block reaches the client exactly at
+ * send time + time on the device link + data latency + time on the access
+ * link (behind the previous one when the access link is still busy). */
+static void check_timing(const char *dir)
+{
+    (void)dir;
+    dsend_sim_config c = base(getenv("DSEND_SAMPLE_LIB"));
+    c.clients = 1;
+    c.trace = 1;
+    dsend_sim_result r;
+    run(MPI_COMM_WORLD, &c, &r);
+    if (world_rank != 0)
+        return;
+    CHECK(r.narrivals == r.clients[0].expected, "trace has %llu arrivals",
+          (unsigned long long)r.narrivals);
+    /* in arrival order */
+    int64_t prev = 0;
+    uint64_t queued = 0;
+    for (uint64_t i = 0; i < r.narrivals; i++) {
+        const dsend_arrival_rec *a = &r.arrivals[i];
+        int64_t at_link = a->sent + dsend_wire_ns(a->len, c.nic_bps) + c.data_latency;
+        int64_t start = at_link > prev ? at_link : prev;
+        queued += at_link < prev;
+        int64_t want = start + dsend_wire_ns(a->len, c.client_bps);
+        CHECK(a->arrival == want, "sub-block at offset %llu arrived at %lld ns, want %lld",
+              (unsigned long long)a->offset, (long long)a->arrival, (long long)want);
+        CHECK(i == 0 || a->offset > r.arrivals[i - 1].offset, "arrivals out of order");
+        prev = a->arrival;
+    }
+    const dsend_arrival_rec *f = &r.arrivals[0];
+    CHECK(f->arrival == f->sent + dsend_wire_ns(f->len, c.nic_bps) + c.data_latency +
+                            dsend_wire_ns(f->len, c.client_bps),
+          "first sub-block not exactly send + serialization + latency");
+    /* the first request leaves when the client's request reaches the
+     * scheduler, and one control latency later the sender sends */
+    CHECK(f->sent == 2 * c.ctrl_latency, "first sub-block sent at %lld ns, want %lld", (long long)f->sent,
+          (long long)(2 * c.ctrl_latency));
+    printf("timing: %llu arrivals each exactly at the FIFO model's time (%llu queued behind the "
+           "previous on the access link)\n",
+           (unsigned long long)r.narrivals, (unsigned long long)queued);
+    dsend_sim_result_free(&r);
+}
+
+/* D devices with links of rate C serving N streams of bitrate R. */
+static void capacity(const char *lib, int D, double load, uint64_t nic, uint64_t R,
+                     dsend_sim_result *r)
+{
+    dsend_sim_config c = base(lib);
+    c.nic_bps = nic;
+    c.clients = (int64_t)(load * (double)D * (double)nic / (double)R + 0.5);
+    c.arrival_window = 5000000000;
+    c.sub_block = 32768;
+    c.zipf = 0;
+    run(MPI_COMM_WORLD, &c, r);
+}
+
+static void check_capacity(const char *dir)
+{
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int D = size - 1;
+    const uint64_t R = 4000000, nic = 40000000;
+    const char *lib = synthetic(dir, "cap.h5", 16, R, 40000000000, 262144);
+    dsend_sim_result lo, hi;
+    capacity(lib, D, 0.8, nic, R, &lo);
+    capacity(lib, D, 1.3, nic, R, &hi);
+    if (world_rank != 0)
+        return;
+    uint64_t under_lo = 0, under_hi = 0;
+    for (uint32_t i = 0; i < lo.nclients; i++)
+        under_lo += lo.clients[i].underruns;
+    for (uint32_t i = 0; i < hi.nclients; i++)
+        under_hi += hi.clients[i].underruns;
+    conserved(&lo, "load 0.8");
+    CHECK(under_lo == 0, "load 0.8 (%u streams): %llu underruns", lo.nclients,
+          (unsigned long long)under_lo);
+    CHECK(under_hi > 0, "load 1.3 (%u streams): no underruns", hi.nclients);
+    /* lateness grows with time: mean lateness of sub-blocks due in the last
+     * quarter of the run against those due in the first quarter (after the
+     * arrivals have settled) */
+    uint32_t n = hi.nintervals, q = n / 4;
+    CHECK(n >= 8, "too few intervals (%u)", n);
+    double early = 0, late = 0;
+    uint64_t ne = 0, nl = 0;
+    for (uint32_t k = q; k < 2 * q; k++) {
+        early += hi.late_mean_ns[k] * (double)hi.late_count[k];
+        ne += hi.late_count[k];
+    }
+    for (uint32_t k = n - q; k < n; k++) {
+        late += hi.late_mean_ns[k] * (double)hi.late_count[k];
+        nl += hi.late_count[k];
+    }
+    early /= (double)(ne ? ne : 1);
+    late /= (double)(nl ? nl : 1);
+    CHECK(late > early + 1e9, "load 1.3: mean lateness %.3f s late in the run vs %.3f s earlier",
+          late / 1e9, early / 1e9);
+    printf("capacity: %d devices x %.0f Mbit/s, %.0f Mbit/s streams: %u streams (0.8) no underruns; "
+           "%u streams (1.3) %llu underruns, mean lateness %.2f s -> %.2f s\n",
+           D, nic / 1e6, R / 1e6, lo.nclients, hi.nclients, (unsigned long long)under_hi,
+           early / 1e9, late / 1e9);
+    dsend_sim_result_free(&lo);
+    dsend_sim_result_free(&hi);
+}
+
+/* Same inputs and seed: identical per-client tables, run twice, and with
+ * the clients on one rank or on two. */
+static void check_determinism(const char *dir)
+{
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    CHECK(size >= 4, "determinism needs -np 4 or more (D = np - 2)");
+    const char *lib = synthetic(dir, "det.h5", 9, 2000000, 15000000000, 131072);
+    dsend_sim_config c = base(lib);
+    c.clients = 60;
+    c.zipf = 0.9;
+    c.arrival = DSEND_ARRIVAL_POISSON;
+    c.arrival_rate = 20;
+    c.loss = 0.01;
+    c.jitter = 60000000;
+    c.nic_bps = 30000000; /* loaded: queues, reordering and lateness matter */
+    c.client_ranks = 2;
+    dsend_sim_result a, b, k1;
+    run(MPI_COMM_WORLD, &c, &a);
+    run(MPI_COMM_WORLD, &c, &b);
+    /* K = 1 on the first np-1 ranks: the same D devices */
+    MPI_Comm sub;
+    MPI_Comm_split(MPI_COMM_WORLD, world_rank < size - 1 ? 0 : MPI_UNDEFINED, world_rank, &sub);
+    if (sub != MPI_COMM_NULL) {
+        c.client_ranks = 1;
+        run(sub, &c, &k1);
+        MPI_Comm_free(&sub);
+    }
+    if (world_rank != 0)
+        return;
+    size_t bytes = a.nclients * sizeof *a.clients;
+    CHECK(a.nclients == b.nclients && memcmp(a.clients, b.clients, bytes) == 0,
+          "two runs differ");
+    CHECK(k1.nclients == a.nclients && memcmp(a.clients, k1.clients, bytes) == 0,
+          "K=1 and K=2 differ");
+    uint64_t lost = 0, ooo = 0;
+    for (uint32_t i = 0; i < a.nclients; i++) {
+        lost += a.clients[i].lost;
+        ooo += a.clients[i].out_of_order;
+    }
+    CHECK(lost > 0 && ooo > 0, "the scenario should exercise loss (%llu) and reordering (%llu)",
+          (unsigned long long)lost, (unsigned long long)ooo);
+    printf("determinism: %u clients with loss and jitter: identical tables twice and for K=1, K=2\n",
+           a.nclients);
+    dsend_sim_result_free(&a);
+    dsend_sim_result_free(&b);
+    dsend_sim_result_free(&k1);
+}
+
+/* Uniform load: every device sends within a few percent of the mean. */
+static void check_striping(const char *dir)
+{
+    const char *lib = synthetic(dir, "stripe.h5", 12, 3000000, 30000000000, 262144);
+    dsend_sim_config c = base(lib);
+    c.clients = 120;
+    c.zipf = 0;
+    dsend_sim_result r;
+    run(MPI_COMM_WORLD, &c, &r);
+    if (world_rank != 0)
+        return;
+    double mean = 0;
+    for (int d = 0; d < r.devices; d++)
+        mean += (double)r.devs[d].bytes / r.devices;
+    for (int d = 0; d < r.devices; d++) {
+        double dev = ((double)r.devs[d].bytes - mean) / mean;
+        CHECK(dev < 0.05 && dev > -0.05, "device %d sent %.1f%% off the mean", d, 100 * dev);
+    }
+    printf("striping: %d devices each within 5%% of the mean of %.1f MiB\n", r.devices,
+           mean / 1048576);
+    dsend_sim_result_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    CHECK(argc == 3, "usage: sim_check CHECK DIR");
+    CHECK(getenv("DSEND_SAMPLE_LIB") != NULL, "source tests/env.sh first");
+    const char *what = argv[1], *dir = argv[2];
+    if (strcmp(what, "conservation") == 0)
+        check_conservation(dir);
+    else if (strcmp(what, "timing") == 0)
+        check_timing(dir);
+    else if (strcmp(what, "capacity") == 0)
+        check_capacity(dir);
+    else if (strcmp(what, "determinism") == 0)
+        check_determinism(dir);
+    else if (strcmp(what, "striping") == 0)
+        check_striping(dir);
+    else
+        CHECK(0, "unknown check '%s'", what);
+    MPI_Finalize();
+    return 0;
+}
