@@ -16,6 +16,7 @@ int dsend_cmd_sim(dsend_cli *c)
     dsend_sim_config s = {
         .library = g->pos[0],
         .client_ranks = (int)g->client_ranks,
+        .devices = (int)g->devices,
         .clients = g->clients,
         .asset = g->asset,
         .zipf = g->zipf,

@@ -120,18 +120,31 @@ err:
 int dsend_load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L,
                dsend_store *s)
 {
-    int rc = 0, size;
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (L->devices != size) {
+        int rc = dsend_seterr(DSEND_EINVAL, "layout is for %d devices but the communicator has %d",
+                              L->devices, size);
+        return dsend_mpi_agree(comm, rc);
+    }
+    return dsend_load_device(comm, lib, L, rank, s);
+}
+
+int dsend_load_device(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
+                      dsend_store *s)
+{
+    int rc = 0;
     uint32_t *crcs = NULL;
     memset(s, 0, sizeof *s);
-    MPI_Comm_rank(comm, &s->device);
-    MPI_Comm_size(comm, &size);
-    s->devices = size;
-    if (L->devices != size) {
-        rc = dsend_seterr(DSEND_EINVAL, "layout is for %d devices but the communicator has %d",
-                          L->devices, size);
+    s->device = device;
+    s->devices = L->devices;
+    if (device >= L->devices) {
+        rc = dsend_seterr(DSEND_EINVAL, "device %d: the layout has %d devices", device, L->devices);
         goto agree;
     }
-    rc = plan(lib, L, s);
+    if (device >= 0)
+        rc = plan(lib, L, s);
     if (rc == 0 && !(s->arena = malloc(s->bytes ? s->bytes : 1)))
         rc = dsend_seterr(DSEND_ENOMEM, "device %d: cannot hold %llu bytes of blocks in RAM",
                           s->device, (unsigned long long)s->bytes);

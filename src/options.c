@@ -58,6 +58,9 @@ const dsend_option dsend_options[] = {
      .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD | SIM,
      .help = "print nothing but errors"},
     /* ---- sim ---- */
+    {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
+     .commands = SIM, .metavar = "D", .unset = "one per device rank", .min = 1, .max = 65536,
+     .help = "devices to simulate, dealt over the N-K device ranks (at least N-K)"},
     {.name = "client-ranks", .short_name = 'k', .type = DSEND_OPT_COUNT, .offset = OFF(client_ranks),
      .commands = SIM, .metavar = "K", .defval = "1", .min = 1, .max = 65536,
      .help = "ranks hosting the virtual clients; the other N-K ranks are devices"},

@@ -14,10 +14,11 @@
 
 typedef struct sim_world {
     const dsend_sim_config *cfg;
-    int D, K, rank, size;
+    int D, K, Dr, rank, size;   /* devices, client ranks, device ranks */
     dsend_library lib;
     dsend_layout layout;
-    dsend_store store;
+    dsend_store *stores;        /* one per device hosted here */
+    int ndev;
     dsend_core_params params;
     int64_t *arrival_at;   /* per client */
     double *zipf_cdf;      /* per asset */
@@ -53,7 +54,9 @@ typedef struct sim_client {
 static int lp_rank(uint32_t lp, const void *arg)
 {
     const sim_world *w = arg;
-    return lp < (uint32_t)w->D ? (int)lp : w->D + (int)((lp - (uint32_t)w->D) % (uint32_t)w->K);
+    /* devices dealt over the device ranks, clients over the client ranks */
+    return lp < (uint32_t)w->D ? (int)(lp % (uint32_t)w->Dr)
+                               : w->Dr + (int)((lp - (uint32_t)w->D) % (uint32_t)w->K);
 }
 
 static double unit(uint64_t seed, uint64_t a, uint64_t b)
@@ -425,6 +428,8 @@ static void client_session(const sim_world *w, uint32_t c, uint32_t *asset, uint
 
 static int check_config(const dsend_sim_config *cfg, int size)
 {
+    int Dr = size - cfg->client_ranks;
+    int D = cfg->devices ? cfg->devices : Dr;
     if (cfg->client_ranks < 1)
         return dsend_seterr(DSEND_EINVAL, "--client-ranks %d: at least one rank hosts the clients",
                             cfg->client_ranks);
@@ -436,9 +441,12 @@ static int check_config(const dsend_sim_config *cfg, int size)
     if (cfg->clients < 1)
         return dsend_seterr(DSEND_EINVAL, "--clients %lld: need at least one client",
                             (long long)cfg->clients);
-    if (cfg->replicas > size - cfg->client_ranks)
-        return dsend_seterr(DSEND_EINVAL, "--replicas %d: must not exceed the %d device ranks",
-                            cfg->replicas, size - cfg->client_ranks);
+    if (D < Dr || D > DSEND_MAX_DEVICES)
+        return dsend_seterr(DSEND_EINVAL, "--devices %d: must be between the %d device ranks and %d",
+                            D, Dr, DSEND_MAX_DEVICES);
+    if (cfg->replicas > D)
+        return dsend_seterr(DSEND_EINVAL, "--replicas %d: must not exceed the %d devices",
+                            cfg->replicas, D);
     if (cfg->ctrl_latency <= 0 || cfg->data_latency <= 0)
         return dsend_seterr(DSEND_EINVAL, "--ctrl-latency and --data-latency must be > 0 (the "
                                           "smaller one is the lookahead)");
@@ -537,7 +545,9 @@ static void world_free(sim_world *w)
     free(w->late_sum);
     free(w->late_n);
     free(w->trace);
-    dsend_store_free(&w->store);
+    for (int i = 0; i < w->ndev && w->stores; i++)
+        dsend_store_free(&w->stores[i]);
+    free(w->stores);
     dsend_layout_close(&w->layout);
     if (w->lib.file >= 0 || w->lib.assets)
         dsend_library_close(&w->lib);
@@ -618,10 +628,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     w.forced_asset = -1;
     MPI_Comm devcomm = MPI_COMM_NULL;
     dsend_des *des = NULL;
-    sim_device dev;
+    sim_device *devs = NULL;
     sim_client *clients = NULL;
     uint32_t nlocal = 0;
-    memset(&dev, 0, sizeof dev);
     double t_start = MPI_Wtime();
 
     MPI_Comm_rank(comm, &w.rank);
@@ -629,8 +638,11 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     if ((rc = dsend_mpi_agree(comm, check_config(cfg, w.size))))
         return rc;
     w.K = cfg->client_ranks;
-    w.D = w.size - w.K;
-    int is_device = w.rank < w.D;
+    w.Dr = w.size - w.K;
+    w.D = cfg->devices ? cfg->devices : w.Dr;
+    int is_device = w.rank < w.Dr;
+    /* devices rank, rank + Dr, rank + 2 Dr, ... live here */
+    w.ndev = is_device ? (w.D - w.rank + w.Dr - 1) / w.Dr : 0;
 
     /* the library: devices open it collectively and load their blocks,
      * client ranks read the catalogue (and stored checksums) alone */
@@ -661,10 +673,19 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         rc = make_workload(&w);
     if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
-    if (is_device)
-        rc = dsend_load(devcomm, &w.lib, &w.layout, &w.store);
-    else
+    if (is_device) {
+        /* one collective load per round of devices; a rank with no device
+         * in the last round takes part with none */
+        int rounds = (w.D + w.Dr - 1) / w.Dr;
+        w.stores = calloc((size_t)rounds, sizeof *w.stores);
+        rc = w.stores ? 0 : dsend_seterr(DSEND_ENOMEM, "out of memory");
+        for (int r = 0; r < rounds && rc == 0; r++) {
+            int d = r * w.Dr + w.rank;
+            rc = dsend_load_device(devcomm, &w.lib, &w.layout, d < w.D ? d : -1, &w.stores[r]);
+        }
+    } else {
         rc = expected_crcs(&w);
+    }
     if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
 
@@ -677,22 +698,29 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     uint32_t nlps = (uint32_t)w.D + (uint32_t)cfg->clients;
     TRY(dsend_des_create(comm, nlps, lp_rank, &w, lookahead, &des));
     if (is_device) {
-        dev.des = des;
-        dev.cfg = cfg;
-        dev.nclients_lp0 = (uint32_t)w.D;
-        rc = dsend_scheduler_init(&dev.sched, w.rank, &w.params, &dsend_clock_virtual, &dev,
-                                  &dsend_ctrl_des, &dev);
-        if (rc == 0)
-            rc = dsend_sender_init(&dev.sender, w.rank, &w.params, &w.store,
-                                   &dsend_clock_virtual, &dev, &dsend_emit_mpi, &dev);
-        dev.sender.account = device_account;
-        dev.sender.account_ctx = &dev;
-        if (rc == 0)
-            rc = dsend_des_add_lp(des, (uint32_t)w.rank, &device_lptype, &dev);
-        if (rc == 0) /* the backends stamp events with the LP */
-            dev.lp = dsend_des_lp(des, (uint32_t)w.rank);
+        devs = calloc((size_t)w.ndev, sizeof *devs);
+        if (!devs)
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        for (int i = 0; i < w.ndev && rc == 0; i++) {
+            sim_device *dev = &devs[i];
+            int d = w.rank + i * w.Dr;
+            dev->des = des;
+            dev->cfg = cfg;
+            dev->nclients_lp0 = (uint32_t)w.D;
+            rc = dsend_scheduler_init(&dev->sched, d, &w.params, &dsend_clock_virtual, dev,
+                                      &dsend_ctrl_des, dev);
+            if (rc == 0)
+                rc = dsend_sender_init(&dev->sender, d, &w.params, &w.stores[i],
+                                       &dsend_clock_virtual, dev, &dsend_emit_mpi, dev);
+            dev->sender.account = device_account;
+            dev->sender.account_ctx = dev;
+            if (rc == 0)
+                rc = dsend_des_add_lp(des, (uint32_t)d, &device_lptype, dev);
+            if (rc == 0) /* the backends stamp events with the LP */
+                dev->lp = dsend_des_lp(des, (uint32_t)d);
+        }
     } else {
-        uint32_t me = (uint32_t)(w.rank - w.D);
+        uint32_t me = (uint32_t)(w.rank - w.Dr);
         nlocal = (uint32_t)(((uint64_t)cfg->clients + (uint64_t)w.K - 1 - me) / (uint64_t)w.K);
         clients = calloc(nlocal ? nlocal : 1, sizeof *clients);
         if (!clients)
@@ -765,47 +793,72 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         }
         free(all);
 
-        dsend_device_stats ds = {0};
-        if (is_device)
-            ds = (dsend_device_stats){.sub_blocks = dev.sender.sub_blocks,
-                                      .bytes = dev.sender.bytes,
-                                      .requests_received = dev.requests_received,
-                                      .requests_sent = dev.sched.requests,
-                                      .max_queue = dev.sender.max_queue};
-        dsend_device_stats *dall = w.rank == 0 ? malloc((size_t)w.size * sizeof *dall) : NULL;
-        MPI_CHECK(MPI_Gather(&ds, sizeof ds, MPI_BYTE, dall, sizeof ds, MPI_BYTE, 0, comm));
+        /* per-device results: every rank fills the rows of its devices in a
+         * zeroed devices-wide table, and the tables are summed on rank 0 */
+        size_t D = (size_t)w.D;
+        uint64_t *dsv = calloc(D * 5, sizeof *dsv), *dsum = NULL;
+        if (!dsv) {
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+            goto err;
+        }
+        unsigned long long nl = w.nlate, nmax = 0;
+        for (int i = 0; i < w.ndev; i++) {
+            const sim_device *dev = &devs[i];
+            size_t d = (size_t)dev->sched.device;
+            dsv[d * 5 + 0] = dev->sender.sub_blocks;
+            dsv[d * 5 + 1] = dev->sender.bytes;
+            dsv[d * 5 + 2] = dev->requests_received;
+            dsv[d * 5 + 3] = dev->sched.requests;
+            dsv[d * 5 + 4] = dev->sender.max_queue;
+            if (dev->nseries > nl)
+                nl = dev->nseries;
+        }
         if (w.rank == 0)
-            res->devs = dall;
+            dsum = calloc(D * 5, sizeof *dsum);
+        MPI_CHECK(MPI_Reduce(dsv, dsum, (int)(D * 5), MPI_UINT64_T, MPI_SUM, 0, comm));
+        free(dsv);
+        if (w.rank == 0) {
+            res->devs = calloc(D, sizeof *res->devs);
+            for (size_t d = 0; res->devs && dsum && d < D; d++)
+                res->devs[d] = (dsend_device_stats){.sub_blocks = dsum[d * 5],
+                                                    .bytes = dsum[d * 5 + 1],
+                                                    .requests_received = dsum[d * 5 + 2],
+                                                    .requests_sent = dsum[d * 5 + 3],
+                                                    .max_queue = dsum[d * 5 + 4]};
+            free(dsum);
+        }
 
         /* time series, padded to the longest */
-        unsigned long long nl = is_device ? dev.nseries : w.nlate, nmax = 0;
         MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm));
-        uint64_t *sb = calloc(nmax ? nmax : 1, sizeof *sb);
-        uint32_t *sq = calloc(nmax ? nmax : 1, sizeof *sq);
+        size_t cells = D * (nmax ? nmax : 1);
+        uint64_t *sb = calloc(cells, sizeof *sb);
+        uint32_t *sq = calloc(cells, sizeof *sq);
         double *ls = calloc(nmax ? nmax : 1, sizeof *ls), *lsum = NULL;
         uint64_t *ln = calloc(nmax ? nmax : 1, sizeof *ln), *lnsum = NULL;
         if (!sb || !sq || !ls || !ln) {
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
             goto series_out;
         }
-        if (is_device && dev.nseries) {
-            memcpy(sb, dev.series_bytes, dev.nseries * sizeof *sb);
-            memcpy(sq, dev.series_queue, dev.nseries * sizeof *sq);
+        for (int i = 0; i < w.ndev; i++) {
+            const sim_device *dev = &devs[i];
+            size_t d = (size_t)dev->sched.device;
+            if (dev->nseries) {
+                memcpy(sb + d * nmax, dev->series_bytes, dev->nseries * sizeof *sb);
+                memcpy(sq + d * nmax, dev->series_queue, dev->nseries * sizeof *sq);
+            }
         }
-        if (!is_device && w.nlate) {
+        if (w.nlate) {
             memcpy(ls, w.late_sum, w.nlate * sizeof *ls);
             memcpy(ln, w.late_n, w.nlate * sizeof *ln);
         }
         if (w.rank == 0) {
-            res->series_bytes = calloc((size_t)w.size * (nmax ? nmax : 1), sizeof *sb);
-            res->series_queue = calloc((size_t)w.size * (nmax ? nmax : 1), sizeof *sq);
+            res->series_bytes = calloc(cells, sizeof *sb);
+            res->series_queue = calloc(cells, sizeof *sq);
             lsum = calloc(nmax ? nmax : 1, sizeof *lsum);
             lnsum = calloc(nmax ? nmax : 1, sizeof *lnsum);
         }
-        MPI_CHECK(MPI_Gather(sb, (int)nmax, MPI_UINT64_T, res->series_bytes, (int)nmax,
-                             MPI_UINT64_T, 0, comm));
-        MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax,
-                             MPI_UINT32_T, 0, comm));
+        MPI_CHECK(MPI_Reduce(sb, res->series_bytes, (int)cells, MPI_UINT64_T, MPI_SUM, 0, comm));
+        MPI_CHECK(MPI_Reduce(sq, res->series_queue, (int)cells, MPI_UINT32_T, MPI_MAX, 0, comm));
         MPI_CHECK(MPI_Reduce(ls, lsum, (int)nmax, MPI_DOUBLE, MPI_SUM, 0, comm));
         MPI_CHECK(MPI_Reduce(ln, lnsum, (int)nmax, MPI_UINT64_T, MPI_SUM, 0, comm));
         if (w.rank == 0) {
@@ -874,10 +927,13 @@ err:
         for (uint32_t i = 0; i < nlocal; i++)
             free(clients[i].seen);
     free(clients);
-    free(dev.series_bytes);
-    free(dev.series_queue);
-    dsend_scheduler_free(&dev.sched);
-    dsend_sender_free(&dev.sender);
+    for (int i = 0; devs && i < w.ndev; i++) {
+        free(devs[i].series_bytes);
+        free(devs[i].series_queue);
+        dsend_scheduler_free(&devs[i].sched);
+        dsend_sender_free(&devs[i].sender);
+    }
+    free(devs);
     dsend_des_free(des);
     world_free(&w);
     if (devcomm != MPI_COMM_NULL)

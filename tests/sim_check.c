@@ -210,7 +210,7 @@ static void check_determinism(const char *dir)
 {
     int size;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK(size >= 4, "determinism needs -np 4 or more (D = np - 2)");
+    CHECK(size >= 4 && size % 2 == 0, "determinism needs an even -np of 4 or more (D = np - 2)");
     const char *lib = synthetic(dir, "det.h5", 9, 2000000, 15000000000, 131072);
     dsend_sim_config c = base(lib);
     c.clients = 60;
@@ -232,9 +232,22 @@ static void check_determinism(const char *dir)
         run(sub, &c, &k1);
         MPI_Comm_free(&sub);
     }
+    /* the same D devices hosted two per rank on fewer ranks (D must be even) */
+    dsend_sim_result few;
+    int D = size - 2, Dr = D / 2;
+    MPI_Comm_split(MPI_COMM_WORLD, world_rank < Dr + 1 ? 0 : MPI_UNDEFINED, world_rank, &sub);
+    if (sub != MPI_COMM_NULL) {
+        c.client_ranks = 1;
+        c.devices = D;
+        run(sub, &c, &few);
+        MPI_Comm_free(&sub);
+    }
     if (world_rank != 0)
         return;
     size_t bytes = a.nclients * sizeof *a.clients;
+    CHECK(few.nclients == a.nclients && memcmp(a.clients, few.clients, bytes) == 0,
+          "%d devices on %d ranks and on %d ranks differ", D, D, Dr);
+    dsend_sim_result_free(&few);
     CHECK(a.nclients == b.nclients && memcmp(a.clients, b.clients, bytes) == 0,
           "two runs differ");
     CHECK(k1.nclients == a.nclients && memcmp(a.clients, k1.clients, bytes) == 0,
@@ -246,8 +259,9 @@ static void check_determinism(const char *dir)
     }
     CHECK(lost > 0 && ooo > 0, "the scenario should exercise loss (%llu) and reordering (%llu)",
           (unsigned long long)lost, (unsigned long long)ooo);
-    printf("determinism: %u clients with loss and jitter: identical tables twice and for K=1, K=2\n",
-           a.nclients);
+    printf("determinism: %u clients with loss and jitter: identical tables twice, for K=1 and K=2, "
+           "and with %d devices on %d or %d ranks\n",
+           a.nclients, size - 2, size - 2, (size - 2) / 2);
     dsend_sim_result_free(&a);
     dsend_sim_result_free(&b);
     dsend_sim_result_free(&k1);

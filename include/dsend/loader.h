@@ -43,6 +43,12 @@ typedef struct dsend_store {
  * 0x..., read 0x...)") and the store is empty. */
 int dsend_load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L,
                dsend_store *store);
+/* The same for one device of a layout that has more devices than comm has
+ * ranks (a simulation hosting several devices per rank).  Collective: every
+ * rank of comm calls it the same number of times; device -1 takes part in
+ * the collective reads without loading anything. */
+int dsend_load_device(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
+                      dsend_store *store);
 void dsend_store_free(dsend_store *store);
 
 /* The block this device holds, or NULL. */

@@ -18,6 +18,7 @@ enum dsend_arrival { DSEND_ARRIVAL_ALL, DSEND_ARRIVAL_STAGGERED, DSEND_ARRIVAL_P
 typedef struct dsend_sim_config {
     const char *library;
     int client_ranks;            /* K */
+    int devices;                 /* D device LPs over the N-K device ranks; 0: one per rank */
     int64_t clients;             /* C */
     const char *asset;           /* NULL: Zipf over every asset */
     double zipf;                 /* 0: uniform */
