@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# README command (a): set up, build, and run the main job on the bundled sample library.
+# README command (a): set up, build, and run the main job on the bundled sample library:
+# its catalogue striped over 8 devices, then a simulation of 8 devices serving 300 clients.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 bash scripts/build.sh
 . tests/env.sh
 echo
-echo "== dsend info data/sample.h5 --devices 4"
-./dsend info data/sample.h5 --devices 4
+echo "== dsend info data/sample.h5 --devices 8"
+./dsend info data/sample.h5 --devices 8
 echo
-echo "== mpirun -np 4 dsend load data/sample.h5"
-"$DSEND_MPIRUN" --oversubscribe -np 4 ./dsend load data/sample.h5
+echo "== mpirun -np 9 dsend sim data/sample.h5 --clients 300 --out sample-run.h5"
+"$DSEND_MPIRUN" -q --oversubscribe -np 9 ./dsend sim data/sample.h5 --clients 300 --out sample-run.h5

@@ -8,19 +8,20 @@
 
 static const dsend_command_def commands[] = {
     {"ingest", DSEND_CMD_INGEST, "FILE.ts... -o LIB.h5 [--block-size SIZE] [--bitrate RATE]",
-     "ingest real MPEG-TS files into a library", 0, dsend_cmd_ingest},
+     "ingest real MPEG-TS files into a library", "", 0, dsend_cmd_ingest},
     {"gen", DSEND_CMD_GEN,
      "-o LIB.h5 [--assets N] [--bitrate RATE|MIN:MAX] [--duration TIME|MIN:MAX] [--seed S]",
-     "make a synthetic library for experiments", 0, dsend_cmd_gen},
+     "make a synthetic library for experiments", "", 0, dsend_cmd_gen},
     {"info", DSEND_CMD_INFO, "LIB.h5 [--devices D] [--replicas R] [--layout stripe|hash]",
-     "show the catalogue and how blocks spread over devices", 0, dsend_cmd_info},
+     "show the catalogue and how blocks spread over devices", "", 0, dsend_cmd_info},
     {"load", DSEND_CMD_LOAD, "LIB.h5 [--replicas R] [--layout stripe|hash]",
-     "(under mpirun -np D) every device reads its blocks into RAM and verifies them", 1,
+     "(under mpirun -np D) every device reads its blocks into RAM and verifies them", "mpirun -np D ", 1,
      dsend_cmd_load},
     {"sim", DSEND_CMD_SIM, "LIB.h5 [--client-ranks K] [--clients C] [cluster and workload options]",
-     "(under mpirun -np N) simulate the cluster in virtual time: N-K devices, K client ranks", 1,
+     "(under mpirun -np N) simulate the cluster in virtual time: N-K devices, K client ranks",
+     "mpirun -np N ", 1,
      dsend_cmd_sim},
-    {NULL, 0, NULL, NULL, 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 static void usage(FILE *f)
@@ -35,8 +36,7 @@ static void usage(FILE *f)
 
 static void command_help(const dsend_command_def *d, FILE *f)
 {
-    fprintf(f, "usage: %sdsend %s %s\n%s.\n\n", d->collective ? "mpirun -np D " : "", d->name,
-            d->usage, d->summary);
+    fprintf(f, "usage: %sdsend %s %s\n%s.\n\n", d->launch, d->name, d->usage, d->summary);
     dsend_options_help(d->cmd, f);
 }
 

@@ -23,6 +23,7 @@ typedef struct dsend_command_def {
     unsigned cmd;
     const char *usage;        /* after "dsend NAME " */
     const char *summary;
+    const char *launch;       /* how it is started, e.g. "mpirun -np N " ("" if alone) */
     int collective;           /* 1: every rank runs it; 0: rank 0 alone */
     int (*run)(dsend_cli *c); /* returns a dsend_rc */
 } dsend_command_def;
