@@ -40,6 +40,14 @@ static int ping_final(dsend_lp *lp, dsend_des *des)
 static const dsend_lptype ping = {
     .name = "ping", .init = ping_init, .event = ping_event, .final = ping_final};
 
+static int64_t one_ms(uint32_t lp, uint32_t type, const void *arg)
+{
+    (void)lp;
+    (void)type;
+    (void)arg;
+    return 1000000; /* windows of 1 ms, as a 1 ms control latency gives */
+}
+
 static int one_rank(uint32_t lp, const void *arg)
 {
     (void)lp;
@@ -54,7 +62,7 @@ int main(int argc, char **argv)
     uint64_t want = budget;
     const uint32_t nlps = 2016; /* as many LPs as the reference scenario */
     dsend_des *des;
-    if (dsend_des_create(MPI_COMM_SELF, nlps, one_rank, NULL, 1000000, &des) != 0) {
+    if (dsend_des_create(MPI_COMM_SELF, nlps, one_rank, one_ms, NULL, 1000000, &des) != 0) {
         fprintf(stderr, "des_baseline: %s\n", dsend_errmsg());
         return 1;
     }

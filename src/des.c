@@ -12,16 +12,28 @@ typedef struct evbuf {
     size_t n, cap;
 } evbuf;
 
+/* Pending events are kept in one min-heap per lookahead value (a model has
+ * a handful), so min(ts + lookahead) over all of them is read off the tops. */
+#define MAX_CLASSES 8
+
+typedef struct la_class {
+    int64_t la;
+    evbuf heap;
+} la_class;
+
 struct dsend_des {
     MPI_Comm comm;
     int rank, size;
     uint32_t nlps;
     dsend_lp_rank_fn lp_rank;
+    dsend_lookahead_fn lookahead;
     const void *arg;
-    int64_t lookahead;
+    int64_t max_lookahead;
     int64_t now;
+    int64_t promise;    /* ts + lookahead of the event being processed */
     dsend_lp **lps;     /* by id; NULL where hosted elsewhere */
-    evbuf heap;         /* pending local events, a binary min-heap */
+    la_class cls[MAX_CLASSES];
+    int ncls;
     evbuf *out;         /* per destination rank, this window */
     int64_t *gather;    /* size x (size + 2) */
     uint64_t events, windows;
@@ -89,29 +101,71 @@ static void heap_pop(evbuf *h, dsend_event *out)
     }
 }
 
-int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank, const void *arg,
-                     int64_t lookahead, dsend_des **out)
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* The event's lookahead, capped by max_lookahead. */
+static int64_t la_of(const dsend_des *d, const dsend_event *e)
+{
+    int64_t la = d->lookahead(e->dst_lp, e->type, d->arg);
+    return la > d->max_lookahead ? d->max_lookahead : la;
+}
+
+static int insert(dsend_des *d, const dsend_event *e)
+{
+    int64_t la = la_of(d, e);
+    if (la < 1)
+        return dsend_seterr(DSEND_EINVAL, "event type %u at LP %u: lookahead %lld ns < 1 ns",
+                            e->type, e->dst_lp, (long long)la);
+    for (int i = 0; i < d->ncls; i++)
+        if (d->cls[i].la == la)
+            return heap_push(&d->cls[i].heap, e);
+    if (d->ncls == MAX_CLASSES)
+        return dsend_seterr(DSEND_EINVAL, "more than %d distinct lookaheads", MAX_CLASSES);
+    d->cls[d->ncls].la = la;
+    return heap_push(&d->cls[d->ncls++].heap, e);
+}
+
+/* The class whose top event comes first, or -1. */
+static int first_class(const dsend_des *d)
+{
+    int best = -1;
+    for (int i = 0; i < d->ncls; i++)
+        if (d->cls[i].heap.n &&
+            (best < 0 || before(&d->cls[i].heap.v[0], &d->cls[best].heap.v[0])))
+            best = i;
+    return best;
+}
+
+int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
+                     dsend_lookahead_fn lookahead, const void *arg, int64_t max_lookahead,
+                     dsend_des **out)
 {
     int rc = 0;
     dsend_des *d = calloc(1, sizeof *d);
     *out = NULL;
     if (!d)
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
-    if (lookahead <= 0) {
+    if (max_lookahead <= 0 || !lp_rank || !lookahead) {
         free(d);
-        return dsend_seterr(DSEND_EINVAL, "lookahead must be > 0 (it is the smallest latency)");
+        return dsend_seterr(DSEND_EINVAL, "the event core needs lp_rank, lookahead and a "
+                                          "max_lookahead > 0");
     }
     d->comm = comm;
     MPI_Comm_rank(comm, &d->rank);
     MPI_Comm_size(comm, &d->size);
     d->nlps = nlps;
     d->lp_rank = lp_rank;
-    d->arg = arg;
     d->lookahead = lookahead;
+    d->arg = arg;
+    d->max_lookahead = max_lookahead;
     d->now = 0;
+    d->promise = INT64_MIN; /* before time starts, anything goes */
     d->lps = calloc(nlps ? nlps : 1, sizeof *d->lps);
     d->out = calloc((size_t)d->size, sizeof *d->out);
-    d->gather = malloc((size_t)d->size * (size_t)(d->size + 2) * sizeof *d->gather);
+    d->gather = malloc((size_t)d->size * (size_t)(d->size + 3) * sizeof *d->gather);
     if (!d->lps || !d->out || !d->gather) {
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u logical processes", nlps);
         dsend_des_free(d);
@@ -142,44 +196,61 @@ int dsend_des_send(dsend_des *d, dsend_lp *from, dsend_event *ev)
 {
     if (ev->dst_lp >= d->nlps)
         return dsend_seterr(DSEND_EINVAL, "event to LP %u: no such LP", ev->dst_lp);
-    int64_t min = ev->dst_lp == from->id ? d->now : d->now + d->lookahead;
-    if (ev->ts < min)
+    int self = ev->dst_lp == from->id;
+    /* what this event may cause elsewhere must not come sooner than what
+     * the event being processed promised */
+    int64_t reach = self ? add_sat(ev->ts, la_of(d, ev)) : ev->ts;
+    if (ev->ts < d->now || reach < d->promise)
         return dsend_seterr(DSEND_EINVAL,
                             "event type %u from LP %u to LP %u at t=%lld ns is inside the "
-                            "lookahead (now %lld ns + %lld ns): a modelled latency is smaller "
-                            "than the lookahead",
+                            "lookahead (now %lld ns, promised nothing elsewhere before %lld ns): "
+                            "a modelled latency is smaller than the lookahead",
                             ev->type, from->id, ev->dst_lp, (long long)ev->ts, (long long)d->now,
-                            (long long)(ev->dst_lp == from->id ? 0 : d->lookahead));
+                            (long long)d->promise);
     ev->src_lp = from->id;
     ev->seq = from->sent++;
     int r = d->lp_rank(ev->dst_lp, d->arg);
-    return r == d->rank ? heap_push(&d->heap, ev) : buf_push(&d->out[r], ev);
+    return r == d->rank ? insert(d, ev) : buf_push(&d->out[r], ev);
 }
 
 /* One collective: who sends how many events to whom, the earliest pending
  * timestamp anywhere, and whether anybody failed; then the events. */
-static int exchange(dsend_des *d, int64_t *gmin, int *anyfail)
+static int exchange(dsend_des *d, int64_t *gmin, int64_t *wend, int *anyfail)
 {
-    int rc = 0, P = d->size;
-    int64_t mine[P + 2];
-    int64_t next = d->heap.n ? d->heap.v[0].ts : DSEND_TIME_INF;
+    int rc = 0, P = d->size, W = P + 3;
+    int64_t mine[P + 3];
+    /* the earliest pending timestamp, and the earliest time anything
+     * pending (here or on its way out) can cause elsewhere */
+    int64_t next = DSEND_TIME_INF, bound = DSEND_TIME_INF;
+    for (int i = 0; i < d->ncls; i++)
+        if (d->cls[i].heap.n) {
+            int64_t ts = d->cls[i].heap.v[0].ts, b = add_sat(ts, d->cls[i].la);
+            next = ts < next ? ts : next;
+            bound = b < bound ? b : bound;
+        }
     for (int r = 0; r < P; r++) {
         mine[r] = (int64_t)d->out[r].n;
-        for (size_t k = 0; k < d->out[r].n; k++)
-            if (d->out[r].v[k].ts < next)
-                next = d->out[r].v[k].ts;
+        for (size_t k = 0; k < d->out[r].n; k++) {
+            const dsend_event *e = &d->out[r].v[k];
+            int64_t b = add_sat(e->ts, la_of(d, e));
+            next = e->ts < next ? e->ts : next;
+            bound = b < bound ? b : bound;
+        }
     }
     mine[P] = next;
-    mine[P + 1] = d->failed;
-    MPI_CHECK(MPI_Allgather(mine, P + 2, MPI_INT64_T, d->gather, P + 2, MPI_INT64_T, d->comm));
-    *gmin = DSEND_TIME_INF;
+    mine[P + 1] = bound;
+    mine[P + 2] = d->failed;
+    MPI_CHECK(MPI_Allgather(mine, W, MPI_INT64_T, d->gather, W, MPI_INT64_T, d->comm));
+    *gmin = *wend = DSEND_TIME_INF;
     *anyfail = 0;
     size_t incoming = 0;
     for (int r = 0; r < P; r++) {
-        const int64_t *row = d->gather + (size_t)r * (size_t)(P + 2);
+        const int64_t *row = d->gather + (size_t)r * (size_t)W;
         if (row[P] < *gmin)
             *gmin = row[P];
-        *anyfail |= row[P + 1] != 0;
+        if (row[P + 1] < *wend)
+            *wend = row[P + 1];
+        *anyfail |= row[P + 2] != 0;
         incoming += (size_t)row[d->rank];
     }
     if (incoming) {
@@ -191,7 +262,7 @@ static int exchange(dsend_des *d, int64_t *gmin, int *anyfail)
             return dsend_seterr(DSEND_ENOMEM, "out of memory for %zu events", incoming);
         size_t off = 0;
         for (int r = 0; r < P; r++) {
-            int64_t n = d->gather[(size_t)r * (size_t)(P + 2) + (size_t)d->rank];
+            int64_t n = d->gather[(size_t)r * (size_t)W + (size_t)d->rank];
             if (n > 0) {
                 MPI_CHECK(MPI_Irecv(in.v + off, (int)(n * (int64_t)sizeof(dsend_event)), MPI_BYTE,
                                     r, 7, d->comm, &reqs[nreq++]));
@@ -204,7 +275,7 @@ static int exchange(dsend_des *d, int64_t *gmin, int *anyfail)
                                     MPI_BYTE, r, 7, d->comm, &reqs[nreq++]));
         MPI_CHECK(MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE));
         for (size_t k = 0; k < incoming && rc == 0; k++)
-            rc = heap_push(&d->heap, &in.v[k]);
+            rc = insert(d, &in.v[k]);
         free(in.v);
         if (rc)
             return rc;
@@ -236,21 +307,22 @@ int dsend_des_run(dsend_des *d, int64_t until,
         d->failed = 1;
     double last = MPI_Wtime();
     for (;;) {
-        int64_t gmin = DSEND_TIME_INF;
+        int64_t gmin = DSEND_TIME_INF, end = DSEND_TIME_INF;
         int anyfail = 0;
-        rc = exchange(d, &gmin, &anyfail);
+        rc = exchange(d, &gmin, &end, &anyfail);
         if (rc)
             return rc; /* MPI itself failed: nothing sane to agree on */
         if (anyfail || gmin == DSEND_TIME_INF || gmin >= until)
             break;
         d->windows++;
-        int64_t end = gmin > INT64_MAX - d->lookahead ? INT64_MAX : gmin + d->lookahead;
         if (end > until)
             end = until;
-        while (d->heap.n && d->heap.v[0].ts < end) {
+        int c;
+        while ((c = first_class(d)) >= 0 && d->cls[c].heap.v[0].ts < end) {
             dsend_event ev;
-            heap_pop(&d->heap, &ev);
+            heap_pop(&d->cls[c].heap, &ev);
             d->now = ev.ts;
+            d->promise = add_sat(ev.ts, d->cls[c].la);
             dsend_lp *lp = d->lps[ev.dst_lp];
             d->events++;
             if ((lrc = lp->type->event(lp, d, &ev)) != 0) {
@@ -258,7 +330,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
                 break;
             }
         }
-        if (!d->failed)
+        if (!d->failed && end != DSEND_TIME_INF)
             d->now = end;
         if (progress && d->rank == 0 && (d->windows & 255) == 0) {
             double t = MPI_Wtime();
@@ -290,7 +362,8 @@ void dsend_des_free(dsend_des *d)
         for (int r = 0; r < d->size; r++)
             free(d->out[r].v);
     free(d->out);
-    free(d->heap.v);
+    for (int i = 0; i < d->ncls; i++)
+        free(d->cls[i].heap.v);
     free(d->gather);
     free(d);
 }

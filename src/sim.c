@@ -59,6 +59,25 @@ static int lp_rank(uint32_t lp, const void *arg)
                                : w->Dr + (int)((lp - (uint32_t)w->D) % (uint32_t)w->K);
 }
 
+/* The least delay from an event to anything it can cause at another LP
+ * (directly or through the LP's own follow-up events). */
+static int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
+{
+    const sim_world *w = arg;
+    (void)lp;
+    switch (type) {
+    case EV_CLIENT_ARRIVE: /* -> start request */
+    case EV_START:         /* -> planning round -> send requests */
+    case EV_SCHED_TICK:
+        return w->cfg->ctrl_latency;
+    case EV_SEND_REQUEST:  /* -> sender -> sub-blocks */
+    case EV_SENDER_WAKE:
+        return w->cfg->data_latency;
+    default:               /* a client receiving causes nothing elsewhere */
+        return DSEND_TIME_INF;
+    }
+}
+
 static double unit(uint64_t seed, uint64_t a, uint64_t b)
 {
     return (double)(dsend_mix64(seed ^ dsend_mix64(a ^ dsend_mix64(b))) >> 11) * 0x1p-53;
@@ -692,11 +711,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     w.params = (dsend_core_params){.lib = &w.lib, .layout = &w.layout,
                                    .sub_block = cfg->sub_block, .startup = cfg->startup,
                                    .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps};
-    int64_t lookahead = cfg->lookahead ? cfg->lookahead
-                        : cfg->ctrl_latency < cfg->data_latency ? cfg->ctrl_latency
-                                                                : cfg->data_latency;
     uint32_t nlps = (uint32_t)w.D + (uint32_t)cfg->clients;
-    TRY(dsend_des_create(comm, nlps, lp_rank, &w, lookahead, &des));
+    TRY(dsend_des_create(comm, nlps, lp_rank, sim_lookahead, &w,
+                         cfg->lookahead ? cfg->lookahead : INT64_MAX, &des));
     if (is_device) {
         devs = calloc((size_t)w.ndev, sizeof *devs);
         if (!devs)

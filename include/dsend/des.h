@@ -2,13 +2,21 @@
  * (logical processes with a type of callbacks) without its optimistic
  * machinery.
  *
- * Every rank hosts some logical processes (LPs).  Time advances in windows:
- * all ranks agree on T = the global minimum pending timestamp and process
- * every event with ts < T + lookahead.  An event sent to another LP must be
- * at least `lookahead` in the future (checked at send: an error, never
- * silently accepted), so nothing sent inside a window can land inside it on
- * another rank.  One collective per window (an MPI_Allgather of per-rank
- * event counts and next timestamps) plus point-to-point messages carrying
+ * Every rank hosts some logical processes (LPs).  Lookahead is per event:
+ * the model's lookahead function says, for an event of a type at an LP, the
+ * least delay between processing it and any event it causes at another LP,
+ * directly or through events the LP sends itself (a sender's wake-up can
+ * only lead to sub-blocks one data latency later; a sub-block reaching a
+ * client leads to nothing remote at all).  Time advances in windows: all
+ * ranks agree on W = min over pending events of (ts + lookahead) and process
+ * every event with ts < W, which nothing sent inside the window can reach.
+ * The promise is checked when an event is sent (an error, never silently
+ * accepted): another LP's event must be at least the current event's
+ * lookahead in the future, and an LP's own follow-up event must not promise
+ * less.  `max_lookahead` caps every lookahead (1 ns..: the classic
+ * global-minimum + lookahead window when the model's function returns it
+ * everywhere).  One collective per window (an MPI_Allgather of per-rank
+ * event counts, bounds and failures) plus point-to-point messages carrying
  * the events: the events for one rank travel as one message.
  *
  * Determinism: events are ordered by (ts, src_lp, seq), seq counting the
@@ -55,14 +63,19 @@ struct dsend_lp {
 
 /* lp_rank(lp) names the rank hosting each of nlps LPs. */
 typedef int (*dsend_lp_rank_fn)(uint32_t lp, const void *arg);
+/* lookahead(lp, type): >= 1 ns, or DSEND_TIME_INF for an event that causes
+ * nothing at another LP.  Known on every rank (a function of ids). */
+typedef int64_t (*dsend_lookahead_fn)(uint32_t lp, uint32_t type, const void *arg);
 
-/* Collective. lookahead > 0 (ns). */
-int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank, const void *arg,
-                     int64_t lookahead, dsend_des **des);
+/* Collective.  max_lookahead >= 1 (ns). */
+int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
+                     dsend_lookahead_fn lookahead, const void *arg, int64_t max_lookahead,
+                     dsend_des **des);
 /* Register a local LP (lp_rank(id) must be this rank). */
 int dsend_des_add_lp(dsend_des *des, uint32_t id, const dsend_lptype *type, void *state);
 /* Send an event (ts, dst_lp, type, payload set by the caller) from lp.
- * To another LP, ts must be >= now + lookahead; to itself, ts >= now. */
+ * While processing an event E (ts t, lookahead L): to another LP, ts must
+ * be >= t + L; to itself, ts >= t and ts + its own lookahead >= t + L. */
 int dsend_des_send(dsend_des *des, dsend_lp *from, dsend_event *ev);
 /* Collective: run until no event is left anywhere, or until `until` (ns).
  * `progress` (may be NULL) is called on rank 0 about once a second of wall
