@@ -100,6 +100,89 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
     return dsend_scheduler_tick(s);
 }
 
+static dsend_stream *find_stream(dsend_scheduler *s, uint32_t client)
+{
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        if (s->streams[i].client == client)
+            return &s->streams[i];
+    dsend_seterr(DSEND_ENOENT, "scheduler %d: client %u has no stream", s->device, client);
+    return NULL;
+}
+
+int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client)
+{
+    dsend_stream *st = find_stream(s, client);
+    if (!st)
+        return DSEND_ENOENT;
+    *st = s->streams[--s->nstreams];
+    return 0;
+}
+
+int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *planned_to)
+{
+    dsend_stream *st = find_stream(s, client);
+    if (!st)
+        return DSEND_ENOENT;
+    if (!st->paused) {
+        const dsend_asset *a = &s->p->lib->assets[st->asset];
+        int64_t now = s->clock->now(s->clock_ctx);
+        /* the byte playing now, on the plan's clock */
+        uint64_t pos = st->from;
+        if (now > st->play_start)
+            pos += (uint64_t)((unsigned __int128)(uint64_t)(now - st->play_start) *
+                              a->bitrate_bps / 8u / 1000000000u);
+        st->paused_pos = pos < st->next ? pos : st->next;
+        st->paused_wait = st->play_start > now ? st->play_start - now : 0;
+        st->paused = 1;
+    }
+    *planned_to = st->next;
+    return 0;
+}
+
+int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *planned_to,
+                           uint32_t *epoch)
+{
+    dsend_stream *st = find_stream(s, client);
+    if (!st)
+        return DSEND_ENOENT;
+    if (st->paused) {
+        /* playout goes on from the byte it stopped at, with whatever startup
+         * delay was left; bytes already requested need no new request */
+        st->from = st->paused_pos;
+        st->play_start = s->clock->now(s->clock_ctx) + st->paused_wait;
+        st->paused = 0;
+        st->epoch++;
+    }
+    *planned_to = st->next;
+    *epoch = st->epoch;
+    return dsend_scheduler_tick(s);
+}
+
+int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset,
+                         uint64_t *planned_to, uint64_t *from, uint32_t *epoch)
+{
+    dsend_stream *st = find_stream(s, client);
+    if (!st)
+        return DSEND_ENOENT;
+    const dsend_asset *a = &s->p->lib->assets[st->asset];
+    if (offset >= a->size)
+        return dsend_seterr(DSEND_EINVAL, "client %u: seek to byte %llu beyond asset '%s' "
+                                          "(%llu bytes)",
+                            client, (unsigned long long)offset, a->name,
+                            (unsigned long long)a->size);
+    *planned_to = st->next;
+    offset -= offset % s->p->sub_block;
+    st->from = st->next = offset;
+    if (offset >= st->to)
+        st->to = a->size; /* a seek past the session's end plays on */
+    st->play_start = s->clock->now(s->clock_ctx) + s->p->startup;
+    st->paused = 0;
+    st->epoch++;
+    *from = offset;
+    *epoch = st->epoch;
+    return dsend_scheduler_tick(s);
+}
+
 /* When the request for the stream's next block must leave. */
 static int64_t request_time(const dsend_scheduler *s, const dsend_stream *st)
 {
@@ -114,9 +197,11 @@ int dsend_scheduler_tick(dsend_scheduler *s)
     int64_t horizon = now + p->tick; /* due before the next round: send now */
     int64_t next = DSEND_TIME_INF;
     int dev[DSEND_MAX_REPLICAS];
-    for (uint32_t i = 0; i < s->nstreams;) {
+    for (uint32_t i = 0; i < s->nstreams; i++) {
         dsend_stream *st = &s->streams[i];
         const dsend_asset *a = &p->lib->assets[st->asset];
+        if (st->paused)
+            continue;
         while (st->next < st->to && request_time(s, st) <= horizon) {
             uint64_t b = st->next / a->block_size, base = b * a->block_size;
             uint64_t end = base + dsend_asset_block_len(a, b);
@@ -131,6 +216,7 @@ int dsend_scheduler_tick(dsend_scheduler *s)
                 .deadline = 0,
                 .priority = 0,
                 .scheduler = (uint32_t)s->device,
+                .epoch = st->epoch,
             };
             uint32_t last = (uint32_t)((end - base + p->sub_block - 1) / p->sub_block);
             rq.sub_count = last - rq.sub_first;
@@ -144,14 +230,11 @@ int dsend_scheduler_tick(dsend_scheduler *s)
             s->requests++;
             st->next = end;
         }
-        if (st->next >= st->to) {
-            s->streams[i] = s->streams[--s->nstreams]; /* planned to the end */
-            continue;
-        }
+        if (st->next >= st->to)
+            continue; /* planned to the end; kept for a later seek */
         int64_t t = request_time(s, st);
         if (t < next)
             next = t;
-        i++;
     }
     if (next != DSEND_TIME_INF) {
         /* rounds at least a tick apart: requests travel in batches */

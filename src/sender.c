@@ -169,6 +169,7 @@ int dsend_sender_run(dsend_sender *s)
             .deadline = next_deadline(s, &q),
             .sent = now,
             .device = (uint32_t)s->device,
+            .epoch = q.rq.epoch,
         };
         int rc = s->emit->sub_block(s->emit_ctx, &sb, wire);
         if (rc)

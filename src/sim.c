@@ -32,17 +32,31 @@ typedef struct sim_world {
     uint64_t ntrace, captrace;
 } sim_world;
 
-typedef struct sim_client {
-    sim_world *w;
-    dsend_client_stats st;
-    uint64_t from, to;
+/* One plan of a stream: what its scheduler requests between two control
+ * requests.  A pause, resume or seek closes a plan and opens the next; the
+ * plan number is the epoch every send request and sub-block carries. */
+#define MAX_PLANS 4
+typedef struct client_plan {
+    uint64_t lo, hi;        /* bytes [lo, hi) */
     uint64_t first_sub, nsubs;
     uint8_t *seen;
     int64_t max_index;
+} client_plan;
+
+typedef struct sim_client {
+    sim_world *w;
+    dsend_client_stats st;
+    uint64_t from, to;      /* the session */
+    client_plan plan[MAX_PLANS];
+    uint32_t nplans;
+    int paused;
+    int64_t pause_at, pause_len, seek_at; /* workload; -1: none */
+    uint64_t seek_to;
     int64_t link_free;
     int64_t first_arrival;
     int64_t shift;          /* playout stall so far */
     double sum_lateness;
+    uint64_t nlateness;
     double jitter;          /* ns */
     int have_prev;
     int64_t prev_arrival, prev_media;
@@ -67,8 +81,14 @@ static int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
     (void)lp;
     switch (type) {
     case EV_CLIENT_ARRIVE: /* -> start request */
+    case EV_CLIENT_PAUSE:  /* -> control request */
+    case EV_CLIENT_RESUME:
+    case EV_CLIENT_SEEK:
     case EV_START:         /* -> planning round -> send requests */
     case EV_SCHED_TICK:
+    case EV_PAUSE:         /* -> reply, planning round */
+    case EV_RESUME:
+    case EV_SEEK:
         return w->cfg->ctrl_latency;
     case EV_SEND_REQUEST:  /* -> sender -> sub-blocks */
     case EV_SENDER_WAKE:
@@ -130,7 +150,6 @@ static int device_init(dsend_lp *lp, dsend_des *des)
 
 static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
 {
-    (void)des;
     sim_device *d = lp->state;
     switch (ev->type) {
     case EV_START: {
@@ -149,6 +168,27 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     }
     case EV_SENDER_WAKE:
         return dsend_sender_run(&d->sender);
+    case EV_PAUSE:
+    case EV_RESUME:
+    case EV_SEEK: {
+        ev_ctrl m;
+        memcpy(&m, ev->payload, sizeof m);
+        int rc = ev->type == EV_PAUSE
+                     ? dsend_scheduler_pause(&d->sched, m.client, &m.planned_to)
+                 : ev->type == EV_RESUME
+                     ? dsend_scheduler_resume(&d->sched, m.client, &m.planned_to, &m.epoch)
+                     : dsend_scheduler_seek(&d->sched, m.client, m.offset, &m.planned_to, &m.from,
+                                            &m.epoch);
+        if (rc)
+            return rc;
+        dsend_event out;
+        memset(&out, 0, sizeof out);
+        out.ts = ev->ts + d->cfg->ctrl_latency;
+        out.dst_lp = d->nclients_lp0 + m.client;
+        out.type = EV_CTRL_REPLY;
+        memcpy(out.payload, &m, sizeof m);
+        return dsend_des_send(des, lp, &out);
+    }
     default:
         return dsend_seterr(DSEND_EINVAL, "device %u: unexpected event type %u", lp->id, ev->type);
     }
@@ -170,15 +210,88 @@ static const dsend_lptype device_lptype = {
 
 /* ------------------------------------------------------------ clients */
 
+static int plan_open(sim_client *c, uint64_t lo, uint64_t hi)
+{
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
+    uint64_t sub = c->w->cfg->sub_block;
+    if (c->nplans == MAX_PLANS)
+        return dsend_seterr(DSEND_EINVAL, "client %u: more than %d plans", c->st.client, MAX_PLANS);
+    client_plan *p = &c->plan[c->nplans];
+    p->lo = lo - lo % sub;
+    p->hi = hi;
+    p->first_sub = sub_index(a, p->lo, sub);
+    p->nsubs = hi > p->lo ? sub_index(a, hi - 1, sub) + 1 - p->first_sub : 0;
+    p->max_index = -1;
+    p->seen = calloc(p->nsubs / 8 + 1, 1);
+    if (!p->seen)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", c->st.client);
+    c->nplans++;
+    return 0;
+}
+
+/* The scheduler says where the current plan stopped: nothing after it. */
+static void plan_close(sim_client *c, uint64_t planned_to)
+{
+    client_plan *p = &c->plan[c->nplans - 1];
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
+    uint64_t sub = c->w->cfg->sub_block;
+    if (planned_to < p->hi) {
+        p->hi = planned_to;
+        p->nsubs = p->hi > p->lo ? sub_index(a, p->hi - 1, sub) + 1 - p->first_sub : 0;
+    }
+}
+
+static int self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
+{
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = ts;
+    ev.dst_lp = lp->id;
+    ev.type = type;
+    return dsend_des_send(des, lp, &ev);
+}
+
 static int client_init(dsend_lp *lp, dsend_des *des)
 {
     sim_client *c = lp->state;
-    dsend_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.ts = c->st.request_at;
-    ev.dst_lp = lp->id;
-    ev.type = EV_CLIENT_ARRIVE;
-    return dsend_des_send(des, lp, &ev);
+    int rc = self_event(des, lp, c->st.request_at, EV_CLIENT_ARRIVE);
+    if (rc == 0 && c->pause_at >= 0)
+        rc = self_event(des, lp, c->pause_at, EV_CLIENT_PAUSE);
+    if (rc == 0 && c->seek_at >= 0)
+        rc = self_event(des, lp, c->seek_at, EV_CLIENT_SEEK);
+    return rc;
+}
+
+static int send_ctrl(sim_client *c, dsend_des *des, dsend_lp *lp, uint32_t kind, int64_t now)
+{
+    dsend_event out;
+    memset(&out, 0, sizeof out);
+    out.ts = now + c->w->cfg->ctrl_latency;
+    out.dst_lp = c->st.scheduler;
+    out.type = kind;
+    ev_ctrl m = {.client = c->st.client, .kind = kind, .offset = c->seek_to};
+    memcpy(out.payload, &m, sizeof m);
+    return dsend_des_send(des, lp, &out);
+}
+
+static int client_reply(sim_client *c, const ev_ctrl *m)
+{
+    if (m->kind == EV_PAUSE) {
+        plan_close(c, m->planned_to);
+        return 0;
+    }
+    plan_close(c, m->planned_to);
+    if (m->epoch != c->nplans)
+        return dsend_seterr(DSEND_EINVAL, "client %u: plan %u announced, expected %u",
+                            c->st.client, m->epoch, c->nplans);
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
+    uint64_t lo = m->kind == EV_RESUME ? m->planned_to : m->from;
+    if (m->kind == EV_SEEK && lo >= c->to)
+        c->to = a->size; /* a seek past the session's end plays on, as the scheduler does */
+    uint64_t hi = c->to;
+    c->paused = 0;
+    c->shift = 0; /* a new plan, new deadlines */
+    return plan_open(c, lo, hi);
 }
 
 static int note_lateness(sim_world *w, int64_t deadline, int64_t lateness)
@@ -232,21 +345,22 @@ static int client_sub_block(sim_client *c, const dsend_sub_block *sb, int64_t ar
     sim_world *w = c->w;
     const dsend_sim_config *cfg = w->cfg;
     const dsend_asset *a = &w->lib.assets[sb->asset];
-    int64_t idx = (int64_t)sub_index(a, sb->offset, cfg->sub_block) - (int64_t)c->first_sub;
+    client_plan *p = sb->epoch < c->nplans ? &c->plan[sb->epoch] : NULL;
+    int64_t idx = p ? (int64_t)sub_index(a, sb->offset, cfg->sub_block) - (int64_t)p->first_sub : -1;
     if (sb->client != c->st.client || sb->asset != c->st.asset || idx < 0 ||
-        (uint64_t)idx >= c->nsubs)
+        (uint64_t)idx >= p->nsubs)
         return dsend_seterr(DSEND_EINVAL, "client %u received a sub-block it never asked for "
-                                          "(asset %u offset %llu)",
-                            c->st.client, sb->asset, (unsigned long long)sb->offset);
-    if (c->seen[idx / 8] & (1u << (idx % 8))) {
+                                          "(asset %u offset %llu plan %u)",
+                            c->st.client, sb->asset, (unsigned long long)sb->offset, sb->epoch);
+    if (p->seen[idx / 8] & (1u << (idx % 8))) {
         c->st.duplicate++;
         return 0;
     }
-    c->seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
-    if (idx < c->max_index)
+    p->seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+    if (idx < p->max_index)
         c->st.out_of_order++;
     else
-        c->max_index = idx;
+        p->max_index = idx;
     /* end-to-end integrity: the checksum the library implies */
     uint32_t want = a->kind == DSEND_ASSET_MPEGTS
                         ? w->exp_crc[sb->asset][sub_index(a, sb->offset, cfg->sub_block)]
@@ -261,21 +375,26 @@ static int client_sub_block(sim_client *c, const dsend_sub_block *sb, int64_t ar
         c->df_start = arrival;
         c->vb_min = c->vb_max = 0;
     }
-    /* lateness against the scheduler's plan, and the playout buffer */
-    int64_t late = arrival - sb->deadline;
-    c->sum_lateness += (double)late;
-    if (late > 0)
-        c->st.late++;
-    if (c->st.received == 1 || late > c->st.max_lateness)
-        c->st.max_lateness = late;
-    if (late > c->shift) {
-        c->st.underruns++;
-        c->st.stall_ns += late - c->shift;
-        c->shift = late;
+    /* lateness against the scheduler's plan, and the playout buffer; a
+     * superseded plan's deadlines mean nothing once the viewer paused or
+     * jumped, so only the current plan's sub-blocks count */
+    if (sb->epoch + 1 == c->nplans && !c->paused) {
+        int64_t late = arrival - sb->deadline;
+        c->sum_lateness += (double)late;
+        c->nlateness++;
+        if (late > 0)
+            c->st.late++;
+        if (c->nlateness == 1 || late > c->st.max_lateness)
+            c->st.max_lateness = late;
+        if (late > c->shift) {
+            c->st.underruns++;
+            c->st.stall_ns += late - c->shift;
+            c->shift = late;
+        }
+        int rc = note_lateness(w, sb->deadline, late);
+        if (rc)
+            return rc;
     }
-    int rc = note_lateness(w, sb->deadline, late);
-    if (rc)
-        return rc;
     /* RFC 3550 interarrival jitter, media time = playout deadline */
     if (c->have_prev) {
         double D = (double)((arrival - c->prev_arrival) - (sb->deadline - c->prev_media));
@@ -305,10 +424,10 @@ static int client_sub_block(sim_client *c, const dsend_sub_block *sb, int64_t ar
     if (cfg->trace) {
         if (w->ntrace == w->captrace) {
             uint64_t cap = w->captrace ? 2 * w->captrace : 4096;
-            void *p = realloc(w->trace, cap * sizeof *w->trace);
-            if (!p)
+            void *grown = realloc(w->trace, cap * sizeof *w->trace);
+            if (!grown)
                 return dsend_seterr(DSEND_ENOMEM, "out of memory for the --trace records");
-            w->trace = p;
+            w->trace = grown;
             w->captrace = cap;
         }
         w->trace[w->ntrace++] = (dsend_arrival_rec){
@@ -332,6 +451,22 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
                       .to = c->to, .request_at = ev->ts};
         memcpy(out.payload, &s, sizeof s);
         return dsend_des_send(des, lp, &out);
+    }
+    case EV_CLIENT_PAUSE: {
+        c->paused = 1;
+        c->st.pauses++;
+        int rc = send_ctrl(c, des, lp, EV_PAUSE, ev->ts);
+        return rc ? rc : self_event(des, lp, ev->ts + c->pause_len, EV_CLIENT_RESUME);
+    }
+    case EV_CLIENT_RESUME:
+        return send_ctrl(c, des, lp, EV_RESUME, ev->ts);
+    case EV_CLIENT_SEEK:
+        c->st.seeks++;
+        return send_ctrl(c, des, lp, EV_SEEK, ev->ts);
+    case EV_CTRL_REPLY: {
+        ev_ctrl m;
+        memcpy(&m, ev->payload, sizeof m);
+        return client_reply(c, &m);
     }
     case EV_SUB_BLOCK:
         return client_ingress(c, des, lp, ev);
@@ -357,11 +492,16 @@ static int client_final(dsend_lp *lp, dsend_des *des)
         if (df > c->st.df_ms)
             c->st.df_ms = df;
     }
-    c->st.expected = c->nsubs;
-    c->st.lost = c->nsubs - c->st.received;
-    c->st.mean_lateness = c->st.received ? (int64_t)(c->sum_lateness / (double)c->st.received) : 0;
+    uint64_t bytes = 0;
+    c->st.expected = 0;
+    for (uint32_t i = 0; i < c->nplans; i++) {
+        c->st.expected += c->plan[i].nsubs;
+        bytes += c->plan[i].hi > c->plan[i].lo ? c->plan[i].hi - c->plan[i].lo : 0;
+    }
+    c->st.lost = c->st.expected - c->st.received;
+    c->st.mean_lateness = c->nlateness ? (int64_t)(c->sum_lateness / (double)c->nlateness) : 0;
     c->st.jitter_ms = c->jitter / 1e6;
-    double media_s = (double)(c->to - c->from) * 8.0 / (double)a->bitrate_bps;
+    double media_s = (double)bytes * 8.0 / (double)a->bitrate_bps;
     double per_sub = (double)c->w->cfg->sub_block / DSEND_TS_PACKET;
     c->st.mlr = media_s > 0 ? (double)c->st.lost * per_sub / media_s : 0;
     return 0;
@@ -443,6 +583,30 @@ static void client_session(const sim_world *w, uint32_t c, uint32_t *asset, uint
     }
 }
 
+/* When a client pauses and seeks, if it does: functions of (seed, client). */
+static void client_controls(const sim_world *w, sim_client *c)
+{
+    const dsend_sim_config *cfg = w->cfg;
+    const dsend_asset *a = &w->lib.assets[c->st.asset];
+    uint32_t id = c->st.client;
+    double media = (double)(c->to - c->from) * 8e9 / (double)a->bitrate_bps;
+    int64_t play = c->st.request_at + cfg->ctrl_latency + cfg->startup;
+    c->pause_at = c->seek_at = -1;
+    c->pause_len = 0;
+    if (cfg->pause_prob > 0 && unit(cfg->seed ^ 0xa05e, id, 1) < cfg->pause_prob) {
+        c->pause_at = play + (int64_t)((0.2 + 0.3 * unit(cfg->seed ^ 0xa05e, id, 2)) * media);
+        c->pause_len = cfg->pause_min + (int64_t)(unit(cfg->seed ^ 0xa05e, id, 3) *
+                                                  (double)(cfg->pause_max - cfg->pause_min));
+        if (c->pause_len < 1)
+            c->pause_len = 1;
+    }
+    if (cfg->seek_prob > 0 && unit(cfg->seed ^ 0x5eec, id, 1) < cfg->seek_prob) {
+        c->seek_at = play + c->pause_len +
+                     (int64_t)((0.55 + 0.25 * unit(cfg->seed ^ 0x5eec, id, 2)) * media);
+        c->seek_to = (uint64_t)(unit(cfg->seed ^ 0x5eec, id, 3) * (double)a->size);
+    }
+}
+
 /* ------------------------------------------------------------ set-up */
 
 static int check_config(const dsend_sim_config *cfg, int size)
@@ -489,8 +653,10 @@ static int check_config(const dsend_sim_config *cfg, int size)
         return dsend_seterr(DSEND_EINVAL, "--loss %g: a probability in [0, 1)", cfg->loss);
     if (cfg->arrival == DSEND_ARRIVAL_POISSON && !(cfg->arrival_rate > 0))
         return dsend_seterr(DSEND_EINVAL, "--arrival poisson needs --arrival-rate > 0");
-    if (cfg->session_min > cfg->session_max)
-        return dsend_seterr(DSEND_EINVAL, "--session: need MIN <= MAX");
+    if (cfg->session_min > cfg->session_max || cfg->pause_min > cfg->pause_max)
+        return dsend_seterr(DSEND_EINVAL, "--session and --pause-length: need MIN <= MAX");
+    if (cfg->pause_prob < 0 || cfg->pause_prob > 1 || cfg->seek_prob < 0 || cfg->seek_prob > 1)
+        return dsend_seterr(DSEND_EINVAL, "--pause and --seek: probabilities in [0, 1]");
     return 0;
 }
 
@@ -751,16 +917,11 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             c->st.request_at = w.arrival_at[id];
             c->st.startup_ns = -1;
             c->first_arrival = -1;
-            c->max_index = -1;
             client_session(&w, id, &c->st.asset, &c->from, &c->to);
-            const dsend_asset *a = &w.lib.assets[c->st.asset];
             c->from -= c->from % cfg->sub_block;
-            c->first_sub = sub_index(a, c->from, cfg->sub_block);
-            c->nsubs = sub_index(a, c->to - 1, cfg->sub_block) + 1 - c->first_sub;
-            c->seen = calloc((c->nsubs + 7) / 8, 1);
-            if (!c->seen)
-                rc = dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", id);
-            else
+            client_controls(&w, c);
+            rc = plan_open(c, c->from, c->to);
+            if (rc == 0)
                 rc = dsend_des_add_lp(des, (uint32_t)w.D + id, &client_lptype, c);
         }
     }
@@ -942,7 +1103,8 @@ err:
         dsend_sim_result_free(res);
     if (clients)
         for (uint32_t i = 0; i < nlocal; i++)
-            free(clients[i].seen);
+            for (uint32_t k = 0; k < clients[i].nplans; k++)
+                free(clients[i].plan[k].seen);
     free(clients);
     for (int i = 0; devs && i < w.ndev; i++) {
         free(devs[i].series_bytes);

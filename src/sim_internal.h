@@ -14,7 +14,24 @@ enum sim_event_type {
     EV_SENDER_WAKE,       /* sender's link is free (self) */
     EV_SUB_BLOCK,         /* sender -> client: a sub-block reaches its access link */
     EV_CLIENT_RECEIVE,    /* the sub-block is fully received (self, in arrival order) */
+    EV_CLIENT_PAUSE,      /* the viewer pauses (self) */
+    EV_CLIENT_RESUME,     /* ... and resumes (self) */
+    EV_CLIENT_SEEK,       /* the viewer seeks (self) */
+    EV_PAUSE,             /* client -> scheduler */
+    EV_RESUME,            /* client -> scheduler */
+    EV_SEEK,              /* client -> scheduler: play from an offset */
+    EV_CTRL_REPLY,        /* scheduler -> client: where the old plan stopped, the new one */
 };
+
+/* Control request and reply of a pause, resume or seek. */
+typedef struct ev_ctrl {
+    uint32_t client, kind;  /* kind: EV_PAUSE, EV_RESUME or EV_SEEK */
+    uint64_t offset;        /* seek target */
+    uint64_t planned_to;    /* reply: first byte the old plan never requested */
+    uint64_t from;          /* reply: first byte of the new plan */
+    uint32_t epoch;         /* reply: the new plan */
+    uint32_t pad_;
+} ev_ctrl;
 
 typedef struct ev_start {
     uint32_t client, asset;

@@ -36,7 +36,7 @@ static pct percentiles(double *v, size_t n)
 
 typedef struct summary {
     uint64_t expected, received, lost, late, dup, ooo, crc, bytes;
-    uint64_t underruns, clients_underrun, started;
+    uint64_t underruns, clients_underrun, started, pauses, seeks;
     double ontime_pct, stall_s;
     pct startup_ms, jitter_ms, df_ms, mlr, late_ms;
     uint64_t dev_min, dev_max;
@@ -61,6 +61,8 @@ static void summarize(const dsend_sim_result *r, summary *s)
         s->crc += c->crc_errors;
         s->bytes += c->bytes;
         s->underruns += c->underruns;
+        s->pauses += c->pauses;
+        s->seeks += c->seeks;
         s->clients_underrun += c->underruns > 0;
         s->stall_s += (double)c->stall_ns / 1e9;
     }
@@ -104,7 +106,9 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
     fprintf(o, "  events        %llu (%.2f M/s), %llu windows\n", (unsigned long long)r->events,
             r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
             (unsigned long long)r->windows);
-    fprintf(o, "  streams       %llu started of %u\n", (unsigned long long)s.started, r->nclients);
+    fprintf(o, "  streams       %llu started of %u; %llu pauses, %llu seeks\n",
+            (unsigned long long)s.started, r->nclients, (unsigned long long)s.pauses,
+            (unsigned long long)s.seeks);
     fprintf(o, "  sub-blocks    %llu expected, %llu received, %llu lost, %llu duplicate, "
                "%llu out of order, %llu checksum errors\n",
             (unsigned long long)s.expected, (unsigned long long)s.received,
@@ -139,6 +143,8 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
     fprintf(o, " \"simulated_s\": %.6f, \"wall_s\": %.3f, \"events\": %llu, \"windows\": %llu,\n",
             (double)r->sim_end / 1e9, r->wall_seconds, (unsigned long long)r->events,
             (unsigned long long)r->windows);
+    fprintf(o, " \"pauses\": %llu, \"seeks\": %llu,\n", (unsigned long long)s.pauses,
+            (unsigned long long)s.seeks);
     fprintf(o, " \"streams_started\": %llu, \"sub_blocks\": {\"expected\": %llu, \"received\": %llu, "
                "\"lost\": %llu, \"duplicate\": %llu, \"out_of_order\": %llu, \"checksum_errors\": %llu},\n",
             (unsigned long long)s.started, (unsigned long long)s.expected,
@@ -229,6 +235,8 @@ static hid_t client_type(void)
     FIELD(t, late, H5T_NATIVE_UINT64);
     FIELD(t, crc_errors, H5T_NATIVE_UINT64);
     FIELD(t, bytes, H5T_NATIVE_UINT64);
+    FIELD(t, pauses, H5T_NATIVE_UINT32);
+    FIELD(t, seeks, H5T_NATIVE_UINT32);
     FIELD(t, max_lateness, H5T_NATIVE_INT64);
     FIELD(t, mean_lateness, H5T_NATIVE_INT64);
     FIELD(t, underruns, H5T_NATIVE_UINT32);

@@ -98,6 +98,27 @@ static void check_conservation(const char *dir)
         printf("conservation (synthetic, 7 assets, partial sessions): every sub-block exactly once\n");
         dsend_sim_result_free(&r);
     }
+    /* every client pauses and seeks: each plan's sub-blocks arrive exactly
+     * once, including those sent again after a seek backwards */
+    c.pause_prob = 1;
+    c.seek_prob = 1;
+    c.pause_min = 500000000;
+    c.pause_max = 4000000000;
+    c.nic_bps = 60000000; /* some queueing, so plans overlap in flight */
+    run(MPI_COMM_WORLD, &c, &r);
+    if (world_rank == 0) {
+        conserved(&r, "pause and seek");
+        uint64_t pauses = 0, seeks = 0;
+        for (uint32_t i = 0; i < r.nclients; i++) {
+            pauses += r.clients[i].pauses;
+            seeks += r.clients[i].seeks;
+        }
+        CHECK(pauses == (uint64_t)c.clients && seeks == (uint64_t)c.clients,
+              "%llu pauses and %llu seeks for %lld clients", (unsigned long long)pauses,
+              (unsigned long long)seeks, (long long)c.clients);
+        printf("conservation (every client pauses and seeks): every sub-block of every plan exactly once\n");
+        dsend_sim_result_free(&r);
+    }
 }
 
 /* One stream on an idle model: each sub-block reaches the client exactly at
@@ -219,6 +240,10 @@ static void check_determinism(const char *dir)
     c.arrival_rate = 20;
     c.loss = 0.01;
     c.jitter = 60000000;
+    c.pause_prob = 0.3;
+    c.seek_prob = 0.3;
+    c.pause_min = 1000000000;
+    c.pause_max = 3000000000;
     c.nic_bps = 30000000; /* loaded: queues, reordering and lateness matter */
     c.client_ranks = 2;
     dsend_sim_result a, b, k1;

@@ -25,6 +25,7 @@ typedef struct dsend_send_request {
     int64_t deadline;    /* ns: playout time of the first byte of sub_first */
     uint32_t priority;   /* 0 = normal; later mechanisms rank by it */
     uint32_t scheduler;  /* device of the scheduler that asked */
+    uint32_t epoch;      /* the stream's plan: a pause, resume or seek starts a new one */
 } dsend_send_request;
 
 /* What arrives at a client: one sub-block, by identity and checksum. */
@@ -37,7 +38,7 @@ typedef struct dsend_sub_block {
     int64_t deadline;    /* ns: playout time of its first byte */
     int64_t sent;        /* ns: when its first bit left the device */
     uint32_t device;     /* the sender that sent it */
-    uint32_t pad_;
+    uint32_t epoch;      /* of the send request */
 } dsend_sub_block;
 
 /* ---- the three seams ---- */
@@ -96,9 +97,13 @@ uint32_t dsend_block_subs(const dsend_asset *a, uint64_t b, uint64_t sub_block);
 /* ---- scheduler: plans every stream of its clients ---- */
 typedef struct dsend_stream {
     uint32_t client, asset;
-    uint64_t from, to;    /* byte range of the session [from, to) */
+    uint64_t from, to;    /* byte range of the current plan [from, to) */
     uint64_t next;        /* first byte not yet requested */
     int64_t play_start;   /* ns: playout time of byte `from` */
+    uint32_t epoch;       /* plans so far - 1 */
+    int paused;
+    uint64_t paused_pos;  /* byte playing when paused */
+    int64_t paused_wait;  /* ns of startup still to go when paused */
 } dsend_stream;
 
 typedef struct dsend_scheduler {
@@ -123,6 +128,20 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
                           uint64_t to);
 /* A planning round: send requests for every block whose request time has come. */
 int dsend_scheduler_tick(dsend_scheduler *s);
+/* The client pauses: planning stops; *planned_to is the first byte never
+ * requested (everything before it is, or will be, sent). */
+int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *planned_to);
+/* The client resumes: playout continues where it stopped, planning from
+ * *planned_to on, in a new plan (*epoch). */
+int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *planned_to,
+                           uint32_t *epoch);
+/* The client is gone (teardown): its stream is forgotten. */
+int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
+/* The client seeks: the old plan stops at *planned_to; a new plan (*epoch)
+ * plays from `offset` (rounded down to a sub-block) after the startup delay.
+ * *from is where it starts. */
+int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset,
+                         uint64_t *planned_to, uint64_t *from, uint32_t *epoch);
 void dsend_scheduler_free(dsend_scheduler *s);
 
 /* ---- sender: ranks the requests of all schedulers, earliest deadline first ---- */

@@ -55,6 +55,8 @@ typedef struct dsend_config {
     int64_t arrival_window;
     double arrival_rate;
     int64_t session_min, session_max;
+    double pause_prob, seek_prob;
+    int64_t pause_min, pause_max;
     int64_t startup, lead, tick, interval, until;
     uint64_t sub_block;
     uint64_t nic, client_link;

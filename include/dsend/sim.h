@@ -26,6 +26,9 @@ typedef struct dsend_sim_config {
     int64_t arrival_window;      /* staggered: arrivals spread over this, ns */
     double arrival_rate;         /* poisson: clients per second */
     int64_t session_min, session_max; /* ns of media; 0: whole asset */
+    double pause_prob;           /* a client pauses once, with this probability */
+    int64_t pause_min, pause_max; /* ns the pause lasts, uniform */
+    double seek_prob;            /* a client seeks once, with this probability */
     int64_t startup, lead, tick; /* ns */
     uint64_t sub_block;          /* bytes */
     uint64_t nic_bps, client_bps;
@@ -48,6 +51,7 @@ typedef struct dsend_client_stats {
     int64_t request_at;          /* ns: the client asked */
     int64_t startup_ns;          /* first sub-block arrival - request; -1 if none */
     uint64_t expected, received, lost, duplicate, out_of_order, late, crc_errors, bytes;
+    uint32_t pauses, seeks;      /* control requests the client made */
     int64_t max_lateness;        /* ns: arrival - playout deadline, max over sub-blocks */
     int64_t mean_lateness;       /* ns, over received sub-blocks (negative: early) */
     uint32_t underruns;          /* playout stalls (buffer model) */
