@@ -15,6 +15,11 @@ int dsend_mpi_fail(const char *file, int line, const char *what, int mpirc);
 void dsend_h5_last_error(char *buf, size_t n);
 /* Silence HDF5's automatic error-stack printing (we report one line). */
 void dsend_h5_quiet(void);
+/* A scalar attribute: a NUL-terminated string, or a number stored as
+ * file_type from memory of mem_type. */
+int dsend_h5_attr_str(hid_t obj, const char *name, const char *v);
+int dsend_h5_attr_num(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                      const void *v);
 
 #define H5_CHECK(expr)                                                   \
     do {                                                                 \

@@ -44,3 +44,39 @@ int dsend_h5_fail(const char *file, int line, const char *what)
     return dsend_seterr(DSEND_EHDF5, "%s failed: %s [%s:%d]", c ? c + 1 : call,
                         msg[0] ? msg : "no HDF5 error message", file, line);
 }
+
+int dsend_h5_attr_num(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                      const void *v)
+{
+    int rc = 0;
+    hid_t s = -1, a = -1;
+    H5_CHECK(s = H5Screate(H5S_SCALAR));
+    H5_CHECK(a = H5Acreate2(obj, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CHECK(H5Awrite(a, mem_type, v));
+err:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    return rc;
+}
+
+int dsend_h5_attr_str(hid_t obj, const char *name, const char *v)
+{
+    int rc = 0;
+    hid_t s = -1, a = -1, t = -1;
+    H5_CHECK(t = H5Tcopy(H5T_C_S1));
+    H5_CHECK(H5Tset_size(t, strlen(v) + 1));
+    H5_CHECK(H5Tset_strpad(t, H5T_STR_NULLTERM));
+    H5_CHECK(s = H5Screate(H5S_SCALAR));
+    H5_CHECK(a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CHECK(H5Awrite(a, t, v));
+err:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}

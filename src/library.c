@@ -429,52 +429,12 @@ struct dsend_library_writer {
 
 static int write_attr_u64(hid_t obj, const char *name, uint64_t v)
 {
-    int rc = 0;
-    hid_t s = -1, a = -1;
-    H5_CHECK(s = H5Screate(H5S_SCALAR));
-    H5_CHECK(a = H5Acreate2(obj, name, H5T_STD_U64LE, s, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CHECK(H5Awrite(a, H5T_NATIVE_UINT64, &v));
-err:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
-    return rc;
+    return dsend_h5_attr_num(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
 }
 
 static int write_attr_i64(hid_t obj, const char *name, int64_t v)
 {
-    int rc = 0;
-    hid_t s = -1, a = -1;
-    H5_CHECK(s = H5Screate(H5S_SCALAR));
-    H5_CHECK(a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CHECK(H5Awrite(a, H5T_NATIVE_INT64, &v));
-err:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
-    return rc;
-}
-
-static int write_attr_str(hid_t obj, const char *name, const char *v)
-{
-    int rc = 0;
-    hid_t s = -1, a = -1, t = -1;
-    H5_CHECK(t = H5Tcopy(H5T_C_S1));
-    H5_CHECK(H5Tset_size(t, strlen(v) + 1));
-    H5_CHECK(H5Tset_strpad(t, H5T_STR_NULLTERM));
-    H5_CHECK(s = H5Screate(H5S_SCALAR));
-    H5_CHECK(a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CHECK(H5Awrite(a, t, v));
-err:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    return rc;
+    return dsend_h5_attr_num(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
 }
 
 static int add_name(dsend_library_writer *w, const char *name)
@@ -528,9 +488,9 @@ int dsend_library_create(const char *path, int force, dsend_library_writer **out
         rc = dsend_seterr(DSEND_EIO, "%s: cannot create: %s (%s)", w->tmp, msg, strerror(errno));
         goto err;
     }
-    TRY(write_attr_str(w->file, "dsend_format", DSEND_LIBRARY_FORMAT));
+    TRY(dsend_h5_attr_str(w->file, "dsend_format", DSEND_LIBRARY_FORMAT));
     TRY(write_attr_u64(w->file, "format_version", DSEND_LIBRARY_VERSION));
-    TRY(write_attr_str(w->file, "created_by", PACKAGE_STRING));
+    TRY(dsend_h5_attr_str(w->file, "created_by", PACKAGE_STRING));
     H5_CHECK(w->assets = H5Gcreate2(w->file, "assets", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     H5Pclose(fcpl);
     *out = w;
@@ -555,7 +515,7 @@ int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const ui
     TRY(add_name(w, name));
     uint64_t blocks = blocks_of(size, block_size);
     H5_CHECK(g = H5Gcreate2(w->assets, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    TRY(write_attr_str(g, "kind", "mpegts"));
+    TRY(dsend_h5_attr_str(g, "kind", "mpegts"));
     TRY(write_attr_u64(g, "bitrate_bps", bitrate_bps));
     TRY(write_attr_i64(g, "duration_ns", duration_ns));
     TRY(write_attr_u64(g, "block_size", block_size));

@@ -166,40 +166,6 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
 
 /* ------------------------------------------------------------ file */
 
-static int attr_str(hid_t obj, const char *name, const char *v)
-{
-    int rc = 0;
-    hid_t t = -1, s = -1, a = -1;
-    H5_CHECK(t = H5Tcopy(H5T_C_S1));
-    H5_CHECK(H5Tset_size(t, strlen(v) + 1));
-    H5_CHECK(s = H5Screate(H5S_SCALAR));
-    H5_CHECK(a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CHECK(H5Awrite(a, t, v));
-err:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    return rc;
-}
-
-static int attr_num(hid_t obj, const char *name, hid_t type, const void *v)
-{
-    int rc = 0;
-    hid_t s = -1, a = -1;
-    H5_CHECK(s = H5Screate(H5S_SCALAR));
-    H5_CHECK(a = H5Acreate2(obj, name, type, s, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CHECK(H5Awrite(a, type, v));
-err:
-    if (a >= 0)
-        H5Aclose(a);
-    if (s >= 0)
-        H5Sclose(s);
-    return rc;
-}
-
 static int dataset(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
                    const void *data)
 {
@@ -291,19 +257,19 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     uint32_t version = 1;
-    TRY(attr_str(f, "dsend_format", "dsend-results"));
-    TRY(attr_num(f, "format_version", H5T_NATIVE_UINT32, &version));
-    TRY(attr_str(f, "kind", "sim"));
-    TRY(attr_str(f, "dsend_version", PACKAGE_STRING));
-    TRY(attr_str(f, "command_line", line));
-    TRY(attr_str(f, "date", date));
-    TRY(attr_num(f, "seed", H5T_NATIVE_UINT64, &cfg->seed));
-    TRY(attr_num(f, "exit_status", H5T_NATIVE_INT, &exit_status));
-    TRY(attr_num(f, "devices", H5T_NATIVE_INT, &r->devices));
-    TRY(attr_num(f, "client_ranks", H5T_NATIVE_INT, &r->client_ranks));
-    TRY(attr_num(f, "simulated_ns", H5T_NATIVE_INT64, &r->sim_end));
-    TRY(attr_num(f, "events", H5T_NATIVE_UINT64, &r->events));
-    TRY(attr_num(f, "wall_seconds", H5T_NATIVE_DOUBLE, &r->wall_seconds));
+    TRY(dsend_h5_attr_str(f, "dsend_format", "dsend-results"));
+    TRY(dsend_h5_attr_num(f, "format_version", H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, &version));
+    TRY(dsend_h5_attr_str(f, "kind", "sim"));
+    TRY(dsend_h5_attr_str(f, "dsend_version", PACKAGE_STRING));
+    TRY(dsend_h5_attr_str(f, "command_line", line));
+    TRY(dsend_h5_attr_str(f, "date", date));
+    TRY(dsend_h5_attr_num(f, "seed", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, &cfg->seed));
+    TRY(dsend_h5_attr_num(f, "exit_status", H5T_NATIVE_INT, H5T_NATIVE_INT, &exit_status));
+    TRY(dsend_h5_attr_num(f, "devices", H5T_NATIVE_INT, H5T_NATIVE_INT, &r->devices));
+    TRY(dsend_h5_attr_num(f, "client_ranks", H5T_NATIVE_INT, H5T_NATIVE_INT, &r->client_ranks));
+    TRY(dsend_h5_attr_num(f, "simulated_ns", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &r->sim_end));
+    TRY(dsend_h5_attr_num(f, "events", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, &r->events));
+    TRY(dsend_h5_attr_num(f, "wall_seconds", H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, &r->wall_seconds));
     H5_CHECK(g = H5Gcreate2(f, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (const char *p = config_lines; p && *p;) {
         const char *nl = strchr(p, '\n');
@@ -317,7 +283,7 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
                 name++;
             for (char *e = eq - 1; e > name && *e == ' '; e--)
                 *e = '\0';
-            TRY(attr_str(g, name, eq + 3));
+            TRY(dsend_h5_attr_str(g, name, eq + 3));
         }
         p = nl ? nl + 1 : p + n;
     }
@@ -334,7 +300,7 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     H5Tclose(t);
     t = -1;
     H5_CHECK(g = H5Gcreate2(f, "series", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    TRY(attr_num(g, "interval_ns", H5T_NATIVE_INT64, &cfg->interval));
+    TRY(dsend_h5_attr_num(g, "interval_ns", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &cfg->interval));
     dims[0] = (hsize_t)r->devices;
     dims[1] = r->nintervals;
     TRY(dataset(g, "bytes", H5T_NATIVE_UINT64, 2, dims, r->series_bytes));

@@ -18,17 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int world_rank;
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "rank %d: check failed: %s: ", world_rank, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                  \
-        }                                                                  \
-    } while (0)
+#include "mpi_check.h"
 
 static void make_library(const char *path)
 {

@@ -11,17 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int world_rank;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "rank %d: check failed: %s: ", world_rank, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fputc('\n', stderr);                                                  \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                         \
-        }                                                                         \
-    } while (0)
+#include "mpi_check.h"
 
 static char libpath[4200];
 
