@@ -21,6 +21,9 @@ static const dsend_command_def commands[] = {
      "(under mpirun -np N) simulate the cluster in virtual time: N-K devices, K client ranks",
      "mpirun -np N ", 1,
      dsend_cmd_sim},
+    {"serve", DSEND_CMD_SERVE, "LIB.h5 [--rtsp HOST:PORT] [--duration TIME] [options]",
+     "(under mpirun -np D) serve the library over RTSP with RTP/UDP straight from every device",
+     "mpirun -np D ", 1, dsend_cmd_serve},
     {NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 

@@ -33,5 +33,6 @@ int dsend_cmd_gen(dsend_cli *c);
 int dsend_cmd_info(dsend_cli *c);
 int dsend_cmd_load(dsend_cli *c);
 int dsend_cmd_sim(dsend_cli *c);
+int dsend_cmd_serve(dsend_cli *c);
 
 #endif

@@ -103,7 +103,8 @@ int dsend_ingest(const char *out, char *const *files, int nfiles, const dsend_in
         }
         int64_t duration = (int64_t)((unsigned __int128)len * 8u * (uint64_t)DSEND_NS_PER_S /
                                      bitrate);
-        TRY(dsend_library_add_mpegts(w, name, buf, len, o->block_size, bitrate, duration));
+        TRY(dsend_library_add_mpegts(w, name, buf, len, o->block_size, bitrate, duration, ts.pes,
+                                     ts.npes));
         if (log)
             fprintf(log, "ingested %s as '%s': %llu bytes, %s%s, %s, %llu blocks\n", files[i],
                     name, (unsigned long long)len, dsend_format_rate(bitrate, r1, sizeof r1),

@@ -173,6 +173,22 @@ static int open_stored_asset(const char *path, hid_t assets, const char *name, d
     TRY(read_attr_u64(g, where, "block_size", &a->block_size));
     TRY(read_attr_u64(g, where, "size_bytes", &a->size));
     TRY(read_attr_u64(g, where, "blocks", &a->blocks));
+    if (H5Aexists(g, "pes_pids") > 0) { /* optional: PES PIDs for end-of-stream markers */
+        hid_t pa = H5Aopen(g, "pes_pids", H5P_DEFAULT), ps = pa >= 0 ? H5Aget_space(pa) : -1;
+        hssize_t n = ps >= 0 ? H5Sget_simple_extent_npoints(ps) : -1;
+        if (n < 1 || n > 8 || H5Aread(pa, H5T_NATIVE_UINT32, a->pes) < 0) {
+            if (ps >= 0)
+                H5Sclose(ps);
+            if (pa >= 0)
+                H5Aclose(pa);
+            rc = dsend_seterr(DSEND_EFORMAT, "%s: attribute 'pes_pids' must hold 1 to 8 integers",
+                              where);
+            goto err;
+        }
+        a->npes = (uint32_t)n;
+        H5Sclose(ps);
+        H5Aclose(pa);
+    }
     if (a->bitrate_bps == 0 || a->block_size == 0 || a->size == 0 || a->duration_ns <= 0) {
         rc = dsend_seterr(DSEND_EFORMAT, "%s: bitrate, duration, size and block_size must be > 0",
                           where);
@@ -504,7 +520,7 @@ err:
 
 int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const uint8_t *data,
                              uint64_t size, uint64_t block_size, uint64_t bitrate_bps,
-                             int64_t duration_ns)
+                             int64_t duration_ns, const uint32_t *pes, uint32_t npes)
 {
     int rc = 0;
     hid_t g = -1, s = -1, dcpl = -1, d = -1;
@@ -521,6 +537,17 @@ int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const ui
     TRY(write_attr_u64(g, "block_size", block_size));
     TRY(write_attr_u64(g, "size_bytes", size));
     TRY(write_attr_u64(g, "blocks", blocks));
+    if (npes > 0 && npes <= 8) {
+        hsize_t n[1] = {npes};
+        hid_t ps = -1, pa = -1;
+        H5_CHECK(ps = H5Screate_simple(1, n, NULL));
+        pa = H5Acreate2(g, "pes_pids", H5T_STD_U32LE, ps, H5P_DEFAULT, H5P_DEFAULT);
+        herr_t wr = pa >= 0 ? H5Awrite(pa, H5T_NATIVE_UINT32, pes) : -1;
+        if (pa >= 0)
+            H5Aclose(pa);
+        H5Sclose(ps);
+        H5_CHECK(wr);
+    }
 
     /* one block = one chunk, so a block read touches exactly one chunk */
     hsize_t dims[1] = {size}, chunk[1] = {block_size < size ? block_size : size};

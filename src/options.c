@@ -7,8 +7,10 @@
 #include <string.h>
 
 #define OFF(f) offsetof(dsend_config, f)
-#define ALLCMDS (DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_INFO | DSEND_CMD_LOAD | DSEND_CMD_SIM)
+#define ALLCMDS (DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_INFO | DSEND_CMD_LOAD | DSEND_CMD_SIM | \
+                 DSEND_CMD_SERVE)
 #define SIM DSEND_CMD_SIM
+#define SERVE DSEND_CMD_SERVE
 
 static const char *const layout_choices[] = {"stripe", "hash", NULL};
 static const char *const arrival_choices[] = {"staggered", "all", "poisson", NULL};
@@ -38,25 +40,47 @@ const dsend_option dsend_options[] = {
     {.name = "assets", .short_name = 'n', .type = DSEND_OPT_COUNT, .offset = OFF(assets),
      .commands = DSEND_CMD_GEN, .metavar = "N", .defval = "100", .min = 1, .max = 10000000,
      .help = "number of synthetic assets"},
-    {.name = "seed", .type = DSEND_OPT_COUNT, .offset = OFF(seed), .commands = DSEND_CMD_GEN | SIM,
+    {.name = "seed", .type = DSEND_OPT_COUNT, .offset = OFF(seed), .commands = DSEND_CMD_GEN | SIM | SERVE,
      .metavar = "S", .defval = "1", .min = 0, .max = INT64_MAX,
      .help = "seed of every random choice"},
     {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
      .commands = DSEND_CMD_INFO, .metavar = "D", .unset = "none (catalogue only)", .min = 1,
      .max = 65536, .help = "also show how blocks and bytes spread over D devices"},
     {.name = "replicas", .short_name = 'r', .type = DSEND_OPT_COUNT, .offset = OFF(replicas),
-     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM, .metavar = "R", .defval = "1", .min = 1,
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM | SERVE, .metavar = "R", .defval = "1", .min = 1,
      .max = 16, .help = "copies of every block, on distinct devices (R <= devices)"},
     {.name = "layout", .type = DSEND_OPT_CHOICE, .offset = OFF(layout),
-     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM, .metavar = "POLICY", .defval = "stripe",
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM | SERVE, .metavar = "POLICY", .defval = "stripe",
      .choices = layout_choices,
      .help = "block placement: stripe (round-robin from a per-asset start device) or hash "
              "(hashed into bins of primary and secondary devices)"},
     {.name = "all", .type = DSEND_OPT_FLAG, .offset = OFF(all), .commands = DSEND_CMD_INFO,
      .help = "list every asset (default: the first 20 of a longer catalogue)"},
     {.name = "quiet", .short_name = 'q', .type = DSEND_OPT_FLAG, .offset = OFF(quiet),
-     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD | SIM,
+     .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD | SIM | SERVE,
      .help = "print nothing but errors"},
+    /* ---- serve ---- */
+    {.name = "rtsp", .type = DSEND_OPT_STRING, .offset = OFF(rtsp), .commands = SERVE,
+     .metavar = "HOST:PORT", .defval = "127.0.0.1:8554",
+     .help = "front address clients use; device d also listens on PORT+1+d"},
+    {.name = "udp-port", .type = DSEND_OPT_COUNT, .offset = OFF(udp_port), .commands = SERVE,
+     .metavar = "PORT", .defval = "0", .min = 0, .max = 65000,
+     .help = "device d sends RTP from PORT+2d (0: any free port)"},
+    {.name = "pace-lead", .type = DSEND_OPT_DURATION, .offset = OFF(pace_lead), .commands = SERVE,
+     .metavar = "TIME", .defval = "300ms",
+     .help = "an RTP packet leaves this long before its playout time (pacing)"},
+    {.name = "session-timeout", .type = DSEND_OPT_DURATION, .offset = OFF(session_timeout),
+     .commands = SERVE, .metavar = "TIME", .defval = "60s",
+     .help = "a session without a request for this long ends"},
+    {.name = "duration", .type = DSEND_OPT_DURATION, .offset = OFF(serve_duration),
+     .commands = SERVE, .metavar = "TIME", .unset = "until SIGINT or SIGTERM",
+     .help = "stop serving after this long"},
+    {.name = "max-sessions", .type = DSEND_OPT_COUNT, .offset = OFF(max_sessions),
+     .commands = SERVE, .metavar = "N", .defval = "8192", .min = 1, .max = 65536,
+     .help = "sessions per device"},
+    {.name = "max-peer-sessions", .type = DSEND_OPT_COUNT, .offset = OFF(max_peer_sessions),
+     .commands = SERVE, .metavar = "N", .defval = "4096", .min = 1, .max = 65536,
+     .help = "sessions one client address may hold per device"},
     /* ---- sim ---- */
     {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
      .commands = SIM, .metavar = "D", .unset = "one per device rank", .min = 1, .max = 65536,
@@ -93,17 +117,17 @@ const dsend_option dsend_options[] = {
     {.name = "seek", .type = DSEND_OPT_REAL, .offset = OFF(seek_prob), .commands = SIM,
      .metavar = "P", .defval = "0", .rmin = 0, .rmax = 1,
      .help = "probability a client seeks once, 55-80% into its session, to a random offset"},
-    {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = SIM,
+    {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = SIM | SERVE,
      .metavar = "TIME", .defval = "2s",
      .help = "from a request reaching its scheduler to the start of playout"},
-    {.name = "lead", .type = DSEND_OPT_DURATION, .offset = OFF(lead), .commands = SIM,
+    {.name = "lead", .type = DSEND_OPT_DURATION, .offset = OFF(lead), .commands = SIM | SERVE,
      .metavar = "TIME", .defval = "2s", .help = "send requests leave this long before a block's deadline"},
-    {.name = "tick", .type = DSEND_OPT_DURATION, .offset = OFF(tick), .commands = SIM,
+    {.name = "tick", .type = DSEND_OPT_DURATION, .offset = OFF(tick), .commands = SIM | SERVE,
      .metavar = "TIME", .defval = "100ms", .help = "least time between a scheduler's planning rounds"},
-    {.name = "sub-block", .type = DSEND_OPT_SIZE, .offset = OFF(sub_block), .commands = SIM,
+    {.name = "sub-block", .type = DSEND_OPT_SIZE, .offset = OFF(sub_block), .commands = SIM | SERVE,
      .metavar = "SIZE", .defval = "65800",
      .help = "unit a sender sends (a multiple of 1316 for MPEG-TS assets)"},
-    {.name = "nic", .type = DSEND_OPT_RATE, .offset = OFF(nic), .commands = SIM, .metavar = "RATE",
+    {.name = "nic", .type = DSEND_OPT_RATE, .offset = OFF(nic), .commands = SIM | SERVE, .metavar = "RATE",
      .defval = "10Gbit/s", .help = "each device's egress link"},
     {.name = "client-link", .type = DSEND_OPT_RATE, .offset = OFF(client_link), .commands = SIM,
      .metavar = "RATE", .defval = "25Mbit/s", .help = "each client's access link"},

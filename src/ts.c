@@ -31,6 +31,24 @@ int dsend_ts_packet_pcr(const uint8_t *p, uint64_t *pcr27)
     return 1;
 }
 
+/* Track PES PIDs and the continuity counter each would carry next. */
+static void note_pes(dsend_ts_info *info, const uint8_t *p)
+{
+    unsigned afc = (p[3] >> 4) & 3;
+    if (!(afc & 1))
+        return; /* no payload: the counter does not advance */
+    uint32_t pid = (uint32_t)pid_of(p), next_cc = (p[3] + 1u) & 15u;
+    for (uint32_t i = 0; i < info->npes; i++)
+        if ((info->pes[i] & 0xffff) == pid) {
+            info->pes[i] = pid | next_cc << 16;
+            return;
+        }
+    size_t start = afc == 3 ? 5u + p[4] : 4u;
+    if ((p[1] & 0x40) && start + 3 <= DSEND_TS_PACKET && p[start] == 0 && p[start + 1] == 0 &&
+        p[start + 2] == 1 && info->npes < DSEND_TS_MAX_PES)
+        info->pes[info->npes++] = pid | next_cc << 16;
+}
+
 int dsend_ts_scan(const char *name, const uint8_t *buf, size_t len, dsend_ts_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -57,6 +75,7 @@ int dsend_ts_scan(const char *name, const uint8_t *buf, size_t len, dsend_ts_inf
                                 "%s: not an MPEG-TS stream: adaptation field length %u out of "
                                 "range at byte offset %zu",
                                 name, p[4], off);
+        note_pes(info, p);
         if (r == 0)
             continue;
         int pid = pid_of(p);

@@ -15,6 +15,7 @@ enum dsend_command {
     DSEND_CMD_INFO = 1u << 2,
     DSEND_CMD_LOAD = 1u << 3,
     DSEND_CMD_SIM = 1u << 4,
+    DSEND_CMD_SERVE = 1u << 5,
 };
 
 typedef enum dsend_opt_type {
@@ -63,6 +64,10 @@ typedef struct dsend_config {
     int64_t ctrl_latency, data_latency, lookahead, jitter;
     double loss;
     int trace, json;
+    /* serve */
+    const char *rtsp;
+    int64_t udp_port, max_sessions, max_peer_sessions;
+    int64_t pace_lead, session_timeout, serve_duration;
     int npos;
     char **pos;
 } dsend_config;

@@ -15,6 +15,7 @@
  * Ethernet MTU); blocks of TS assets are multiples of this payload. */
 #define DSEND_TS_PER_RTP 7u
 #define DSEND_TS_RTP_PAYLOAD (DSEND_TS_PACKET * DSEND_TS_PER_RTP)
+#define DSEND_TS_MAX_PES 8
 
 typedef struct dsend_ts_info {
     uint64_t packets;      /* number of 188-byte packets */
@@ -22,6 +23,11 @@ typedef struct dsend_ts_info {
     uint64_t pcr_count;    /* PCRs seen on pcr_pid */
     uint64_t bitrate_bps;  /* mean bitrate from PCRs; 0 if < 2 usable PCRs */
     int64_t duration_ns;   /* packets*188*8/bitrate; 0 if bitrate is 0 */
+    /* PIDs carrying PES (a payload starting 00 00 01 after a unit start),
+     * each as pid | (continuity counter its next packet would carry) << 16:
+     * what an end-of-stream marker needs (see doc/serving.md) */
+    uint32_t npes;
+    uint32_t pes[DSEND_TS_MAX_PES];
 } dsend_ts_info;
 
 /* Scan a whole TS file held in memory.

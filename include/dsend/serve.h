@@ -1,0 +1,32 @@
+/* `dsend serve`: every rank a device (scheduler + sender); clients speak
+ * RTSP 1.0 and receive MPEG-TS over RTP/UDP straight from every sender. */
+#ifndef DSEND_SERVE_H
+#define DSEND_SERVE_H
+
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct dsend_serve_config {
+    const char *library;
+    const char *host;          /* front address clients use */
+    int port;                  /* front RTSP port; device d listens on port + 1 + d */
+    int udp_port;              /* device d sends RTP from udp_port + 2d; 0: any */
+    int64_t startup, lead, tick, pace_lead; /* ns */
+    uint64_t sub_block;
+    uint64_t nic_bps;
+    int64_t session_timeout;   /* ns without a request before a session ends */
+    int64_t duration;          /* stop serving after this (ns); 0: until a signal */
+    int max_sessions;          /* per device */
+    int max_peer_sessions;     /* per client address, per device */
+    const char *layout;
+    int replicas;
+    uint64_t seed;
+    int quiet;
+} dsend_serve_config;
+
+/* Collective over comm; returns when a signal (SIGINT/SIGTERM) or the
+ * duration ends the service, 0 on a clean stop. */
+int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out);
+
+#endif
