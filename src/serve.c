@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { TAG_REQUESTS = 11, TAG_PEER = 12 };
+enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13 };
 enum { S_READY = 1, S_PLAYING, S_PAUSED };
 
 #define CONN_BUF DSEND_RTSP_MAX_REQUEST
@@ -90,6 +90,7 @@ struct serve_world {
     size_t npend, cappend;
     uint32_t next_device;  /* front: round-robin */
     uint64_t sent_packets, sent_bytes, dropped_packets, sessions_total;
+    int stops_seen;        /* devices that said they stop */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -240,7 +241,11 @@ static int receive_mpi(serve_world *w)
             return dsend_mpi_fail(__FILE__, __LINE__, "MPI_Recv", rc);
         }
         rc = 0;
-        if (st.MPI_TAG == TAG_PEER && (size_t)n == sizeof(serve_peer)) {
+        if (st.MPI_TAG == TAG_STOP) {
+            w->stops_seen++;
+            if (!stop_signal)
+                stop_signal = SIGTERM; /* another device stopped: so do we */
+        } else if (st.MPI_TAG == TAG_PEER && (size_t)n == sizeof(serve_peer)) {
             peer_update(w, (serve_peer *)buf);
         } else if (st.MPI_TAG == TAG_REQUESTS && n % (int)sizeof(dsend_send_request) == 0) {
             const dsend_send_request *rq = (const dsend_send_request *)buf;
@@ -1040,6 +1045,22 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out)
     }
     if (lrc)
         fprintf(stderr, "dsend serve: device %d: %s\n", w->rank, dsend_errmsg());
+    /* a signal (or a failure) on one device stops them all: tell the others,
+     * then drain until every device has said so, so none waits forever */
+    int one = 1;
+    for (int r = 0; r < w->size; r++)
+        if (r != w->rank)
+            MPI_Send(&one, 1, MPI_INT, r, TAG_STOP, comm);
+    while (w->stops_seen < w->size - 1) {
+        MPI_Status st;
+        int n = 0;
+        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &st);
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        char *buf = malloc(n ? (size_t)n : 1);
+        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
+        free(buf);
+        w->stops_seen += st.MPI_TAG == TAG_STOP;
+    }
     /* statistics, then a clean stop on every rank */
     unsigned long long mine[4] = {w->sent_packets, w->sent_bytes, w->dropped_packets,
                                   w->sessions_total},

@@ -28,3 +28,51 @@ expect_error() {
 expect_ok() {
     "$@" >"$TMP/ok.out" 2>"$TMP/ok.err" || fail "exit $?: $*: $(cat "$TMP/ok.err")"
 }
+
+# rtsp_server NP PORT [ARGS...]: start `dsend serve` on the sample library in
+# the background under real mpirun; waits until the front port answers.
+# Sets SERVER_PID; stop_server sends SIGTERM and checks a clean exit.
+rtsp_server() {
+    local np=$1 port=$2
+    shift 2
+    timeout -k 5 240 "$DSEND_MPIRUN" -q --oversubscribe -np "$np" "$DSEND" serve "$DSEND_SAMPLE_LIB" \
+        --rtsp "127.0.0.1:$port" --duration 200s "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+    SERVER_PID=$!
+    SERVER_PORT=$port
+    local i
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "server died: $(cat "$TMP/server.err")"
+        sleep 0.1
+    done
+    fail "server did not listen on $port"
+}
+
+stop_server() {
+    # SIGTERM to the dsend processes themselves (mpirun kills a job it is
+    # signalled to stop, without letting it flush); one is enough
+    pkill -TERM -f "^[^ ]*dsend serve .*--rtsp 127.0.0.1:$SERVER_PORT " || fail "no server process"
+    local rc=0
+    wait "$SERVER_PID" || rc=$?
+    [ "$rc" -eq 0 ] || fail "server exit status $rc after SIGTERM: $(cat "$TMP/server.err")"
+    grep -q "stopped by a signal" "$TMP/server.out" || fail "no statistics after SIGTERM: $(cat "$TMP/server.out")"
+}
+
+# rtsp_request PORT FILE: send FILE's bytes as-is, print the status line.
+rtsp_request() {
+    local port=$1 file=$2
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    cat "$file" >&3
+    local line=""
+    IFS= read -r -t 5 line <&3 || true
+    exec 3<&- 3>&-
+    printf '%s\n' "${line%$'\r'}"
+}
+
+# video_frames FILE: the video frame count ffprobe reads.
+video_frames() {
+    "$DSEND_FFPROBE" -v error -count_frames -select_streams v \
+        -show_entries stream=nb_read_frames -of default=nw=1:nk=1 "$1" | head -n 1
+}
