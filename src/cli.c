@@ -24,6 +24,9 @@ static const dsend_command_def commands[] = {
     {"serve", DSEND_CMD_SERVE, "LIB.h5 [--rtsp HOST:PORT] [--duration TIME] [options]",
      "(under mpirun -np D) serve the library over RTSP with RTP/UDP straight from every device",
      "mpirun -np D ", 1, dsend_cmd_serve},
+    {"clients", DSEND_CMD_CLIENTS, "rtsp://HOST:PORT/ASSET --library LIB.h5 [--sessions N] [--duration T]",
+     "load client: N RTSP sessions, every packet checked against the library and measured", "", 0,
+     dsend_cmd_clients},
     {NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 

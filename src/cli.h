@@ -34,5 +34,6 @@ int dsend_cmd_info(dsend_cli *c);
 int dsend_cmd_load(dsend_cli *c);
 int dsend_cmd_sim(dsend_cli *c);
 int dsend_cmd_serve(dsend_cli *c);
+int dsend_cmd_clients(dsend_cli *c);
 
 #endif

@@ -1,6 +1,7 @@
 /* dsend serve: the command-line side of the production runtime. */
 #include "cli.h"
 #include "dsend/dsend.h"
+#include "dsend/clients.h"
 #include "dsend/serve.h"
 
 #include <stdlib.h>
@@ -51,4 +52,37 @@ int dsend_cmd_serve(dsend_cli *c)
         fflush(c->out);
     }
     return dsend_serve_run(c->comm, &s, c->out);
+}
+
+int dsend_cmd_clients(dsend_cli *c)
+{
+    const dsend_config *g = c->cfg;
+    if (g->npos != 1)
+        return dsend_seterr(DSEND_EINVAL, "%s (see dsend clients --help)",
+                            g->npos ? "one URL, please" : "missing rtsp://HOST:PORT/ASSET");
+    if (!g->library)
+        return dsend_seterr(DSEND_EINVAL, "missing --library LIB.h5 (the library served)");
+    dsend_clients_config k = {.url = g->pos[0], .library = g->library, .sessions = (int)g->sessions,
+                              .duration = g->serve_duration, .seek = g->seek,
+                              .pause_at = g->pause_at, .pause_for = g->pause_for};
+    dsend_sim_result r;
+    int rc = dsend_clients_run(&k, &r, g->quiet ? NULL : c->out);
+    if (rc)
+        return rc;
+    dsend_sim_config s = {.seed = 0, .interval = 1000000000, .nic_bps = 1};
+    if (!g->quiet)
+        dsend_sim_summary(&s, &r, c->out);
+    if (g->output) {
+        char *conf = NULL;
+        size_t n = 0;
+        FILE *cf = open_memstream(&conf, &n);
+        if (cf) {
+            dsend_options_print(c->cmd, g, cf, "");
+            fclose(cf);
+        }
+        rc = dsend_sim_write(g->output, &s, &r, conf, c->argc, c->argv, 0);
+        free(conf);
+    }
+    dsend_sim_result_free(&r);
+    return rc;
 }

@@ -8,9 +8,10 @@
 
 #define OFF(f) offsetof(dsend_config, f)
 #define ALLCMDS (DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_INFO | DSEND_CMD_LOAD | DSEND_CMD_SIM | \
-                 DSEND_CMD_SERVE)
+                 DSEND_CMD_SERVE | DSEND_CMD_CLIENTS)
 #define SIM DSEND_CMD_SIM
 #define SERVE DSEND_CMD_SERVE
+#define CLIENTS DSEND_CMD_CLIENTS
 
 static const char *const layout_choices[] = {"stripe", "hash", NULL};
 static const char *const arrival_choices[] = {"staggered", "all", "poisson", NULL};
@@ -59,6 +60,25 @@ const dsend_option dsend_options[] = {
     {.name = "quiet", .short_name = 'q', .type = DSEND_OPT_FLAG, .offset = OFF(quiet),
      .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | DSEND_CMD_LOAD | SIM | SERVE,
      .help = "print nothing but errors"},
+    /* ---- clients ---- */
+    {.name = "library", .short_name = 'l', .type = DSEND_OPT_STRING, .offset = OFF(library),
+     .commands = CLIENTS, .metavar = "LIB.h5", .help = "the library served, to check every payload byte (required)"},
+    {.name = "sessions", .short_name = 'n', .type = DSEND_OPT_COUNT, .offset = OFF(sessions),
+     .commands = CLIENTS, .metavar = "N", .defval = "1", .min = 1, .max = 20000,
+     .help = "RTSP sessions to open"},
+    {.name = "duration", .type = DSEND_OPT_DURATION, .offset = OFF(serve_duration),
+     .commands = CLIENTS, .metavar = "TIME", .unset = "until every stream ends (RTCP BYE)",
+     .help = "stop receiving after this long"},
+    {.name = "seek", .type = DSEND_OPT_DURATION, .offset = OFF(seek), .commands = CLIENTS,
+     .metavar = "TIME", .defval = "0", .help = "PLAY with Range: npt=TIME-"},
+    {.name = "pause-at", .type = DSEND_OPT_DURATION, .offset = OFF(pause_at), .commands = CLIENTS,
+     .metavar = "TIME", .unset = "never", .help = "PAUSE after receiving for this long"},
+    {.name = "pause-for", .type = DSEND_OPT_DURATION, .offset = OFF(pause_for), .commands = CLIENTS,
+     .metavar = "TIME", .defval = "2s", .help = "then PLAY again after this long"},
+    {.name = "out", .type = DSEND_OPT_STRING, .offset = OFF(output), .commands = CLIENTS,
+     .metavar = "RUN.h5", .unset = "none", .help = "write the measurements (the format of dsend sim --out)"},
+    {.name = "quiet", .short_name = 'q', .type = DSEND_OPT_FLAG, .offset = OFF(quiet),
+     .commands = CLIENTS, .help = "print nothing but errors"},
     /* ---- serve ---- */
     {.name = "rtsp", .type = DSEND_OPT_STRING, .offset = OFF(rtsp), .commands = SERVE,
      .metavar = "HOST:PORT", .defval = "127.0.0.1:8554",

@@ -541,7 +541,7 @@ static void rtp_info(serve_world *w, session *s, const char *url, uint64_t offse
     uint32_t seq = (s->peer.seq_base + (uint32_t)(offset / DSEND_TS_RTP_PAYLOAD)) & 0xffff;
     uint32_t ts = s->peer.ts_base +
                   (uint32_t)((unsigned __int128)offset * 8u * 90000u / a->bitrate_bps);
-    snprintf(h, n, "Session: %s;timeout=%lld\r\nRange: npt=%.3f-%.3f\r\nRTP-Info: url=%s;seq=%u;rtptime=%u\r\n",
+    snprintf(h, n, "Session: %s;timeout=%lld\r\nRange: npt=%.9f-%.3f\r\nRTP-Info: url=%s;seq=%u;rtptime=%u\r\n",
              s->id, (long long)(w->cfg->session_timeout / 1000000000), (double)offset * 8 / (double)a->bitrate_bps,
              (double)a->duration_ns / 1e9, url, seq, ts);
 }
@@ -696,7 +696,7 @@ static void handle_device(serve_world *w, conn *c, const dsend_rtsp_request *r)
         uint64_t offset = has_range == 0 ? (uint64_t)((unsigned __int128)(uint64_t)start_ns *
                                                       a->bitrate_bps / 8u / 1000000000u)
                                          : 0;
-        offset -= offset % DSEND_TS_RTP_PAYLOAD;
+        offset -= offset % cfg->sub_block; /* playout starts at a sub-block, as planned */
         int rc = 0;
         if (s->state == S_READY) {
             announce(w, &s->peer);
@@ -710,7 +710,7 @@ static void handle_device(serve_world *w, conn *c, const dsend_rtsp_request *r)
                 for (uint32_t i = 0; i < w->sched.nstreams; i++)
                     if (w->sched.streams[i].client == s->peer.client)
                         st = &w->sched.streams[i];
-                offset = st ? st->paused_pos - st->paused_pos % DSEND_TS_RTP_PAYLOAD : 0;
+                offset = st ? st->paused_pos - st->paused_pos % cfg->sub_block : 0;
             }
             rc = dsend_scheduler_seek(&w->sched, s->peer.client, offset, &planned, &from, &epoch);
             s->peer.epoch = epoch;

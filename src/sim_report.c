@@ -100,12 +100,17 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
     summary s;
     char h1[32], h2[32], h3[32];
     summarize(r, &s);
-    fprintf(o, "dsend sim: %d devices, %d client rank%s, %u clients, %.1f s simulated in %.2f s wall\n",
-            r->devices, r->client_ranks, r->client_ranks == 1 ? "" : "s", r->nclients,
-            (double)r->sim_end / 1e9, r->wall_seconds);
-    fprintf(o, "  events        %llu (%.2f M/s), %llu windows\n", (unsigned long long)r->events,
-            r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
-            (unsigned long long)r->windows);
+    int measured = r->kind && strcmp(r->kind, "clients") == 0;
+    if (measured) {
+        fprintf(o, "dsend clients: %u sessions measured over %.2f s\n", r->nclients, r->wall_seconds);
+    } else {
+        fprintf(o, "dsend sim: %d devices, %d client rank%s, %u clients, %.1f s simulated in %.2f s wall\n",
+                r->devices, r->client_ranks, r->client_ranks == 1 ? "" : "s", r->nclients,
+                (double)r->sim_end / 1e9, r->wall_seconds);
+        fprintf(o, "  events        %llu (%.2f M/s), %llu windows\n", (unsigned long long)r->events,
+                r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
+                (unsigned long long)r->windows);
+    }
     fprintf(o, "  streams       %llu started of %u; %llu pauses, %llu seeks\n",
             (unsigned long long)s.started, r->nclients, (unsigned long long)s.pauses,
             (unsigned long long)s.seeks);
@@ -126,6 +131,8 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
     fprintf(o, "  %-13s %10.3f %10.3f %10.3f\n", "MLR pkt/s", s.mlr.p50, s.mlr.p99, s.mlr.max);
     fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "max late ms", s.late_ms.p50, s.late_ms.p99,
             s.late_ms.max);
+    if (measured)
+        return; /* lateness and device load are the simulation's */
     fprintf(o, "  device load   %s min, %s mean, %s max sent (max/mean %.3f)\n",
             dsend_human_size((double)s.dev_min, h1, sizeof h1),
             dsend_human_size(s.dev_mean, h2, sizeof h2),
@@ -203,6 +210,7 @@ static hid_t client_type(void)
     FIELD(t, bytes, H5T_NATIVE_UINT64);
     FIELD(t, pauses, H5T_NATIVE_UINT32);
     FIELD(t, seeks, H5T_NATIVE_UINT32);
+    FIELD(t, senders, H5T_NATIVE_UINT32);
     FIELD(t, max_lateness, H5T_NATIVE_INT64);
     FIELD(t, mean_lateness, H5T_NATIVE_INT64);
     FIELD(t, underruns, H5T_NATIVE_UINT32);
@@ -259,7 +267,7 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     uint32_t version = 1;
     TRY(dsend_h5_attr_str(f, "dsend_format", "dsend-results"));
     TRY(dsend_h5_attr_num(f, "format_version", H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, &version));
-    TRY(dsend_h5_attr_str(f, "kind", "sim"));
+    TRY(dsend_h5_attr_str(f, "kind", r->kind ? r->kind : "sim"));
     TRY(dsend_h5_attr_str(f, "dsend_version", PACKAGE_STRING));
     TRY(dsend_h5_attr_str(f, "command_line", line));
     TRY(dsend_h5_attr_str(f, "date", date));

@@ -16,6 +16,7 @@ enum dsend_command {
     DSEND_CMD_LOAD = 1u << 3,
     DSEND_CMD_SIM = 1u << 4,
     DSEND_CMD_SERVE = 1u << 5,
+    DSEND_CMD_CLIENTS = 1u << 6,
 };
 
 typedef enum dsend_opt_type {
@@ -68,6 +69,9 @@ typedef struct dsend_config {
     const char *rtsp;
     int64_t udp_port, max_sessions, max_peer_sessions;
     int64_t pace_lead, session_timeout, serve_duration;
+    /* clients */
+    const char *library;
+    int64_t sessions, seek, pause_at, pause_for;
     int npos;
     char **pos;
 } dsend_config;

@@ -52,6 +52,7 @@ typedef struct dsend_client_stats {
     int64_t startup_ns;          /* first sub-block arrival - request; -1 if none */
     uint64_t expected, received, lost, duplicate, out_of_order, late, crc_errors, bytes;
     uint32_t pauses, seeks;      /* control requests the client made */
+    uint32_t senders, pad3_;     /* distinct sender addresses seen (dsend clients; 0 in sim) */
     int64_t max_lateness;        /* ns: arrival - playout deadline, max over sub-blocks */
     int64_t mean_lateness;       /* ns, over received sub-blocks (negative: early) */
     uint32_t underruns;          /* playout stalls (buffer model) */
@@ -88,6 +89,7 @@ typedef struct dsend_sim_result {
     uint64_t events, windows;       /* summed over ranks */
     int64_t sim_end;                /* ns of virtual time reached */
     double wall_seconds;
+    const char *kind;               /* "sim" (NULL) or "clients" (measured) */
 } dsend_sim_result;
 
 /* Collective over comm.  The result is filled on rank 0 only. */
