@@ -66,11 +66,13 @@ int dsend_cmd_clients(dsend_cli *c)
                               .duration = g->serve_duration, .seek = g->seek,
                               .pause_at = g->pause_at, .pause_for = g->pause_for};
     dsend_sim_result r;
-    int rc = dsend_clients_run(&k, &r, g->quiet ? NULL : c->out);
+    int rc = dsend_clients_run(&k, &r, g->quiet || g->json ? NULL : c->out);
     if (rc)
         return rc;
     dsend_sim_config s = {.seed = 0, .interval = 1000000000, .nic_bps = 1};
-    if (!g->quiet)
+    if (g->json)
+        dsend_sim_json(&s, &r, c->out);
+    else if (!g->quiet)
         dsend_sim_summary(&s, &r, c->out);
     if (g->output) {
         char *conf = NULL;

@@ -417,6 +417,9 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
             struct sockaddr_in from;
             socklen_t fl = sizeof from;
             ssize_t n;
+            if (!(pfd[2 * i].revents & POLLIN) && !(pfd[2 * i + 1].revents & POLLIN) &&
+                !(cfg->pause_at > 0 && s->first_arrival >= 0))
+                continue; /* nothing arrived: no system call */
             while ((n = recvfrom(s->rtp, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl)) > 0) {
                 on_rtp(s, &lib, stored, buf, (size_t)n, &from, now_ns());
                 fl = sizeof from;

@@ -173,7 +173,7 @@ const dsend_option dsend_options[] = {
      .metavar = "RUN.h5", .unset = "none", .help = "write the results file"},
     {.name = "trace", .type = DSEND_OPT_FLAG, .offset = OFF(trace), .commands = SIM,
      .help = "keep every sub-block arrival in the results file"},
-    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json), .commands = SIM,
+    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json), .commands = SIM | CLIENTS,
      .help = "print the summary as JSON"},
     {.name = NULL},
 };

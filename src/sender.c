@@ -142,7 +142,11 @@ int dsend_sender_run(dsend_sender *s)
 {
     int64_t now = s->clock->now(s->clock_ctx);
     const dsend_library *lib = s->p->lib;
+    int64_t not_before = 0;
     while (s->n && s->link_free <= now) {
+        if (s->p->send_ahead > 0 &&
+            (not_before = next_deadline(s, &s->heap[0]) - s->p->send_ahead) > now)
+            break; /* the earliest is not due yet: nothing is */
         dsend_pending q;
         pop(s, &q);
         const dsend_asset *a = &lib->assets[q.rq.asset];
@@ -182,9 +186,10 @@ int dsend_sender_run(dsend_sender *s)
         if (++q.next_sub < q.rq.sub_first + q.rq.sub_count && (rc = push(s, &q)))
             return rc;
     }
-    if (s->n && s->wake_at != s->link_free) {
-        s->wake_at = s->link_free;
-        return s->clock->wake(s->clock_ctx, DSEND_WAKE_SENDER, s->link_free);
+    int64_t wake = s->link_free > not_before ? s->link_free : not_before;
+    if (s->n && s->wake_at != wake) {
+        s->wake_at = wake;
+        return s->clock->wake(s->clock_ctx, DSEND_WAKE_SENDER, wake);
     }
     return 0;
 }

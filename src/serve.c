@@ -922,7 +922,10 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     }
     w->params = (dsend_core_params){.lib = &w->lib, .layout = &w->layout,
                                     .sub_block = cfg->sub_block, .startup = cfg->startup,
-                                    .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps};
+                                    .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
+                                    /* hand sub-blocks to the pacer shortly before they are
+                                     * due, so its queue stays short */
+                                    .send_ahead = cfg->pace_lead + 200000000};
     if (rc == 0)
         rc = dsend_scheduler_init(&w->sched, w->rank, &w->params, &dsend_clock_wall, w,
                                   &dsend_ctrl_mpi, w);
@@ -998,8 +1001,13 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out)
             lrc = flush_requests(w);
         if (lrc == 0)
             lrc = receive_mpi(w);
-        if (lrc == 0 && w->sender.n && w->sender.link_free <= now)
+        /* the sender sends while its (modelled) link is free */
+        while (lrc == 0 && w->sender.n && w->sender.wake_at <= serve_now(w)) {
+            int64_t before = w->sender.wake_at;
             lrc = dsend_sender_run(&w->sender);
+            if (w->sender.wake_at == before)
+                break; /* nothing more due now */
+        }
         if (lrc)
             break;
         reap_sends(w);
@@ -1023,9 +1031,14 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out)
         for (int i = 0; i < w->nconns; i++)
             pfd[n++] = (struct pollfd){.fd = w->conns[i]->fd,
                                        .events = (short)(POLLIN | (w->conns[i]->nout ? POLLOUT : 0))};
-        int timeout = 1;
-        if (w->npkts && w->pkts[0].release <= serve_now(w))
-            timeout = 0;
+        /* sleep until the next thing due, in whole ms (0: just poll): a
+         * paced packet, the sender's link, a planning round */
+        int64_t t = serve_now(w), due = t + 1000000;
+        if (w->npkts && w->pkts[0].release < due)
+            due = w->pkts[0].release;
+        if (w->sender.n && w->sender.wake_at < due)
+            due = w->sender.wake_at;
+        int timeout = due - t >= 1000000 ? 1 : 0;
         if (poll(pfd, (nfds_t)n, timeout) > 0) {
             /* connections may close while handled (the last moves into the
              * hole): walk backwards, then accept new ones */

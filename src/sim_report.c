@@ -93,6 +93,8 @@ static void summarize(const dsend_sim_result *r, summary *s)
         s->dev_max = b > s->dev_max ? b : s->dev_max;
         s->dev_mean += (double)b / r->devices;
     }
+    if (r->devices == 0)
+        s->dev_min = 0;
 }
 
 void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *o)
@@ -157,6 +159,7 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
             (unsigned long long)s.started, (unsigned long long)s.expected,
             (unsigned long long)s.received, (unsigned long long)s.lost, (unsigned long long)s.dup,
             (unsigned long long)s.ooo, (unsigned long long)s.crc);
+    fprintf(o, " \"bytes\": %llu,", (unsigned long long)s.bytes);
     fprintf(o, " \"on_time_pct\": %.6f, \"underruns\": %llu, \"clients_with_underruns\": %llu, "
                "\"stall_s\": %.6f,\n",
             s.ontime_pct, (unsigned long long)s.underruns, (unsigned long long)s.clients_underrun,

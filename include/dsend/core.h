@@ -80,6 +80,8 @@ typedef struct dsend_core_params {
     int64_t lead;         /* ns: send requests leave this long before a block's deadline */
     int64_t tick;         /* ns between scheduler planning rounds */
     uint64_t nic_bps;     /* a device's egress link */
+    int64_t send_ahead;   /* ns: no sub-block leaves earlier than its deadline minus
+                           * this (0: as soon as the link is free) */
 } dsend_core_params;
 
 /* Serialization time of `bytes` on a link of `bps` (rounded up to the ns). */
