@@ -923,9 +923,10 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     w->params = (dsend_core_params){.lib = &w->lib, .layout = &w->layout,
                                     .sub_block = cfg->sub_block, .startup = cfg->startup,
                                     .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
-                                    /* hand sub-blocks to the pacer shortly before they are
-                                     * due, so its queue stays short */
-                                    .send_ahead = cfg->pace_lead + 200000000};
+                                    /* the pacer holds at most --lead of packets; a
+                                     * shorter hand-over measured worse DF under load
+                                     * (doc/benchmarks.md) */
+                                    .send_ahead = cfg->lead};
     if (rc == 0)
         rc = dsend_scheduler_init(&w->sched, w->rank, &w->params, &dsend_clock_wall, w,
                                   &dsend_ctrl_mpi, w);
