@@ -12,3 +12,7 @@ echo "== dsend info data/sample.h5 --devices 8"
 echo
 echo "== mpirun -np 9 dsend sim data/sample.h5 --clients 300 --out sample-run.h5"
 "$DSEND_MPIRUN" -q --oversubscribe -np 9 ./dsend sim data/sample.h5 --clients 300 --out sample-run.h5
+echo
+echo "== dsend report sample-run.h5 -o sample-report"
+./dsend report sample-run.h5 -o sample-report --force
+echo "open sample-report/index.html (or read sample-report/report.md) for the figures"

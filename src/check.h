@@ -46,4 +46,7 @@ int dsend_h5_attr_num(hid_t obj, const char *name, hid_t file_type, hid_t mem_ty
             goto err;                                                    \
     } while (0)
 
+/* The compound type of /clients in a results file (src/sim_report.c). */
+hid_t dsend_results_client_type(void);
+
 #endif

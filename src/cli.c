@@ -27,6 +27,12 @@ static const dsend_command_def commands[] = {
     {"clients", DSEND_CMD_CLIENTS, "rtsp://HOST:PORT/ASSET --library LIB.h5 [--sessions N] [--duration T]",
      "load client: N RTSP sessions, every packet checked against the library and measured", "", 0,
      dsend_cmd_clients},
+    {"report", DSEND_CMD_REPORT, "RUN.h5 [RUN2.h5 ...] -o DIR [--force]",
+     "figures (gnuplot), index.html and report.md from results files, runs overlaid", "", 0,
+     dsend_cmd_report},
+    {"plan", DSEND_CMD_PLAN, "LIB.h5 [options of sim] --sla LIMITS [--out DIR]",
+     "(under mpirun -np N) the most clients that meet an SLA, by bisection over simulations",
+     "mpirun -np N ", 1, dsend_cmd_plan},
     {NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 

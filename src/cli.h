@@ -35,5 +35,10 @@ int dsend_cmd_load(dsend_cli *c);
 int dsend_cmd_sim(dsend_cli *c);
 int dsend_cmd_serve(dsend_cli *c);
 int dsend_cmd_clients(dsend_cli *c);
+int dsend_cmd_report(dsend_cli *c);
+int dsend_cmd_plan(dsend_cli *c);
+/* The simulation configuration a command line gives (sim and plan). */
+struct dsend_sim_config;
+void dsend_cli_sim_config(const dsend_cli *c, struct dsend_sim_config *s);
 
 #endif

@@ -1,18 +1,15 @@
 /* dsend sim: the command-line side of the simulation. */
 #include "cli.h"
 #include "dsend/dsend.h"
+#include "dsend/report.h"
 #include "dsend/sim.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int dsend_cmd_sim(dsend_cli *c)
+void dsend_cli_sim_config(const dsend_cli *c, dsend_sim_config *out)
 {
     const dsend_config *g = c->cfg;
-    if (g->npos != 1)
-        return dsend_seterr(DSEND_EINVAL, g->npos ? "unexpected argument '%.80s' (see dsend sim --help)"
-                                                  : "missing LIB.h5 (see dsend sim --help)",
-                            g->npos ? g->pos[1] : "");
     dsend_sim_config s = {
         .library = g->pos[0],
         .client_ranks = (int)g->client_ranks,
@@ -50,6 +47,18 @@ int dsend_cmd_sim(dsend_cli *c)
         .trace = g->trace,
         .progress = !g->quiet,
     };
+    *out = s;
+}
+
+int dsend_cmd_sim(dsend_cli *c)
+{
+    const dsend_config *g = c->cfg;
+    if (g->npos != 1)
+        return dsend_seterr(DSEND_EINVAL, g->npos ? "unexpected argument '%.80s' (see dsend sim --help)"
+                                                  : "missing LIB.h5 (see dsend sim --help)",
+                            g->npos ? g->pos[1] : "");
+    dsend_sim_config s;
+    dsend_cli_sim_config(c, &s);
     /* the run's configuration, printed with its results and stored in the file */
     char *conf = NULL;
     size_t conflen = 0;
@@ -83,4 +92,36 @@ int dsend_cmd_sim(dsend_cli *c)
     }
     free(conf);
     return dsend_mpi_agree(c->comm, rc);
+}
+
+int dsend_cmd_plan(dsend_cli *c)
+{
+    const dsend_config *g = c->cfg;
+    if (g->npos != 1)
+        return dsend_seterr(DSEND_EINVAL, "%s (see dsend plan --help)",
+                            g->npos ? "one library, please" : "missing LIB.h5");
+    dsend_sla sla;
+    int rc = dsend_sla_parse(g->sla, &sla);
+    if (rc)
+        return rc;
+    dsend_sim_config s;
+    dsend_cli_sim_config(c, &s);
+    s.progress = 0;
+    if (c->rank == 0 && !g->quiet) {
+        fprintf(c->out, "# dsend plan %s on %d ranks, SLA %s\n", g->pos[0], c->size, g->sla);
+        dsend_options_print(c->cmd, g, c->out, "#   ");
+        fflush(c->out);
+    }
+    int64_t cap = 0;
+    return dsend_plan(c->comm, &s, &sla, g->output, c->out, &cap);
+}
+
+int dsend_cmd_report(dsend_cli *c)
+{
+    const dsend_config *g = c->cfg;
+    if (g->npos < 1)
+        return dsend_seterr(DSEND_EINVAL, "missing RUN.h5 (see dsend report --help)");
+    if (!g->output)
+        return dsend_seterr(DSEND_EINVAL, "missing -o DIR (the report directory)");
+    return dsend_report(g->pos, g->npos, g->output, g->force, c->out);
 }

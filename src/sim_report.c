@@ -97,6 +97,20 @@ static void summarize(const dsend_sim_result *r, summary *s)
         s->dev_min = 0;
 }
 
+void dsend_sim_figures(const dsend_sim_result *r, dsend_sim_figures_t *f)
+{
+    summary s;
+    summarize(r, &s);
+    f->clients = r->nclients;
+    f->underrun_pct = r->nclients ? 100.0 * (double)s.clients_underrun / r->nclients : 0;
+    f->ontime_pct = s.ontime_pct;
+    f->startup_p99_ms = s.startup_ms.p99;
+    f->df_p99_ms = s.df_ms.p99;
+    f->jitter_p99_ms = s.jitter_ms.p99;
+    f->lost = s.lost;
+    f->started = s.started;
+}
+
 void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *o)
 {
     summary s;
@@ -195,7 +209,7 @@ err:
 
 #define FIELD(T, f, t) H5Tinsert(T, #f, HOFFSET(dsend_client_stats, f), t)
 
-static hid_t client_type(void)
+hid_t dsend_results_client_type(void)
 {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(dsend_client_stats));
     FIELD(t, client, H5T_NATIVE_UINT32);
@@ -302,7 +316,7 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     g = -1;
 
     hsize_t dims[2] = {r->nclients, 0};
-    H5_CHECK(t = client_type());
+    H5_CHECK(t = dsend_results_client_type());
     TRY(dataset(f, "clients", t, 1, dims, r->clients));
     H5Tclose(t);
     dims[0] = (hsize_t)r->devices;

@@ -17,6 +17,8 @@ enum dsend_command {
     DSEND_CMD_SIM = 1u << 4,
     DSEND_CMD_SERVE = 1u << 5,
     DSEND_CMD_CLIENTS = 1u << 6,
+    DSEND_CMD_REPORT = 1u << 7,
+    DSEND_CMD_PLAN = 1u << 8,
 };
 
 typedef enum dsend_opt_type {
@@ -72,6 +74,8 @@ typedef struct dsend_config {
     /* clients */
     const char *library;
     int64_t sessions, seek, pause_at, pause_for;
+    /* plan */
+    const char *sla;
     int npos;
     char **pos;
 } dsend_config;

@@ -96,6 +96,16 @@ typedef struct dsend_sim_result {
 int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *res);
 void dsend_sim_result_free(dsend_sim_result *res);
 
+/* The figures an SLA speaks of. */
+typedef struct dsend_sim_figures_t {
+    uint32_t clients;
+    uint64_t started, lost;
+    double underrun_pct;   /* clients with at least one underrun, % */
+    double ontime_pct;     /* received sub-blocks on time, % */
+    double startup_p99_ms, df_p99_ms, jitter_p99_ms;
+} dsend_sim_figures_t;
+void dsend_sim_figures(const dsend_sim_result *r, dsend_sim_figures_t *f);
+
 /* Human summary (and JSON) of a result. */
 void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *out);
 void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *out);

@@ -1,0 +1,225 @@
+/* dsend plan: the largest client count that meets an SLA, by simulation. */
+#include "dsend/error.h"
+#include "dsend/mpi_util.h"
+#include "dsend/report.h"
+#include "dsend/units.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int dsend_sla_parse(const char *s, dsend_sla *sla)
+{
+    sla->underrun_pct = sla->df_ms = sla->startup_ms = sla->ontime_pct = -1;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    int any = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *op = strpbrk(tok, "<>");
+        if (!op || op[1] != '=')
+            return dsend_seterr(DSEND_EINVAL, "--sla '%s': want NAME<=VALUE or ontime>=VALUE",
+                                tok);
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(op - tok), tok);
+        const char *val = op + 2;
+        int ge = op[0] == '>';
+        double pct;
+        char *end;
+        if (strcmp(name, "underrun") == 0 || strcmp(name, "ontime") == 0) {
+            pct = strtod(val, &end);
+            if (end == val || (*end && strcmp(end, "%") != 0) || pct < 0 || pct > 100)
+                return dsend_seterr(DSEND_EINVAL, "--sla %s: '%s' is not a percentage", name, val);
+            if ((name[0] == 'u') == ge)
+                return dsend_seterr(DSEND_EINVAL, "--sla: underrun takes <=, ontime takes >=");
+            *(name[0] == 'u' ? &sla->underrun_pct : &sla->ontime_pct) = pct;
+        } else if (strcmp(name, "df") == 0 || strcmp(name, "startup") == 0) {
+            int64_t ns;
+            if (ge || dsend_parse_duration(val, &ns) != 0)
+                return dsend_seterr(DSEND_EINVAL, "--sla %s<=TIME: '%s' is not a duration", name, val);
+            *(name[0] == 'd' ? &sla->df_ms : &sla->startup_ms) = (double)ns / 1e6;
+        } else {
+            return dsend_seterr(DSEND_EINVAL, "--sla: unknown limit '%s' (underrun, df, startup, ontime)",
+                                name);
+        }
+        any = 1;
+    }
+    return any ? 0 : dsend_seterr(DSEND_EINVAL, "--sla: no limit given");
+}
+
+const char *dsend_sla_broken(const dsend_sla *sla, const dsend_sim_figures_t *f)
+{
+    if (f->started < f->clients)
+        return "streams not started";
+    if (sla->underrun_pct >= 0 && f->underrun_pct > sla->underrun_pct)
+        return "underrun";
+    if (sla->df_ms >= 0 && f->df_p99_ms > sla->df_ms)
+        return "df";
+    if (sla->startup_ms >= 0 && f->startup_p99_ms > sla->startup_ms)
+        return "startup";
+    if (sla->ontime_pct >= 0 && f->ontime_pct < sla->ontime_pct)
+        return "ontime";
+    return NULL;
+}
+
+typedef struct step {
+    int64_t clients;
+    dsend_sim_figures_t f;
+    double util;
+    const char *broken;
+} step;
+
+static int try_clients(MPI_Comm comm, const dsend_sim_config *base, const dsend_sla *sla,
+                       int64_t clients, step *st, FILE *out)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    dsend_sim_config c = *base;
+    c.clients = clients;
+    c.progress = 0;
+    c.trace = 0;
+    dsend_sim_result r;
+    int rc = dsend_sim_run(comm, &c, &r);
+    if (rc)
+        return rc;
+    /* rank 0 judges; everybody follows its verdict */
+    int pass = 0;
+    memset(st, 0, sizeof *st);
+    st->clients = clients;
+    if (rank == 0) {
+        dsend_sim_figures(&r, &st->f);
+        st->broken = dsend_sla_broken(sla, &st->f);
+        double sum = 0;
+        size_t cells = 0;
+        for (int d = 0; d < r.devices; d++)
+            for (uint32_t k = 0; k < r.nintervals; k++, cells++)
+                sum += (double)r.series_bytes[(size_t)d * r.nintervals + k] * 8e9 /
+                       ((double)c.nic_bps * (double)c.interval);
+        st->util = cells ? 100 * sum / (double)cells : 0;
+        pass = st->broken == NULL;
+        fprintf(out, "  %8lld clients: on time %7.3f%%, underruns in %6.2f%% of clients, startup p99 %8.1f ms, DF p99 %8.1f ms, mean link use %5.1f%% -> %s%s\n",
+                (long long)clients, st->f.ontime_pct, st->f.underrun_pct, st->f.startup_p99_ms,
+                st->f.df_p99_ms, st->util, pass ? "meets the SLA" : "fails: ",
+                pass ? "" : st->broken);
+        fflush(out);
+        dsend_sim_result_free(&r);
+    }
+    MPI_Bcast(&pass, 1, MPI_INT, 0, comm);
+    return pass ? 0 : 1;
+}
+
+int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
+               const char *outdir, FILE *out, int64_t *capacity)
+{
+    int rank, rc = 0;
+    MPI_Comm_rank(comm, &rank);
+    step *steps = calloc(64, sizeof *steps);
+    int nsteps = 0;
+    if (!steps)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    int64_t good = 0, bad = 0, c = cfg->clients > 0 ? cfg->clients : 1;
+    const char *why = NULL;
+    /* double until the SLA breaks, then bisect */
+    while (nsteps < 60) {
+        int r = try_clients(comm, cfg, sla, c, &steps[nsteps], out);
+        if (r < 0) {
+            rc = r;
+            goto out;
+        }
+        why = rank == 0 ? steps[nsteps].broken : NULL;
+        nsteps++;
+        if (r == 0) {
+            good = c;
+            if (bad == 0) {
+                if (c >= 100000000 / 2) {
+                    rc = dsend_seterr(DSEND_EINVAL, "the SLA still holds at %lld clients", (long long)c);
+                    goto out;
+                }
+                c *= 2;
+                continue;
+            }
+        } else {
+            bad = c;
+            if (c == 1) {
+                rc = dsend_seterr(DSEND_EINVAL, "even one client breaks the SLA (%s)",
+                                  rank == 0 && why ? why : "see above");
+                goto out;
+            }
+        }
+        if (bad - good <= 1)
+            break;
+        c = good + (bad - good) / 2;
+    }
+    *capacity = good;
+    if (rank == 0) {
+        const char *binding = "?";
+        for (int i = 0; i < nsteps; i++)
+            if (steps[i].clients == bad && steps[i].broken)
+                binding = steps[i].broken;
+        fprintf(out, "capacity: %lld clients meet the SLA; %lld do not (binding constraint: %s); "
+                     "margin to the first failing count: %lld clients (%.1f%%)\n",
+                (long long)good, (long long)bad, binding, (long long)(bad - good),
+                good ? 100.0 * (double)(bad - good) / (double)good : 0);
+        if (outdir) {
+            mkdir(outdir, 0755);
+            char p[4200];
+            snprintf(p, sizeof p, "%s/capacity.dat", outdir);
+            FILE *f = fopen(p, "w");
+            if (!f) {
+                rc = dsend_seterr(DSEND_EIO, "%s: cannot write", p);
+            } else {
+                fprintf(f, "# clients ontime_pct df_p99_ms link_use_pct underrun_pct startup_p99_ms meets_sla\n");
+                /* by client count */
+                for (int i = 0; i < nsteps; i++)
+                    for (int j = i + 1; j < nsteps; j++)
+                        if (steps[j].clients < steps[i].clients) {
+                            step t = steps[i];
+                            steps[i] = steps[j];
+                            steps[j] = t;
+                        }
+                for (int i = 0; i < nsteps; i++)
+                    fprintf(f, "%lld %.4f %.3f %.3f %.3f %.3f %d\n", (long long)steps[i].clients,
+                            steps[i].f.ontime_pct, steps[i].f.df_p99_ms, steps[i].util,
+                            steps[i].f.underrun_pct, steps[i].f.startup_p99_ms,
+                            steps[i].broken == NULL);
+                fclose(f);
+                snprintf(p, sizeof p, "%s/capacity.gp", outdir);
+                f = fopen(p, "w");
+                if (f) {
+                    const char *plot =
+                        "plot 'capacity.dat' using 1:2 with linespoints lw 2 title 'on time (%)', "
+                        "'' using 1:4 with linespoints lw 2 title 'mean link use (%)', "
+                        "'' using 1:5 with linespoints lw 2 title 'clients with underruns (%)', "
+                        "'' using 1:3 axes x1y2 with linespoints dt 2 title 'MDI DF p99 (ms, right)'";
+                    fprintf(f, "set title 'Capacity curve'\nset xlabel 'clients'\nset ylabel '%%'\nset y2label 'ms'\nset y2tics\nset grid\nset key bottom left\nset arrow from %lld, graph 0 to %lld, graph 1 nohead dt 3\n"
+                               "set terminal pngcairo size 900,540\nset output 'capacity.png'\n%s\nset terminal svg size 900,540\nset output 'capacity.svg'\n%s\n",
+                            (long long)good, (long long)good, plot, plot);
+                    fclose(f);
+                    const char *g = getenv("DSEND_GNUPLOT");
+                    pid_t pid = fork();
+                    if (pid == 0) {
+                        if (chdir(outdir) == 0)
+                            execlp(g && *g ? g : "gnuplot", g && *g ? g : "gnuplot", "capacity.gp",
+                                   (char *)NULL);
+                        _exit(127);
+                    }
+                    int st = 0;
+                    if (pid > 0)
+                        waitpid(pid, &st, 0);
+                    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                        rc = dsend_seterr(DSEND_EIO, "gnuplot could not draw %s/capacity.png: install gnuplot-nox", outdir);
+                    else
+                        fprintf(out, "capacity curve: %s/capacity.dat, %s/capacity.png\n", outdir, outdir);
+                }
+            }
+        }
+    }
+out:
+    free(steps);
+    return dsend_mpi_agree(comm, rc);
+}
