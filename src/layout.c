@@ -23,15 +23,14 @@ int dsend_layout_open(dsend_layout *L, const dsend_layout_policy *p, int devices
     memset(L, 0, sizeof *L);
     if (!p)
         return dsend_seterr(DSEND_EINVAL, "no layout policy given");
-    /* a backend missing a method is refused, never patched with a default:
-     * a silent default would hide a half-written backend until it runs */
-    if (!p->name)
-        return dsend_seterr(DSEND_EINVAL, "layout policy lacks a name");
-    const char *missing = !p->init ? "init" : !p->place ? "place" : !p->fini ? "fini" : NULL;
+    /* a backend missing a method is refused, never patched with a default */
+    const char *missing = !p->name ? "name" : !p->init ? "init" : !p->place ? "place"
+                        : !p->fini ? "fini" : NULL;
     if (missing)
-        return dsend_seterr(DSEND_EINVAL, "layout policy '%s' lacks method %s", p->name, missing);
+        return dsend_seterr(DSEND_EINVAL, "layout policy '%s' lacks method %s",
+                            p->name ? p->name : "(unnamed)", missing);
     if (devices < 1 || devices > DSEND_MAX_DEVICES)
-        return dsend_seterr(DSEND_EINVAL, "--devices %d: must be between 1 and %d", devices,
+        return dsend_seterr(DSEND_EINVAL, "%d devices: must be between 1 and %d", devices,
                             DSEND_MAX_DEVICES);
     int rmax = devices < DSEND_MAX_REPLICAS ? devices : DSEND_MAX_REPLICAS;
     if (replicas < 1 || replicas > rmax)
