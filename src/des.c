@@ -3,6 +3,7 @@
 #include "check.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
+#include "heap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,39 +67,14 @@ static int buf_push(evbuf *b, const dsend_event *e)
 static int heap_push(evbuf *h, const dsend_event *e)
 {
     int rc = buf_push(h, e);
-    if (rc)
-        return rc;
-    size_t i = h->n - 1;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&h->v[i], &h->v[p]))
-            break;
-        dsend_event t = h->v[i];
-        h->v[i] = h->v[p];
-        h->v[p] = t;
-        i = p;
-    }
-    return 0;
+    if (rc == 0)
+        DSEND_HEAP_UP(dsend_event, h->v, h->n, before);
+    return rc;
 }
 
 static void heap_pop(evbuf *h, dsend_event *out)
 {
-    *out = h->v[0];
-    h->v[0] = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && before(&h->v[l], &h->v[m]))
-            m = l;
-        if (r < h->n && before(&h->v[r], &h->v[m]))
-            m = r;
-        if (m == i)
-            break;
-        dsend_event t = h->v[i];
-        h->v[i] = h->v[m];
-        h->v[m] = t;
-        i = m;
-    }
+    DSEND_HEAP_POP(dsend_event, h->v, h->n, out, before);
 }
 
 static int64_t add_sat(int64_t a, int64_t b)

@@ -4,6 +4,7 @@
 #include "dsend/checksum.h"
 #include "dsend/core.h"
 #include "dsend/error.h"
+#include "heap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,17 +81,9 @@ static int push(dsend_sender *s, const dsend_pending *q)
         s->heap = h;
         s->cap = cap;
     }
-    uint32_t i = s->n++;
-    s->heap[i] = *q;
-    while (i > 0) {
-        uint32_t up = (i - 1) / 2;
-        if (!before(s, &s->heap[i], &s->heap[up]))
-            break;
-        dsend_pending t = s->heap[i];
-        s->heap[i] = s->heap[up];
-        s->heap[up] = t;
-        i = up;
-    }
+    s->heap[s->n++] = *q;
+#define SENDER_BEFORE(x, y) before(s, x, y)
+    DSEND_HEAP_UP(dsend_pending, s->heap, s->n, SENDER_BEFORE);
     if (s->n > s->max_queue)
         s->max_queue = s->n;
     return 0;
@@ -98,23 +91,9 @@ static int push(dsend_sender *s, const dsend_pending *q)
 
 static void pop(dsend_sender *s, dsend_pending *out)
 {
-    *out = s->heap[0];
-    s->heap[0] = s->heap[--s->n];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < s->n && before(s, &s->heap[l], &s->heap[m]))
-            m = l;
-        if (r < s->n && before(s, &s->heap[r], &s->heap[m]))
-            m = r;
-        if (m == i)
-            break;
-        dsend_pending t = s->heap[i];
-        s->heap[i] = s->heap[m];
-        s->heap[m] = t;
-        i = m;
-    }
+    DSEND_HEAP_POP(dsend_pending, s->heap, s->n, out, SENDER_BEFORE);
 }
+#undef SENDER_BEFORE
 
 int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq)
 {

@@ -13,6 +13,7 @@
 #include "dsend/rtsp.h"
 #include "dsend/ts.h"
 #include "dsend/units.h"
+#include "heap.h"
 #include "serve_internal.h"
 
 #include <arpa/inet.h>
@@ -282,38 +283,14 @@ static int pkt_push(serve_world *w, const serve_pkt *p)
         w->pkts = q;
         w->cappkts = cap;
     }
-    size_t i = w->npkts++;
-    w->pkts[i] = *p;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!pkt_before(&w->pkts[i], &w->pkts[up]))
-            break;
-        serve_pkt t = w->pkts[i];
-        w->pkts[i] = w->pkts[up];
-        w->pkts[up] = t;
-        i = up;
-    }
+    w->pkts[w->npkts++] = *p;
+    DSEND_HEAP_UP(serve_pkt, w->pkts, w->npkts, pkt_before);
     return 0;
 }
 
 static void pkt_pop(serve_world *w, serve_pkt *out)
 {
-    *out = w->pkts[0];
-    w->pkts[0] = w->pkts[--w->npkts];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < w->npkts && pkt_before(&w->pkts[l], &w->pkts[m]))
-            m = l;
-        if (r < w->npkts && pkt_before(&w->pkts[r], &w->pkts[m]))
-            m = r;
-        if (m == i)
-            break;
-        serve_pkt t = w->pkts[i];
-        w->pkts[i] = w->pkts[m];
-        w->pkts[m] = t;
-        i = m;
-    }
+    DSEND_HEAP_POP(serve_pkt, w->pkts, w->npkts, out, pkt_before);
 }
 
 /* RFC 2250 over RFC 3550: 7 TS packets per RTP packet, released at the
