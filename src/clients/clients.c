@@ -1,7 +1,7 @@
 #define _GNU_SOURCE 1 /* strcasestr */
 /* `dsend clients` (see include/dsend/clients.h). */
 #include "dsend/clients.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/library.h"
 #include "dsend/rtsp.h"

@@ -1,6 +1,6 @@
 /* Parallel load of a device's blocks (see include/dsend/loader.h). */
 #include "dsend/loader.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/checksum.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"

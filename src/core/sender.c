@@ -4,7 +4,7 @@
 #include "dsend/checksum.h"
 #include "dsend/core.h"
 #include "dsend/error.h"
-#include "heap.h"
+#include "util/heap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* dsend gen: a synthetic library for experiments. */
 #include "dsend/checksum.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/library.h"
 #include "dsend/units.h"

@@ -1,7 +1,7 @@
 /* Control network of the simulation: a send request is an event to the
  * holding device's LP, one control-network latency later.  Requests to one
  * device in one window travel in one MPI message (see des.h). */
-#include "sim_internal.h"
+#include "sim/sim_internal.h"
 
 #include <string.h>
 

@@ -6,15 +6,15 @@
  * only the clock (wall), control channel (MPI) and emit backend (UDP)
  * differ. */
 #include "config.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/checksum.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
 #include "dsend/rtsp.h"
 #include "dsend/ts.h"
 #include "dsend/units.h"
-#include "heap.h"
-#include "serve_internal.h"
+#include "util/heap.h"
+#include "serve/serve_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* dsend serve: the command-line side of the production runtime. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "dsend/dsend.h"
 #include "dsend/clients.h"
 #include "dsend/serve.h"

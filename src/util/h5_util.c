@@ -1,5 +1,5 @@
 /* HDF5 error reporting: one line from HDF5's own error stack. */
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /* `dsend sim`: devices and virtual clients as logical processes of the
  * discrete-event core; the scheduler and sender are the shared core. */
-#include "check.h"
+#include "util/check.h"
 #include "dsend/checksum.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
 #include "dsend/ts.h"
 #include "dsend/units.h"
-#include "sim_internal.h"
+#include "sim/sim_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

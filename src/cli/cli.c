@@ -1,7 +1,7 @@
 /* dsend_main: parse the command line once on every rank, run the command,
  * print one error line on everybody's behalf. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "dsend/dsend.h"
 
 #include <string.h>

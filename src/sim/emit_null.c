@@ -1,6 +1,6 @@
 /* Emit backend `null`: counts sub-blocks and drops them (sender-only
  * measurements, benchmarks of the scheduling core). */
-#include "sim_internal.h"
+#include "sim/sim_internal.h"
 
 static int null_sub_block(void *ctx, const dsend_sub_block *sb, int64_t wire_ns)
 {

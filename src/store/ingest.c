@@ -1,5 +1,5 @@
 /* dsend ingest: real MPEG-TS files into the library. */
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/library.h"
 #include "dsend/ts.h"

@@ -1,9 +1,9 @@
 /* Conservative parallel discrete-event core (see include/dsend/des.h). */
 #include "dsend/des.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
-#include "heap.h"
+#include "util/heap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The HDF5 media library: open/validate and write (doc/library-format.md). */
 #include "config.h"
 #include "dsend/library.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/checksum.h"
 #include "dsend/error.h"
 #include "dsend/units.h"

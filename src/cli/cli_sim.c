@@ -1,5 +1,5 @@
 /* dsend sim: the command-line side of the simulation. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "dsend/dsend.h"
 #include "dsend/report.h"
 #include "dsend/sim.h"

@@ -1,7 +1,7 @@
 /* `dsend sim` output: the human summary, JSON, and the results file
  * (doc/results-format.md). */
 #include "config.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/sim.h"
 #include "dsend/units.h"

@@ -1,5 +1,5 @@
 /* dsend ingest | gen | info | load. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "dsend/dsend.h"
 
 #include <float.h>

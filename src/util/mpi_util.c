@@ -1,6 +1,6 @@
 /* See include/dsend/mpi_util.h. */
 #include "dsend/mpi_util.h"
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* dsend report: figures and pages from results files. */
-#include "check.h"
+#include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/report.h"
 #include "dsend/units.h"

@@ -1,6 +1,6 @@
 /* Virtual clock: time is the discrete-event core's; a wake-up is an event
  * the device LP sends itself. */
-#include "sim_internal.h"
+#include "sim/sim_internal.h"
 
 #include <string.h>
 

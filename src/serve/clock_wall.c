@@ -3,7 +3,7 @@
  * scheduler mean the same on every sender (clocks synchronised by NTP/PTP
  * across hosts).  A wake-up needs no call back: the serve loop watches the
  * times the scheduler and sender ask for. */
-#include "serve_internal.h"
+#include "serve/serve_internal.h"
 
 static int64_t wall_now(void *ctx) { return serve_now(ctx); }
 

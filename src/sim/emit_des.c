@@ -2,7 +2,7 @@
  * to the rank hosting its client (never through the scheduler's device),
  * reaching the client's access link after its time on the device's link
  * plus the data-network latency. */
-#include "sim_internal.h"
+#include "sim/sim_internal.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* Control channel of `serve`: send requests to other devices as MPI
  * messages, batched per destination device per loop turn. */
-#include "serve_internal.h"
+#include "serve/serve_internal.h"
 
 static int mpi_send_request(void *ctx, int device, const dsend_send_request *rq)
 {
