@@ -70,10 +70,13 @@ typedef struct dsend_config {
     /* serve */
     const char *rtsp;
     int64_t udp_port, max_sessions, max_peer_sessions;
-    int64_t pace_lead, session_timeout, serve_duration;
+    int64_t pace_lead, pace_batch, session_timeout, serve_duration;
+    int64_t prebuffer;
     /* clients */
     const char *library;
-    int64_t sessions, seek, pause_at, pause_for;
+    int64_t start_at, give_up;
+    /* sim --like */
+    const char *like;
     /* plan */
     const char *sla;
     int npos;

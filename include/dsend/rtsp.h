@@ -44,8 +44,9 @@ typedef struct dsend_rtsp_transport {
 int dsend_rtsp_parse_transport(const char *h, dsend_rtsp_transport *t);
 
 /* Range: npt=START- or npt=START-END (seconds, "now" as 0).  Returns 0 and
- * the start in ns, 1 if there is no npt range, -1 if malformed. */
-int dsend_rtsp_parse_range(const char *h, int64_t *start_ns);
+ * the start and end in ns (end -1 if open), 1 if there is no npt range, -1
+ * if malformed (or END <= START). */
+int dsend_rtsp_parse_range(const char *h, int64_t *start_ns, int64_t *end_ns);
 
 /* Status line reason. */
 const char *dsend_rtsp_reason(int status);

@@ -1,5 +1,6 @@
-/* `dsend serve`: every rank a device (scheduler + sender); clients speak
- * RTSP 1.0 and receive MPEG-TS over RTP/UDP straight from every sender. */
+/* `dsend serve`: every rank a device (the shared device of dsend/device.h:
+ * scheduler, sender, pacer); clients speak RTSP 1.0 and receive MPEG-TS
+ * over RTP/UDP straight from every sender. */
 #ifndef DSEND_SERVE_H
 #define DSEND_SERVE_H
 
@@ -7,14 +8,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dsend/sim.h"
+
 typedef struct dsend_serve_config {
     const char *library;
     const char *host;          /* front address clients use */
     int port;                  /* front RTSP port; device d listens on port + 1 + d */
     int udp_port;              /* device d sends RTP from udp_port + 2d; 0: any */
-    int64_t startup, lead, tick, pace_lead; /* ns */
+    int64_t startup, lead, tick, pace_lead, pace_batch; /* ns */
     uint64_t sub_block;
-    uint64_t nic_bps;
+    uint64_t nic_bps;          /* wire bits per second, paced */
+    int64_t interval;          /* time-series bucket (ns) for the results */
     int64_t session_timeout;   /* ns without a request before a session ends */
     int64_t duration;          /* stop serving after this (ns); 0: until a signal */
     int max_sessions;          /* per device */
@@ -26,7 +30,10 @@ typedef struct dsend_serve_config {
 } dsend_serve_config;
 
 /* Collective over comm; returns when a signal (SIGINT/SIGTERM) or the
- * duration ends the service, 0 on a clean stop. */
-int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out);
+ * duration ends the service, 0 on a clean stop.  `res` (may be NULL) is
+ * filled on rank 0 with the server side, kind "serve": per device
+ * statistics and time series, no clients (dsend clients measures those). */
+int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
+                    dsend_sim_result *res);
 
 #endif

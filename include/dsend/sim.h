@@ -12,8 +12,7 @@
 #include <stdio.h>
 
 #include "dsend/library.h"
-
-enum dsend_arrival { DSEND_ARRIVAL_ALL, DSEND_ARRIVAL_STAGGERED, DSEND_ARRIVAL_POISSON };
+#include "dsend/workload.h"
 
 typedef struct dsend_sim_config {
     const char *library;
@@ -30,12 +29,14 @@ typedef struct dsend_sim_config {
     int64_t pause_min, pause_max; /* ns the pause lasts, uniform */
     double seek_prob;            /* a client seeks once, with this probability */
     int64_t startup, lead, tick; /* ns */
+    int64_t pace_lead, pace_batch; /* ns: the pacer (both worlds) */
+    int64_t prebuffer;           /* ns: a client plays a prebuffer after its first packet */
     uint64_t sub_block;          /* bytes */
-    uint64_t nic_bps, client_bps;
+    uint64_t nic_bps, client_bps; /* wire bits per second */
     int64_t ctrl_latency, data_latency; /* ns, one way */
     int64_t lookahead;           /* 0: the smallest latency */
-    double loss;                 /* probability a sub-block is lost */
-    int64_t jitter;              /* extra delay, uniform in [0, jitter] ns */
+    double loss;                 /* probability a packet is lost */
+    int64_t jitter;              /* extra delay per packet, uniform in [0, jitter] ns */
     int64_t interval;            /* time-series bucket, ns */
     int64_t until;               /* stop virtual time here; 0: run to the end */
     const char *layout;
@@ -45,17 +46,20 @@ typedef struct dsend_sim_config {
     int progress;                /* progress line on stderr (rank 0) */
 } dsend_sim_config;
 
-/* Per client, as the virtual client measured it. */
+/* Per client, as its meter (include/dsend/meter.h) measured it; the same
+ * fields and units (RTP packets) in sim and in `dsend clients`. */
 typedef struct dsend_client_stats {
     uint32_t client, asset, scheduler, pad_;
     int64_t request_at;          /* ns: the client asked */
-    int64_t startup_ns;          /* first sub-block arrival - request; -1 if none */
-    uint64_t expected, received, lost, duplicate, out_of_order, late, crc_errors, bytes;
+    int64_t startup_ns;          /* request to playout start; -1 if it never started */
+    uint64_t expected, received, lost;  /* packets the plans asked for, received, missing */
+    uint64_t duplicate, out_of_order, late, crc_errors, bytes;
+    uint64_t unexpected;         /* packets no plan asked for */
     uint32_t pauses, seeks;      /* control requests the client made */
-    uint32_t senders, pad3_;     /* distinct sender addresses seen (dsend clients; 0 in sim) */
-    int64_t max_lateness;        /* ns: arrival - playout deadline, max over sub-blocks */
-    int64_t mean_lateness;       /* ns, over received sub-blocks (negative: early) */
-    uint32_t underruns;          /* playout stalls (buffer model) */
+    uint32_t senders, pad3_;     /* distinct senders seen (devices; sockets for dsend clients) */
+    int64_t max_lateness;        /* ns: arrival - playout deadline, max over packets */
+    int64_t mean_lateness;       /* ns, over packets with a deadline (negative: early) */
+    uint32_t underruns;          /* playout stalls */
     uint32_t pad2_;
     int64_t stall_ns;
     double jitter_ms;            /* RFC 3550 interarrival jitter, final value */
@@ -65,9 +69,11 @@ typedef struct dsend_client_stats {
 
 typedef struct dsend_device_stats {
     uint64_t sub_blocks, bytes, requests_received, requests_sent, max_queue;
+    uint64_t packets, wire_bytes;  /* paced out, with RTP/UDP/IP headers */
+    uint64_t stale;                /* packets dropped: their plan was paused, sought or ended */
 } dsend_device_stats;
 
-/* One sub-block arrival (--trace). */
+/* One packet arrival (--trace). */
 typedef struct dsend_arrival_rec {
     uint32_t client, asset, device, len;
     uint64_t offset;
@@ -82,15 +88,18 @@ typedef struct dsend_sim_result {
     uint32_t nintervals;
     uint64_t *series_bytes;         /* devices x nintervals: bytes sent */
     uint32_t *series_queue;         /* devices x nintervals: max queue depth */
-    double *late_mean_ns;           /* nintervals: mean lateness of sub-blocks due then */
-    uint64_t *late_count;           /* nintervals: sub-blocks due then */
+    double *late_mean_ns;           /* nintervals: mean lateness of packets due then */
+    uint64_t *late_count;           /* nintervals: packets due then */
     uint64_t narrivals;
     dsend_arrival_rec *arrivals;    /* --trace, by (client, offset) */
     uint64_t events, windows;       /* summed over ranks */
     int64_t sim_end;                /* ns of virtual time reached */
     double wall_seconds;
-    const char *kind;               /* "sim" (NULL) or "clients" (measured) */
+    const char *kind;               /* "sim" (NULL), "clients" or "serve" (measured) */
 } dsend_sim_result;
+
+/* The workload part of a sim configuration (dsend clients plays the same). */
+dsend_workload_config dsend_sim_workload(const dsend_sim_config *cfg);
 
 /* Collective over comm.  The result is filled on rank 0 only. */
 int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *res);

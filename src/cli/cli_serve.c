@@ -1,11 +1,25 @@
-/* dsend serve: the command-line side of the production runtime. */
+/* dsend serve and dsend clients: the command-line side of the served world. */
 #include "cli/cli.h"
-#include "dsend/dsend.h"
 #include "dsend/clients.h"
+#include "dsend/dsend.h"
 #include "dsend/serve.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The run's configuration as "name = value" lines (printed, and stored in
+ * results files). */
+static char *config_lines(const dsend_cli *c)
+{
+    char *conf = NULL;
+    size_t n = 0;
+    FILE *cf = open_memstream(&conf, &n);
+    if (!cf)
+        return NULL;
+    dsend_options_print(c->cmd, c->cfg, cf, "");
+    fclose(cf);
+    return conf;
+}
 
 int dsend_cmd_serve(dsend_cli *c)
 {
@@ -26,6 +40,8 @@ int dsend_cmd_serve(dsend_cli *c)
     if (g->replicas > c->size)
         return dsend_seterr(DSEND_EINVAL, "--replicas %lld: must not exceed the %d devices",
                             (long long)g->replicas, c->size);
+    if (g->interval <= 0)
+        return dsend_seterr(DSEND_EINVAL, "--interval must be > 0");
     dsend_serve_config s = {
         .library = g->pos[0],
         .host = host,
@@ -35,8 +51,10 @@ int dsend_cmd_serve(dsend_cli *c)
         .lead = g->lead,
         .tick = g->tick,
         .pace_lead = g->pace_lead,
+        .pace_batch = g->pace_batch,
         .sub_block = g->sub_block,
         .nic_bps = g->nic,
+        .interval = g->interval,
         .session_timeout = g->session_timeout,
         .duration = g->serve_duration,
         .max_sessions = (int)g->max_sessions,
@@ -51,7 +69,20 @@ int dsend_cmd_serve(dsend_cli *c)
         dsend_options_print(c->cmd, g, c->out, "#   ");
         fflush(c->out);
     }
-    return dsend_serve_run(c->comm, &s, c->out);
+    dsend_sim_result r;
+    int rc = dsend_serve_run(c->comm, &s, c->out, &r);
+    if (rc == 0 && c->rank == 0 && g->output) {
+        char *conf = config_lines(c);
+        dsend_sim_config sc = {.seed = (uint64_t)g->seed, .interval = g->interval,
+                               .nic_bps = g->nic};
+        rc = dsend_sim_write(g->output, &sc, &r, conf, c->argc, c->argv, 0);
+        if (rc == 0 && !g->quiet)
+            fprintf(c->out, "results written to %s\n", g->output);
+        free(conf);
+    }
+    if (c->rank == 0)
+        dsend_sim_result_free(&r);
+    return dsend_mpi_agree(c->comm, rc);
 }
 
 int dsend_cmd_clients(dsend_cli *c)
@@ -59,30 +90,28 @@ int dsend_cmd_clients(dsend_cli *c)
     const dsend_config *g = c->cfg;
     if (g->npos != 1)
         return dsend_seterr(DSEND_EINVAL, "%s (see dsend clients --help)",
-                            g->npos ? "one URL, please" : "missing rtsp://HOST:PORT/ASSET");
+                            g->npos ? "one URL, please" : "missing rtsp://HOST:PORT/[ASSET]");
     if (!g->library)
         return dsend_seterr(DSEND_EINVAL, "missing --library LIB.h5 (the library served)");
-    dsend_clients_config k = {.url = g->pos[0], .library = g->library, .sessions = (int)g->sessions,
-                              .duration = g->serve_duration, .seek = g->seek,
-                              .pause_at = g->pause_at, .pause_for = g->pause_for};
+    dsend_sim_config sc;
+    dsend_cli_sim_config(c, &sc); /* the workload options, read as sim reads them */
+    dsend_clients_config k = {.url = g->pos[0], .library = g->library,
+                              .wl = dsend_sim_workload(&sc), .prebuffer = g->prebuffer,
+                              .start_at = g->start_at, .duration = g->serve_duration,
+                              .give_up = g->give_up};
     dsend_sim_result r;
     int rc = dsend_clients_run(&k, &r, g->quiet || g->json ? NULL : c->out);
     if (rc)
         return rc;
-    dsend_sim_config s = {.seed = 0, .interval = 1000000000, .nic_bps = 1};
+    sc.interval = 1000000000;
+    sc.nic_bps = 1;
     if (g->json)
-        dsend_sim_json(&s, &r, c->out);
+        dsend_sim_json(&sc, &r, c->out);
     else if (!g->quiet)
-        dsend_sim_summary(&s, &r, c->out);
+        dsend_sim_summary(&sc, &r, c->out);
     if (g->output) {
-        char *conf = NULL;
-        size_t n = 0;
-        FILE *cf = open_memstream(&conf, &n);
-        if (cf) {
-            dsend_options_print(c->cmd, g, cf, "");
-            fclose(cf);
-        }
-        rc = dsend_sim_write(g->output, &s, &r, conf, c->argc, c->argv, 0);
+        char *conf = config_lines(c);
+        rc = dsend_sim_write(g->output, &sc, &r, conf, c->argc, c->argv, 0);
         free(conf);
     }
     dsend_sim_result_free(&r);

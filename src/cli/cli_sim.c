@@ -11,7 +11,7 @@ void dsend_cli_sim_config(const dsend_cli *c, dsend_sim_config *out)
 {
     const dsend_config *g = c->cfg;
     dsend_sim_config s = {
-        .library = g->pos[0],
+        .library = g->npos ? g->pos[0] : g->library,
         .client_ranks = (int)g->client_ranks,
         .devices = (int)g->devices,
         .clients = g->clients,
@@ -31,6 +31,9 @@ void dsend_cli_sim_config(const dsend_cli *c, dsend_sim_config *out)
         .startup = g->startup,
         .lead = g->lead,
         .tick = g->tick,
+        .pace_lead = g->pace_lead,
+        .pace_batch = g->pace_batch,
+        .prebuffer = g->prebuffer,
         .sub_block = g->sub_block,
         .nic_bps = g->nic,
         .client_bps = g->client_link,

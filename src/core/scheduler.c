@@ -9,45 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uint64_t off)
-{
-    /* bytes -> ns at the asset's bitrate; signed for bytes before `from` */
-    if (off >= from)
-        return start + (int64_t)((unsigned __int128)(off - from) * 8u * 1000000000u /
-                                 a->bitrate_bps);
-    return start - (int64_t)((unsigned __int128)(from - off) * 8u * 1000000000u / a->bitrate_bps);
-}
-
-uint32_t dsend_block_subs(const dsend_asset *a, uint64_t b, uint64_t sub_block)
-{
-    uint64_t len = dsend_asset_block_len(a, b);
-    return (uint32_t)((len + sub_block - 1) / sub_block);
-}
-
-int dsend_check_clock(const dsend_clock *c)
-{
-    if (!c || !c->name || !c->now || !c->wake)
-        return dsend_seterr(DSEND_EINVAL, "clock backend '%s' lacks a method",
-                            c && c->name ? c->name : "(unnamed)");
-    return 0;
-}
-
-int dsend_check_ctrl(const dsend_ctrl *c)
-{
-    if (!c || !c->name || !c->send_request)
-        return dsend_seterr(DSEND_EINVAL, "control backend '%s' lacks a method",
-                            c && c->name ? c->name : "(unnamed)");
-    return 0;
-}
-
-int dsend_check_emit(const dsend_emit *e)
-{
-    if (!e || !e->name || !e->sub_block)
-        return dsend_seterr(DSEND_EINVAL, "emit backend '%s' lacks a method",
-                            e && e->name ? e->name : "(unnamed)");
-    return 0;
-}
-
 int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
                          const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
                          void *ctrl_ctx)
@@ -72,9 +33,10 @@ void dsend_scheduler_free(dsend_scheduler *s)
     memset(s, 0, sizeof *s);
 }
 
-int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, uint64_t from,
+int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, uint64_t *fromp,
                           uint64_t to)
 {
+    uint64_t from = *fromp;
     if (asset >= s->p->lib->nassets)
         return dsend_seterr(DSEND_ENOENT, "scheduler %d: client %u asks for unknown asset %u",
                             s->device, client, asset);
@@ -82,6 +44,7 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
     if (to > a->size)
         to = a->size;
     from -= from % s->p->sub_block; /* sub-blocks are the unit of sending */
+    *fromp = from;
     if (from >= to)
         return dsend_seterr(DSEND_EINVAL, "client %u: empty byte range of asset '%s'", client,
                             a->name);
@@ -118,7 +81,16 @@ int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client)
     return 0;
 }
 
-int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *planned_to)
+const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client)
+{
+    for (uint32_t i = 0; i < s->nstreams; i++)
+        if (s->streams[i].client == client)
+            return &s->streams[i];
+    return NULL;
+}
+
+int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *resume_at,
+                          uint32_t *epoch)
 {
     dsend_stream *st = find_stream(s, client);
     if (!st)
@@ -129,17 +101,31 @@ int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *planned
         /* the byte playing now, on the plan's clock */
         uint64_t pos = st->from;
         if (now > st->play_start)
-            pos += (uint64_t)((unsigned __int128)(uint64_t)(now - st->play_start) *
-                              a->bitrate_bps / 8u / 1000000000u);
-        st->paused_pos = pos < st->next ? pos : st->next;
+            pos += dsend_media_bytes(a, now - st->play_start);
+        /* the pacers released every packet up to pace_lead ahead of that;
+         * the rest is dropped (a new epoch) and sent again on resume, from
+         * its sub-block */
+        uint64_t released = st->from;
+        if (now + s->p->pace_lead > st->play_start)
+            released += dsend_media_bytes(a, now + s->p->pace_lead - st->play_start);
+        if (released > st->next)
+            released = st->next;
+        if (pos > released)
+            pos = released;
+        st->paused_pos = pos;
         st->paused_wait = st->play_start > now ? st->play_start - now : 0;
+        st->next = released - released % s->p->sub_block;
+        if (st->next < st->from)
+            st->next = st->from;
         st->paused = 1;
+        st->epoch++;
     }
-    *planned_to = st->next;
+    *resume_at = st->next;
+    *epoch = st->epoch;
     return 0;
 }
 
-int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *planned_to,
+int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *resume_at,
                            uint32_t *epoch)
 {
     dsend_stream *st = find_stream(s, client);
@@ -147,19 +133,21 @@ int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *planne
         return DSEND_ENOENT;
     if (st->paused) {
         /* playout goes on from the byte it stopped at, with whatever startup
-         * delay was left; bytes already requested need no new request */
-        st->from = st->paused_pos;
-        st->play_start = s->clock->now(s->clock_ctx) + st->paused_wait;
+         * delay was left; the client holds what was released before the
+         * pause, so the plan's clock runs from there */
+        const dsend_asset *a = &s->p->lib->assets[st->asset];
+        int64_t now = s->clock->now(s->clock_ctx);
+        st->play_start = dsend_media_time(a, st->paused_pos, now + st->paused_wait, st->next);
+        st->from = st->next;
         st->paused = 0;
-        st->epoch++;
     }
-    *planned_to = st->next;
+    *resume_at = st->next;
     *epoch = st->epoch;
     return dsend_scheduler_tick(s);
 }
 
-int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset,
-                         uint64_t *planned_to, uint64_t *from, uint32_t *epoch)
+int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, uint64_t *from,
+                         uint32_t *epoch)
 {
     dsend_stream *st = find_stream(s, client);
     if (!st)
@@ -170,7 +158,6 @@ int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset,
                                           "(%llu bytes)",
                             client, (unsigned long long)offset, a->name,
                             (unsigned long long)a->size);
-    *planned_to = st->next;
     offset -= offset % s->p->sub_block;
     st->from = st->next = offset;
     if (offset >= st->to)

@@ -1,15 +1,170 @@
-/* Emit backend `udp`: a sub-block becomes RTP packets (RFC 2250: 7 TS
- * packets each) paced at the stream's bitrate and sent from this device's
- * own UDP socket straight to the client's address. */
+#define _GNU_SOURCE 1 /* sendmmsg */
+/* Emit backend `udp`: a run of packets becomes RTP packets (RFC 3550,
+ * RFC 2250: 7 TS packets each) sent from this device's own UDP socket
+ * straight to the client's address, batched into one sendmmsg per pacer
+ * round.  Sequence numbers and timestamps are functions of the packet's
+ * place in the asset, so the packets of every sender form one stream. */
+#include "dsend/error.h"
+#include "dsend/ts.h"
 #include "serve/serve_internal.h"
 
-static int udp_sub_block(void *ctx, const dsend_sub_block *sb, int64_t wire_ns)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int serve_udp_open(serve_world *w)
 {
-    (void)wire_ns;
-    return serve_emit(ctx, sb);
+    const dsend_serve_config *cfg = w->cfg;
+    w->pkt = calloc(UDP_BATCH, sizeof *w->pkt);
+    w->msgs = calloc(UDP_BATCH, sizeof *w->msgs);
+    w->iov = calloc(UDP_BATCH, sizeof *w->iov);
+    w->to = calloc(UDP_BATCH, sizeof *w->to);
+    if (!w->pkt || !w->msgs || !w->iov || !w->to)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    w->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, cfg->host, &a.sin_addr);
+    a.sin_port = htons((uint16_t)(cfg->udp_port ? cfg->udp_port + 2 * w->rank : 0));
+    int sndbuf = 4 << 20;
+    if (w->udp_fd >= 0)
+        setsockopt(w->udp_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (w->udp_fd < 0 || bind(w->udp_fd, (struct sockaddr *)&a, sizeof a) != 0)
+        return dsend_seterr(DSEND_EIO, "device %d: cannot bind its UDP socket: %s", w->rank,
+                            strerror(errno));
+    return 0;
+}
+
+void serve_udp_close(serve_world *w)
+{
+    if (w->udp_fd >= 0)
+        close(w->udp_fd);
+    w->udp_fd = -1;
+    free(w->pkt);
+    free(w->msgs);
+    free(w->iov);
+    free(w->to);
+}
+
+static int udp_flush(void *ctx)
+{
+    serve_world *w = ctx;
+    int done = 0, n = w->nbatch;
+    while (done < n) {
+        int k = sendmmsg(w->udp_fd, w->msgs + done, (unsigned)(n - done), 0);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            w->send_errors += (uint64_t)(n - done); /* e.g. ENOBUFS: really dropped */
+            break;
+        }
+        for (int i = done; i < done + k; i++)
+            w->sent_bytes += w->iov[i].iov_len;
+        w->sent_packets += (uint64_t)k;
+        done += k;
+    }
+    w->nbatch = 0;
+    return 0;
+}
+
+/* One TS packet per PES PID: unit start, the PID's next continuity counter,
+ * adaptation-field stuffing, and an empty padding-stream PES header. */
+static void end_marker(const dsend_asset *a, unsigned char *out, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char *t = out + (size_t)i * DSEND_TS_PACKET;
+        uint32_t pid = a->pes[i] & 0x1fff, cc = (a->pes[i] >> 16) & 15;
+        memset(t, 0xff, DSEND_TS_PACKET);
+        t[0] = DSEND_TS_SYNC;
+        t[1] = (unsigned char)(0x40 | (pid >> 8));
+        t[2] = (unsigned char)pid;
+        t[3] = (unsigned char)(0x30 | cc);
+        t[4] = 188 - 5 - 6; /* adaptation field fills all but the PES header */
+        t[5] = 0x00;
+        unsigned char *pes = t + DSEND_TS_PACKET - 6;
+        pes[0] = 0; pes[1] = 0; pes[2] = 1; pes[3] = 0xbe; pes[4] = 0; pes[5] = 0;
+    }
+}
+
+static int udp_packets(void *ctx, const dsend_packet_run *run)
+{
+    serve_world *w = ctx;
+    const dsend_peer *p = dsend_peers_find(&w->dev.peers, run->client);
+    const dsend_asset *a = &w->lib.assets[run->asset];
+    if (!p || !p->ip || p->epoch != run->epoch) {
+        w->unaddressed += (run->bytes + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
+        return 0; /* the session ended (or its address never reached us) */
+    }
+    uint64_t end = run->offset + run->bytes;
+    for (uint64_t o = run->offset; o < end;) {
+        uint32_t len = run->flags & DSEND_RUN_END_MARKER ? run->bytes : dsend_packet_len(a, o);
+        if (o + len > end)
+            len = (uint32_t)(end - o);
+        if (w->nbatch == UDP_BATCH)
+            udp_flush(w);
+        int n = w->nbatch++;
+        unsigned char *h = w->pkt[n];
+        uint32_t seq = p->seq_base + (uint32_t)dsend_packet_index(a, o);
+        uint32_t ts = p->ts_base + (uint32_t)((unsigned __int128)o * 8u * 90000u / a->bitrate_bps);
+        h[0] = 0x80; /* V=2 */
+        h[1] = 33;   /* MP2T */
+        h[2] = (unsigned char)(seq >> 8);
+        h[3] = (unsigned char)seq;
+        for (int i = 0; i < 4; i++) {
+            h[4 + i] = (unsigned char)(ts >> (24 - 8 * i));
+            h[8 + i] = (unsigned char)(p->ssrc >> (24 - 8 * i));
+        }
+        if (run->flags & DSEND_RUN_END_MARKER) {
+            end_marker(a, h + 12, len / DSEND_TS_PACKET);
+            h[1] |= 0x80; /* RTP marker bit: the end */
+        } else if (run->data) {
+            memcpy(h + 12, run->data + (o - run->offset), len);
+        } else {
+            dsend_synthetic_fill(a, o, h + 12, len);
+        }
+        memset(&w->to[n], 0, sizeof w->to[n]);
+        w->to[n].sin_family = AF_INET;
+        w->to[n].sin_addr.s_addr = p->ip;
+        w->to[n].sin_port = p->rtp_port;
+        w->iov[n].iov_base = h;
+        w->iov[n].iov_len = 12 + len;
+        memset(&w->msgs[n], 0, sizeof w->msgs[n]);
+        w->msgs[n].msg_hdr.msg_name = &w->to[n];
+        w->msgs[n].msg_hdr.msg_namelen = sizeof w->to[n];
+        w->msgs[n].msg_hdr.msg_iov = &w->iov[n];
+        w->msgs[n].msg_hdr.msg_iovlen = 1;
+        o += len;
+    }
+    return 0;
 }
 
 const dsend_emit dsend_emit_udp = {
     .name = "udp",
-    .sub_block = udp_sub_block,
+    .packets = udp_packets,
+    .flush = udp_flush,
 };
+
+/* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the
+ * client's RTCP port, so players know the stream is over. */
+void serve_send_bye(serve_world *w, session *s)
+{
+    unsigned char p[16];
+    uint32_t ssrc = s->peer.ssrc;
+    p[0] = 0x80; p[1] = 201; p[2] = 0; p[3] = 1; /* RR, no report blocks */
+    p[8] = 0x81; p[9] = 203; p[10] = 0; p[11] = 1; /* BYE, one SSRC */
+    for (int i = 0; i < 4; i++) {
+        p[4 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
+        p[12 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
+    }
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = s->peer.ip;
+    to.sin_port = s->peer.rtcp_port;
+    sendto(w->udp_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
+    s->bye_sent = 1;
+}

@@ -170,23 +170,42 @@ int dsend_rtsp_parse_transport(const char *h, dsend_rtsp_transport *t)
     return 0;
 }
 
-int dsend_rtsp_parse_range(const char *h, int64_t *start_ns)
+/* seconds as npt says them; NaN, infinities and absurd values refused */
+static int npt_seconds(const char *p, char **end, int64_t *ns)
+{
+    double s = strtod(p, end);
+    if (*end == p || !(s >= 0) || s > 1e9)
+        return -1;
+    *ns = (int64_t)(s * 1e9);
+    return 0;
+}
+
+int dsend_rtsp_parse_range(const char *h, int64_t *start_ns, int64_t *end_ns)
 {
     const char *p = h;
+    *end_ns = -1;
     while (isspace((unsigned char)*p))
         p++;
     if (strncasecmp(p, "npt=", 4) != 0)
         return 1;
     p += 4;
+    char *e;
     if (strncasecmp(p, "now", 3) == 0) {
         *start_ns = 0;
-        return 0;
-    }
-    char *e;
-    double s = strtod(p, &e);
-    if (e == p || s < 0 || s > 1e9 || (*e != '-' && *e != '\0'))
+        e = (char *)p + 3;
+    } else if (npt_seconds(p, &e, start_ns) != 0) {
         return -1;
-    *start_ns = (int64_t)(s * 1e9);
+    }
+    if (*e == '\0')
+        return 0;
+    if (*e != '-')
+        return -1;
+    p = e + 1;
+    if (*p == '\0' || isspace((unsigned char)*p))
+        return 0;
+    if (npt_seconds(p, &e, end_ns) != 0 || (*e != '\0' && !isspace((unsigned char)*e)) ||
+        *end_ns <= *start_ns)
+        return -1;
     return 0;
 }
 

@@ -1,5 +1,9 @@
-/* Internal to `dsend serve`: the per-rank runtime the wall clock, the MPI
- * control channel and the UDP emit backend work on. */
+/* Internal to `dsend serve`: the per-rank runtime that the wall clock, the
+ * MPI control channel, the UDP emit backend and the RTSP front work on.
+ * Each concept has its file: loop.c (set-up, the event loop with timers,
+ * stop), clock_wall.c, transport_mpi.c, emit_udp.c, rtsp_conn.c
+ * (connections), front.c (redirects), session.c, rtsp_methods.c (one
+ * handler per method), rtsp_parse.c. */
 #ifndef DSEND_SERVE_INTERNAL_H
 #define DSEND_SERVE_INTERNAL_H
 
@@ -8,32 +12,83 @@
 #include <stdint.h>
 
 #include "dsend/core.h"
+#include "dsend/rtsp.h"
+#include "dsend/series.h"
 #include "dsend/serve.h"
 
-/* What every sender knows of a session: where its packets go.  Broadcast
- * by the session's scheduler when it plays, pauses, seeks or ends. */
-typedef struct serve_peer {
-    uint32_t client;     /* global client id: scheduler rank << 16 | slot */
+enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14 };
+enum { S_READY = 1, S_PLAYING, S_PAUSED };
+
+#define CONN_BUF DSEND_RTSP_MAX_REQUEST
+#define MAX_CONNS 4096
+#define UDP_BATCH 64
+
+typedef struct conn {
+    int fd;
+    int front;             /* accepted on the front port */
+    uint32_t ip;           /* peer, network order */
+    char in[CONN_BUF];
+    size_t nin;
+    char *out;
+    size_t nout, outcap;
+} conn;
+
+typedef struct session {
+    int used;
+    char id[20];
+    int state;
     uint32_t asset;
-    uint32_t ip;         /* IPv4, network order: the RTSP peer's own address */
-    uint16_t rtp_port, rtcp_port; /* network order */
-    uint32_t ssrc;
-    uint32_t epoch;      /* packets of older plans are dropped */
-    uint32_t seq_base, ts_base;
-    int32_t open;        /* 0: closed (forget it) */
-} serve_peer;
+    uint32_t ip;
+    int64_t last_seen;
+    int64_t end_at;        /* when the plan's last byte plays; BYE after it */
+    int bye_sent;
+    dsend_peer peer;
+} session;
 
-/* A paced RTP packet waiting for its release time. */
-typedef struct serve_pkt {
-    int64_t release;
-    uint32_t client, epoch;
-    uint32_t asset, len;
-    uint64_t offset;
-    uint32_t end_marker;   /* the end-of-stream marker after an asset's last packet */
-    uint32_t pad_;
-} serve_pkt;
+typedef struct outbuf {
+    dsend_send_request *v;
+    size_t n, cap;
+} outbuf;
 
-typedef struct serve_world serve_world;
+typedef struct pending_send {
+    MPI_Request req;
+    void *buf;
+} pending_send;
+
+typedef struct serve_world {
+    MPI_Comm comm;
+    int rank, size;
+    const dsend_serve_config *cfg;
+    int64_t t0_ns;
+    dsend_library lib;
+    dsend_layout layout;
+    dsend_store store;
+    dsend_core_params params;
+    dsend_device dev;
+    int64_t timer[DSEND_WAKERS]; /* armed by the clock's wake; INT64_MAX: none */
+    int front_fd, rtsp_fd, udp_fd;
+    conn *conns[MAX_CONNS];
+    int nconns;
+    session *sessions;
+    uint32_t nsessions;    /* in use */
+    int64_t next_housekeeping;
+    /* MPI */
+    outbuf *out;           /* per destination device */
+    outbuf local;          /* requests for this device's own sender */
+    pending_send *pend;
+    size_t npend, cappend;
+    int stops_seen;        /* devices that said they stop */
+    /* UDP: one sendmmsg batch */
+    unsigned char (*pkt)[12 + DSEND_PKT_PAYLOAD];
+    struct mmsghdr *msgs;
+    struct iovec *iov;
+    struct sockaddr_in *to;
+    int nbatch;
+    /* statistics */
+    uint32_t next_device;  /* front: arrivals so far */
+    uint64_t sent_packets, sent_bytes, send_errors, unaddressed, sessions_total;
+    dsend_series series;   /* wire bytes per --interval */
+} serve_world;
 
 /* wall clock, MPI control channel, UDP emit: contexts are the world */
 extern const dsend_clock dsend_clock_wall;
@@ -41,7 +96,36 @@ extern const dsend_ctrl dsend_ctrl_mpi;
 extern const dsend_emit dsend_emit_udp;
 
 int64_t serve_now(const serve_world *w);
+
+/* transport_mpi.c */
+int serve_mpi_flush(serve_world *w);
+int serve_mpi_receive(serve_world *w, int *stop);
+void serve_mpi_reap(serve_world *w);
+int serve_mpi_isend(serve_world *w, const void *data, size_t len, int dest, int tag);
 int serve_queue_request(serve_world *w, int device, const dsend_send_request *rq);
-int serve_emit(serve_world *w, const dsend_sub_block *sb);
+
+/* emit_udp.c */
+void serve_send_bye(serve_world *w, session *s);
+int serve_udp_open(serve_world *w);
+void serve_udp_close(serve_world *w);
+
+/* rtsp_conn.c */
+int serve_listen(const char *host, int port, int *fd);
+void serve_accept(serve_world *w, int lfd, int front);
+void serve_conn_read(serve_world *w, int i);
+void serve_conn_flush(serve_world *w, int i);
+void serve_conn_close(serve_world *w, int i);
+void serve_reply(conn *c, int status, int cseq, const char *headers, const char *body);
+
+/* front.c, rtsp_methods.c */
+void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r);
+void serve_handle_device(serve_world *w, conn *c, const dsend_rtsp_request *r);
+
+/* session.c */
+session *serve_session_find(serve_world *w, const char *id);
+session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status);
+void serve_session_end(serve_world *w, session *s);
+void serve_session_planned(serve_world *w, session *s);
+void serve_sessions_housekeeping(serve_world *w, int64_t now);
 
 #endif

@@ -1,5 +1,6 @@
-/* Virtual clock: time is the discrete-event core's; a wake-up is an event
- * the device LP sends itself. */
+/* Virtual clock: time is the discrete-event core's; a component's timer is
+ * an event the device LP sends itself (a superseded one is ignored when it
+ * fires, see dsend_device_wake). */
 #include "sim/sim_internal.h"
 
 #include <string.h>
@@ -13,11 +14,12 @@ static int64_t virtual_now(void *ctx)
 static int virtual_wake(void *ctx, int who, int64_t at)
 {
     sim_device *d = ctx;
+    static const uint32_t type[DSEND_WAKERS] = {EV_SCHED_TICK, EV_SENDER_WAKE, EV_PACER_WAKE};
     dsend_event ev;
     memset(&ev, 0, sizeof ev);
     ev.ts = at;
     ev.dst_lp = d->lp->id;
-    ev.type = who == DSEND_WAKE_SCHEDULER ? EV_SCHED_TICK : EV_SENDER_WAKE;
+    ev.type = type[who];
     return dsend_des_send(d->des, d->lp, &ev);
 }
 

@@ -1,25 +1,38 @@
-/* Emit backend `mpi`: the sub-block goes straight from the sender's device
- * to the rank hosting its client (never through the scheduler's device),
- * reaching the client's access link after its time on the device's link
- * plus the data-network latency. */
+/* Emit backend `des`: a run of packets goes straight from the sender's
+ * device to the LP of its client (never through the scheduler's device),
+ * reaching the client's access link when its first packet left plus the
+ * data-network latency.  The payload's checksum travels with it. */
 #include "sim/sim_internal.h"
 
 #include <string.h>
 
-static int mpi_sub_block(void *ctx, const dsend_sub_block *sb, int64_t wire_ns)
+static int des_packets(void *ctx, const dsend_packet_run *run)
 {
     sim_device *d = ctx;
+    const dsend_asset *a = &d->dev.p->lib->assets[run->asset];
+    ev_packets m = {.client = run->client, .asset = run->asset, .epoch = run->epoch,
+                    .device = run->device, .offset = run->offset, .bytes = run->bytes,
+                    .flags = run->flags, .depart = run->depart};
+    if (!(run->flags & DSEND_RUN_END_MARKER))
+        m.crc32c = dsend_payload_crc(a, run->offset, run->bytes, run->data);
     dsend_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.ts = dsend_des_now(d->des) + wire_ns + d->cfg->data_latency;
-    ev.dst_lp = d->nclients_lp0 + sb->client;
-    ev.type = EV_SUB_BLOCK;
-    _Static_assert(sizeof *sb <= DSEND_DES_PAYLOAD, "sub-block fits an event");
-    memcpy(ev.payload, sb, sizeof *sb);
+    ev.ts = run->depart + d->cfg->data_latency;
+    ev.dst_lp = d->nclients_lp0 + run->client;
+    ev.type = EV_PACKETS;
+    _Static_assert(sizeof m <= DSEND_DES_PAYLOAD, "a packet run fits an event");
+    memcpy(ev.payload, &m, sizeof m);
     return dsend_des_send(d->des, d->lp, &ev);
 }
 
-const dsend_emit dsend_emit_mpi = {
-    .name = "mpi",
-    .sub_block = mpi_sub_block,
+static int des_flush(void *ctx)
+{
+    (void)ctx;
+    return 0; /* every run is already an event */
+}
+
+const dsend_emit dsend_emit_des = {
+    .name = "des",
+    .packets = des_packets,
+    .flush = des_flush,
 };

@@ -1,58 +1,109 @@
-/* Internal to `dsend sim`: the LP states the backends work on. */
+/* Internal to `dsend sim`: events, and the LP states the backends work on. */
 #ifndef DSEND_SIM_INTERNAL_H
 #define DSEND_SIM_INTERNAL_H
 
 #include "dsend/core.h"
 #include "dsend/des.h"
+#include "dsend/meter.h"
+#include "dsend/series.h"
 #include "dsend/sim.h"
+#include "dsend/workload.h"
 
 enum sim_event_type {
     EV_CLIENT_ARRIVE = 1, /* a client's session begins (self) */
     EV_START,             /* client -> its scheduler: play asset [from, to) */
-    EV_SCHED_TICK,        /* scheduler planning round (self) */
+    EV_SCHED_TICK,        /* the scheduler's timer (self) */
+    EV_SENDER_WAKE,       /* the sender's timer (self) */
+    EV_PACER_WAKE,        /* the pacer's timer (self) */
     EV_SEND_REQUEST,      /* scheduler -> sender holding the block */
-    EV_SENDER_WAKE,       /* sender's link is free (self) */
-    EV_SUB_BLOCK,         /* sender -> client: a sub-block reaches its access link */
-    EV_CLIENT_RECEIVE,    /* the sub-block is fully received (self, in arrival order) */
+    EV_PEER,              /* scheduler -> every device: a session's new state */
+    EV_PACKETS,           /* pacer -> client: a run of packets reaches its access link */
+    EV_CLIENT_RECEIVE,    /* one packet fully received (self, in arrival order, with --jitter) */
     EV_CLIENT_PAUSE,      /* the viewer pauses (self) */
     EV_CLIENT_RESUME,     /* ... and resumes (self) */
     EV_CLIENT_SEEK,       /* the viewer seeks (self) */
     EV_PAUSE,             /* client -> scheduler */
     EV_RESUME,            /* client -> scheduler */
     EV_SEEK,              /* client -> scheduler: play from an offset */
-    EV_CTRL_REPLY,        /* scheduler -> client: where the old plan stopped, the new one */
+    EV_CTRL_REPLY,        /* scheduler -> client: where the new plan starts */
 };
 
 /* Control request and reply of a pause, resume or seek. */
 typedef struct ev_ctrl {
     uint32_t client, kind;  /* kind: EV_PAUSE, EV_RESUME or EV_SEEK */
     uint64_t offset;        /* seek target */
-    uint64_t planned_to;    /* reply: first byte the old plan never requested */
-    uint64_t from;          /* reply: first byte of the new plan */
-    uint32_t epoch;         /* reply: the new plan */
-    uint32_t pad_;
+    uint64_t from;          /* reply: first byte of the new plan (resume or seek) */
 } ev_ctrl;
 
 typedef struct ev_start {
     uint32_t client, asset;
     uint64_t from, to;
-    int64_t request_at;
 } ev_start;
 
-/* A device LP: one scheduler and one sender. */
+/* A run of packets on its way (dsend_packet_run without the pointer). */
+typedef struct ev_packets {
+    uint32_t client, asset, epoch, device;
+    uint64_t offset;
+    uint32_t bytes, flags;
+    int64_t depart;
+    uint32_t crc32c;        /* of the run's payload: checked end to end */
+} ev_packets;
+
+/* One packet received, with --jitter (in arrival order). */
+typedef struct ev_receive {
+    uint64_t offset;
+    uint32_t len, device;
+} ev_receive;
+
+/* A device LP: the shared device, and its time series. */
 typedef struct sim_device {
     dsend_des *des;
     dsend_lp *lp;
     const dsend_sim_config *cfg;
+    int D;                          /* devices in the model */
     uint32_t nclients_lp0;          /* LP id of client 0 */
-    dsend_scheduler sched;
-    dsend_sender sender;
-    uint64_t requests_received;
-    /* time series, by interval of send time */
-    uint64_t *series_bytes;
-    uint32_t *series_queue;
-    uint32_t nseries;
+    dsend_device dev;
+    dsend_series series;            /* wire bytes by interval of departure */
     uint64_t emitted;               /* emit_null counts here */
 } sim_device;
+
+typedef struct sim_world sim_world;
+
+/* A client LP: its workload part and its meter. */
+typedef struct sim_client {
+    sim_world *w;
+    dsend_client_stats st;
+    dsend_client_plan plan;
+    dsend_meter meter;
+    int64_t link_free;      /* its access link */
+} sim_client;
+
+/* What the LPs of one rank share. */
+struct sim_world {
+    const dsend_sim_config *cfg;
+    int D, K, Dr, rank, size;   /* devices, client ranks, device ranks */
+    dsend_library lib;
+    dsend_layout layout;
+    dsend_workload wl;
+    uint8_t **stored;           /* client ranks: every stored asset's bytes */
+    /* client-rank accumulators */
+    double *late_sum;
+    uint64_t *late_n;
+    uint32_t nlate;
+    dsend_arrival_rec *trace;
+    uint64_t ntrace, captrace;
+};
+
+extern const dsend_lptype sim_device_lptype;
+extern const dsend_lptype sim_client_lptype;
+void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
+int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg);
+/* deterministic uniform [0, 1) of (seed, a, b) */
+double sim_unit(uint64_t seed, uint64_t a, uint64_t b);
+
+extern const dsend_clock dsend_clock_virtual;
+extern const dsend_ctrl dsend_ctrl_des;
+extern const dsend_emit dsend_emit_des;
+extern const dsend_emit dsend_emit_null;
 
 #endif

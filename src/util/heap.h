@@ -22,11 +22,9 @@
         }                                                                        \
     } while (0)
 
-/* Take the first element into *out (n > 0); n shrinks by one. */
-#define DSEND_HEAP_POP(T, v, n, out, BEFORE)                                     \
+/* v[0] changed (its key grew): sift it down. */
+#define DSEND_HEAP_DOWN(T, v, n, BEFORE)                                         \
     do {                                                                         \
-        *(out) = (v)[0];                                                         \
-        (v)[0] = (v)[--(n)];                                                     \
         size_t i_ = 0, n_ = (size_t)(n);                                         \
         for (;;) {                                                               \
             size_t l_ = 2 * i_ + 1, r_ = l_ + 1, m_ = i_;                        \
@@ -41,6 +39,14 @@
             (v)[m_] = t_;                                                        \
             i_ = m_;                                                             \
         }                                                                        \
+    } while (0)
+
+/* Take the first element into *out (n > 0); n shrinks by one. */
+#define DSEND_HEAP_POP(T, v, n, out, BEFORE)                                     \
+    do {                                                                         \
+        *(out) = (v)[0];                                                         \
+        (v)[0] = (v)[--(n)];                                                     \
+        DSEND_HEAP_DOWN(T, v, n, BEFORE);                                        \
     } while (0)
 
 #endif

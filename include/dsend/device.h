@@ -1,0 +1,164 @@
+/* Scheduler, sender, pacer, and the device that assembles them (included
+ * by dsend/core.h, which defines the seams they use). */
+#ifndef DSEND_DEVICE_H
+#define DSEND_DEVICE_H
+
+#include <stdint.h>
+
+/* ---- scheduler: plans every stream of its clients ---- */
+typedef struct dsend_stream {
+    uint32_t client, asset;
+    uint64_t from, to;    /* byte range of the current plan [from, to) */
+    uint64_t next;        /* first byte not yet requested */
+    int64_t play_start;   /* ns: playout time of byte `from` */
+    uint32_t epoch;       /* plans so far - 1 */
+    int paused;
+    uint64_t paused_pos;  /* byte playing when paused */
+    int64_t paused_wait;  /* ns of startup still to go when paused */
+} dsend_stream;
+
+typedef struct dsend_scheduler {
+    int device;
+    const dsend_core_params *p;
+    const dsend_clock *clock;
+    void *clock_ctx;
+    const dsend_ctrl *ctrl;
+    void *ctrl_ctx;
+    dsend_stream *streams;
+    uint32_t nstreams, cap;
+    int64_t next_tick;    /* DSEND_TIME_INF when idle */
+    uint64_t requests;    /* send requests formulated */
+} dsend_scheduler;
+
+int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
+                         const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
+                         void *ctrl_ctx);
+/* A client asks for bytes [from, to) of an asset; playout of `from`
+ * (rounded down to a sub-block, *from) starts `startup` from now. */
+int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, uint64_t *from,
+                          uint64_t to);
+/* A planning round: send requests for every block whose request time has come. */
+int dsend_scheduler_tick(dsend_scheduler *s);
+/* The client pauses.  What the pacers have not released yet is dropped (a
+ * new epoch, *epoch); *resume_at is where the stream will go on: the
+ * sub-block holding the first packet not released by now. */
+int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *resume_at,
+                          uint32_t *epoch);
+/* The client resumes: playout goes on from where it stopped; the plan
+ * requests from *resume_at on. */
+int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *resume_at,
+                           uint32_t *epoch);
+/* The client seeks: a new plan (*epoch) plays from `offset` (rounded down
+ * to a sub-block, *from) after the startup delay. */
+int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, uint64_t *from,
+                         uint32_t *epoch);
+/* The client is gone (teardown): its stream is forgotten. */
+int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
+const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client);
+void dsend_scheduler_free(dsend_scheduler *s);
+
+/* ---- pacer: every packet leaves at its playout time minus pace_lead, no
+ * earlier, and the device's link (wire bytes) is never over --nic ---- */
+typedef struct dsend_train {
+    int64_t release;      /* ns: the next packet's release */
+    int64_t deadline;     /* ns: playout time of `base` */
+    uint64_t base, next, end; /* the sub-block [base, end), next packet at `next` */
+    const uint8_t *data;  /* bytes of `base` in RAM, or NULL */
+    uint32_t client, asset, epoch, marker; /* marker: end-of-stream packet follows */
+} dsend_train;
+
+typedef struct dsend_pacer {
+    int device;
+    const dsend_core_params *p;
+    const dsend_peers *peers;
+    const dsend_clock *clock;
+    void *clock_ctx;
+    const dsend_emit *emit;
+    void *emit_ctx;
+    dsend_train *heap;    /* by release */
+    uint32_t n, cap;
+    int64_t link_free;    /* ns: when the link has sent everything so far */
+    int64_t wake_at;      /* the timer asked for, or -1 */
+    uint64_t packets, wire_bytes, bytes, stale, max_trains;
+    /* optional accounting: wire bytes leaving at a time (time series) */
+    void (*account)(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
+    void *account_ctx;
+} dsend_pacer;
+
+int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
+                     const dsend_peers *peers, const dsend_clock *clock, void *clock_ctx,
+                     const dsend_emit *emit, void *emit_ctx);
+/* A sub-block, from the sender: [offset, offset + len) playing at deadline. */
+int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
+                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data);
+/* A pacer round: emit every packet due within pace_batch; arm the timer. */
+int dsend_pacer_run(dsend_pacer *q);
+void dsend_pacer_free(dsend_pacer *q);
+
+/* ---- sender: ranks the requests of all schedulers, earliest deadline
+ * first, and hands each sub-block to the pacer send_ahead before its
+ * deadline ---- */
+typedef struct dsend_pending {
+    dsend_send_request rq;
+    uint32_t next_sub;    /* next sub-block to send */
+    int64_t next_deadline;
+} dsend_pending;
+
+typedef struct dsend_sender {
+    int device;
+    const dsend_core_params *p;
+    const dsend_store *store;
+    const dsend_peers *peers;
+    dsend_pacer *pacer;
+    const dsend_clock *clock;
+    void *clock_ctx;
+    dsend_pending *heap;  /* EDF */
+    uint32_t n, cap;
+    int64_t wake_at;      /* the timer asked for, or -1 */
+    uint64_t sub_blocks, bytes, requests, stale, max_queue;
+} dsend_sender;
+
+int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
+                      const dsend_store *store, const dsend_peers *peers, dsend_pacer *pacer,
+                      const dsend_clock *clock, void *clock_ctx);
+int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq);
+/* Hand over every sub-block due; arm the timer for the next. */
+int dsend_sender_run(dsend_sender *s);
+void dsend_sender_free(dsend_sender *s);
+
+/* ---- the device: one scheduler, one sender, one pacer, the sessions it
+ * knows, and the three seams.  Both worlds drive it only through these
+ * calls. ---- */
+typedef struct dsend_device {
+    int id;
+    const dsend_core_params *p;
+    const dsend_ctrl *ctrl;
+    void *ctrl_ctx;
+    dsend_peers peers;
+    dsend_scheduler sched;
+    dsend_sender sender;
+    dsend_pacer pacer;
+    uint64_t requests_received;
+} dsend_device;
+
+int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
+                      const dsend_store *store, uint32_t expect_sessions,
+                      const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
+                      void *ctrl_ctx, const dsend_emit *emit, void *emit_ctx);
+void dsend_device_free(dsend_device *d);
+
+/* The scheduler's side: a session this device's scheduler owns.  `peer`
+ * carries the client id, asset and addressing; the device sets its epoch. */
+int dsend_device_play(dsend_device *d, const dsend_peer *peer, uint64_t *from, uint64_t to);
+int dsend_device_pause(dsend_device *d, uint32_t client, uint64_t *resume_at);
+int dsend_device_resume(dsend_device *d, uint32_t client, uint64_t *resume_at);
+int dsend_device_seek(dsend_device *d, uint32_t client, uint64_t offset, uint64_t *from);
+int dsend_device_stop(dsend_device *d, uint32_t client);
+
+/* What arrives through the seams. */
+int dsend_device_request(dsend_device *d, const dsend_send_request *rq);
+int dsend_device_peer(dsend_device *d, const dsend_peer *peer);
+/* The clock's timer of `who`, armed for `at`, fired (a stale one is ignored). */
+int dsend_device_wake(dsend_device *d, int who, int64_t at);
+
+#endif

@@ -1,0 +1,581 @@
+#define _GNU_SOURCE 1 /* strcasestr */
+/* `dsend clients` (see include/dsend/clients.h): real RTSP clients playing
+ * the workload, metered by the meter the virtual clients use. */
+#include "dsend/clients.h"
+#include "util/check.h"
+#include "dsend/core.h"
+#include "dsend/error.h"
+#include "dsend/library.h"
+#include "dsend/meter.h"
+#include "dsend/rtsp.h"
+#include "dsend/ts.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { C_WAITING, C_PLAYING, C_PAUSED, C_DONE };
+#define MAX_SENDERS 64
+
+typedef struct csession {
+    dsend_client_stats st;
+    dsend_client_plan plan;
+    dsend_meter meter;
+    int state;
+    int rtsp, rtp, rtcp;
+    char host[64];
+    int port;
+    char session[32];
+    char url[600];
+    int cseq;
+    uint16_t seq_base;        /* RTP sequence number of the asset's packet 0 */
+    int64_t last_k;           /* highest packet index so far (sequence extension) */
+    int64_t last_rx;          /* last packet or (re)start, for giving up */
+    int bye, gave_up, paused_once, sought;
+    int64_t pause_sent;
+    uint64_t paused_packets;  /* arriving more than 300 ms into a pause */
+    uint64_t first_offset, last_offset, pause_offset, resume_offset;
+    uint32_t sender_ip[MAX_SENDERS];
+    uint16_t sender_port[MAX_SENDERS];
+    uint32_t nsenders;
+} csession;
+
+static int64_t now_ns(int64_t t0)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - t0;
+}
+
+/* rtsp://HOST:PORT/[ASSET] */
+static int parse_url(const char *url, char *host, size_t hn, int *port, char *path, size_t pn)
+{
+    if (strncasecmp(url, "rtsp://", 7) != 0)
+        return dsend_seterr(DSEND_EINVAL, "%s: not an rtsp:// URL", url);
+    const char *h = url + 7, *slash = strchr(h, '/'), *colon = strchr(h, ':');
+    if (!colon || (slash && colon > slash) || (size_t)(colon - h) >= hn)
+        return dsend_seterr(DSEND_EINVAL, "%s: want rtsp://HOST:PORT/[ASSET]", url);
+    snprintf(host, hn, "%.*s", (int)(colon - h), h);
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || (*end && *end != '/') || p < 1 || p > 65535)
+        return dsend_seterr(DSEND_EINVAL, "%s: bad port", url);
+    *port = (int)p;
+    snprintf(path, pn, "%s", slash ? slash + 1 : "");
+    return 0;
+}
+
+static int tcp_connect(const char *host, int port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {5, 0};
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    return fd;
+}
+
+/* One request, one response (headers kept in resp). Returns the status. */
+static int rtsp_call(csession *s, const char *method, const char *url, const char *extra,
+                     char *resp, size_t rn)
+{
+    char req[2048];
+    int n = snprintf(req, sizeof req, "%s %s RTSP/1.0\r\nCSeq: %d\r\n%s%s%s%s\r\n", method, url,
+                     ++s->cseq, s->session[0] ? "Session: " : "", s->session,
+                     s->session[0] ? "\r\n" : "", extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof req || write(s->rtsp, req, (size_t)n) != n)
+        return -1;
+    size_t got = 0;
+    for (;;) {
+        ssize_t k = read(s->rtsp, resp + got, rn - 1 - got);
+        if (k <= 0)
+            return -1;
+        got += (size_t)k;
+        resp[got] = '\0';
+        char *end = strstr(resp, "\r\n\r\n");
+        if (end) {
+            char *cl = strcasestr(resp, "Content-Length:");
+            size_t body = cl && cl < end ? (size_t)atol(cl + 15) : 0;
+            if (got >= (size_t)(end - resp) + 4 + body)
+                break;
+        }
+        if (got >= rn - 1)
+            return -1;
+    }
+    int status = 0;
+    if (sscanf(resp, "RTSP/1.0 %d", &status) != 1)
+        return -1;
+    return status;
+}
+
+static const char *header(const char *resp, const char *name, char *out, size_t n)
+{
+    const char *p = strcasestr(resp, name);
+    if (!p)
+        return NULL;
+    p += strlen(name);
+    while (*p == ' ')
+        p++;
+    size_t len = strcspn(p, "\r\n");
+    snprintf(out, n, "%.*s", (int)len, p);
+    return out;
+}
+
+static int udp_pair(int *rtp, int *rtcp, int *port)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        int a = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t sl = sizeof sa;
+        if (a < 0 || bind(a, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+            getsockname(a, (struct sockaddr *)&sa, &sl) != 0) {
+            if (a >= 0)
+                close(a);
+            continue;
+        }
+        int p = ntohs(sa.sin_port);
+        if (p % 2 || p >= 65535) {
+            close(a);
+            continue;
+        }
+        int b = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        sa.sin_port = htons((uint16_t)(p + 1));
+        if (b < 0 || bind(b, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            close(a);
+            if (b >= 0)
+                close(b);
+            continue;
+        }
+        int rcv = 4 << 20;
+        setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        *rtp = a;
+        *rtcp = b;
+        *port = p;
+        return 0;
+    }
+    return dsend_seterr(DSEND_EIO, "no free UDP port pair on 127.0.0.1");
+}
+
+/* DESCRIBE (following the front's redirect), SETUP. */
+static int open_session(const dsend_clients_config *cfg, const dsend_library *lib, csession *s)
+{
+    char path[512], resp[8192], h[512], extra[512];
+    uint32_t id = s->st.client;
+    int rc = parse_url(cfg->url, s->host, sizeof s->host, &s->port, path, sizeof path);
+    if (rc)
+        return rc;
+    const char *name = lib->assets[s->plan.asset].name;
+    for (int hop = 0;; hop++) {
+        if (hop == 4)
+            return dsend_seterr(DSEND_EIO, "session %u: more than 3 redirects", id);
+        s->rtsp = tcp_connect(s->host, s->port);
+        if (s->rtsp < 0)
+            return dsend_seterr(DSEND_EIO, "session %u: cannot connect to %s:%d: %s", id, s->host,
+                                s->port, strerror(errno));
+        snprintf(s->url, sizeof s->url, "rtsp://%s:%d/%s", s->host, s->port, name);
+        int st = rtsp_call(s, "DESCRIBE", s->url, "Accept: application/sdp\r\n", resp, sizeof resp);
+        if (st == 302 && header(resp, "Location:", h, sizeof h)) {
+            close(s->rtsp);
+            s->rtsp = -1;
+            char p2[512];
+            if (parse_url(h, s->host, sizeof s->host, &s->port, p2, sizeof p2))
+                return dsend_seterr(DSEND_EINVAL, "session %u: bad redirect '%s'", id, h);
+            continue;
+        }
+        if (st != 200)
+            return dsend_seterr(DSEND_EIO, "session %u: DESCRIBE %s answered %d", id, s->url, st);
+        break;
+    }
+    int port = 0;
+    if ((rc = udp_pair(&s->rtp, &s->rtcp, &port)))
+        return rc;
+    char track[700];
+    snprintf(track, sizeof track, "%s/trackID=0", s->url);
+    snprintf(extra, sizeof extra, "Transport: RTP/AVP/UDP;unicast;client_port=%d-%d\r\n", port,
+             port + 1);
+    int st = rtsp_call(s, "SETUP", track, extra, resp, sizeof resp);
+    if (st != 200 || !header(resp, "Session:", h, sizeof h))
+        return dsend_seterr(DSEND_EIO, "session %u: SETUP answered %d", id, st);
+    snprintf(s->session, sizeof s->session, "%.*s", (int)strcspn(h, ";"), h);
+    return 0;
+}
+
+/* PLAY: from `start_ns` to `end_ns` (-1: resume, no Range; end 0: open).
+ * The answer's Range says where the plan starts and ends. */
+static int play(const dsend_asset *a, csession *s, int64_t start_ns, int64_t end_ns,
+                uint64_t *from, uint64_t *to)
+{
+    char resp[8192], h[512], extra[128] = "";
+    if (start_ns >= 0 && end_ns > 0)
+        snprintf(extra, sizeof extra, "Range: npt=%.9f-%.9f\r\n", (double)start_ns / 1e9,
+                 (double)end_ns / 1e9);
+    else if (start_ns >= 0)
+        snprintf(extra, sizeof extra, "Range: npt=%.9f-\r\n", (double)start_ns / 1e9);
+    int st = rtsp_call(s, "PLAY", s->url, extra[0] ? extra : NULL, resp, sizeof resp);
+    if (st != 200)
+        return dsend_seterr(DSEND_EIO, "session %u: PLAY answered %d", s->st.client, st);
+    unsigned seq = 0;
+    double lo = 0, hi = 0;
+    const char *ri = header(resp, "RTP-Info:", h, sizeof h);
+    const char *sq = ri ? strstr(ri, "seq=") : NULL;
+    if (!sq || sscanf(sq, "seq=%u", &seq) != 1)
+        return dsend_seterr(DSEND_EIO, "session %u: PLAY without RTP-Info seq", s->st.client);
+    if (!header(resp, "Range:", h, sizeof h) || sscanf(h, "npt=%lf-%lf", &lo, &hi) != 2)
+        return dsend_seterr(DSEND_EIO, "session %u: PLAY without Range npt=START-END",
+                            s->st.client);
+    *from = (uint64_t)llround(lo * (double)a->bitrate_bps / 8.0);
+    *to = (uint64_t)llround(hi * (double)a->bitrate_bps / 8.0);
+    if (*to > a->size)
+        *to = a->size;
+    uint64_t k = dsend_packet_index(a, *from);
+    s->seq_base = (uint16_t)(seq - (uint32_t)k);
+    s->last_k = (int64_t)k - 1;
+    return 0;
+}
+
+static int64_t media_ns(const dsend_asset *a, uint64_t off)
+{
+    return dsend_media_time(a, 0, 0, off);
+}
+
+static int start(const dsend_clients_config *cfg, const dsend_library *lib, csession *s,
+                 int64_t t)
+{
+    const dsend_asset *a = &lib->assets[s->plan.asset];
+    int rc = open_session(cfg, lib, s);
+    if (rc)
+        return rc;
+    uint64_t from, to;
+    int64_t begin = cfg->start_at > 0 ? cfg->start_at : media_ns(a, s->plan.from);
+    int64_t end = s->plan.to < a->size ? media_ns(a, s->plan.to) : 0;
+    if (end && end <= begin)
+        end = 0;
+    s->st.request_at = t;
+    if ((rc = play(a, s, begin, end, &from, &to)))
+        return rc;
+    s->plan.from = s->first_offset = from;
+    s->plan.to = to;
+    s->state = C_PLAYING;
+    s->last_rx = t;
+    return dsend_meter_plan_begin(&s->meter, from, to, 1);
+}
+
+static void on_rtp(csession *s, const dsend_library *lib, uint8_t *const *stored,
+                   const uint8_t *p, size_t n, const struct sockaddr_in *src, int64_t t)
+{
+    const dsend_asset *a = &lib->assets[s->plan.asset];
+    if (n < 12 || (p[0] >> 6) != 2 || (p[1] & 0x7f) != 33)
+        return;
+    s->last_rx = t;
+    if (s->state == C_PAUSED && t > s->pause_sent + 300000000)
+        s->paused_packets++;
+    uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+    /* extended packet index: the nearest to the last one with these low bits */
+    uint16_t k16 = (uint16_t)(seq - s->seq_base);
+    int64_t k = s->last_k + (int16_t)(uint16_t)(k16 - (uint16_t)s->last_k);
+    if (k < 0) {
+        s->st.unexpected++;
+        return;
+    }
+    if (k > s->last_k)
+        s->last_k = k;
+    uint64_t offset = dsend_packet_offset(a, (uint64_t)k);
+    if ((p[1] & 0x80) && offset >= a->size)
+        return; /* the end-of-stream marker carries no media */
+    size_t len = n - 12;
+    uint8_t buf[DSEND_PKT_PAYLOAD];
+    const uint8_t *want = NULL;
+    if (offset < a->size && len == dsend_packet_len(a, offset)) {
+        if (stored[s->plan.asset])
+            want = stored[s->plan.asset] + offset;
+        else {
+            dsend_synthetic_fill(a, offset, buf, len);
+            want = buf;
+        }
+    }
+    if (!want || memcmp(want, p + 12, len) != 0)
+        s->st.crc_errors++;
+    uint32_t i;
+    for (i = 0; i < s->nsenders; i++)
+        if (s->sender_ip[i] == src->sin_addr.s_addr && s->sender_port[i] == src->sin_port)
+            break;
+    if (i == s->nsenders && i < MAX_SENDERS) {
+        s->sender_ip[i] = src->sin_addr.s_addr;
+        s->sender_port[i] = src->sin_port;
+        s->nsenders++;
+    }
+    dsend_meter_packet(&s->meter, offset, (uint32_t)len, t, i);
+    s->last_offset = offset;
+    if (s->resume_offset == UINT64_MAX)
+        s->resume_offset = offset;
+}
+
+/* The workload's pause, resume and seek, when their time comes. */
+static int control(const dsend_library *lib, csession *s, int64_t t)
+{
+    const dsend_asset *a = &lib->assets[s->plan.asset];
+    char resp[4096];
+    uint64_t from, to;
+    int rc = 0;
+    if (s->state == C_PLAYING && !s->paused_once && s->plan.pause_at >= 0 &&
+        t >= s->plan.pause_at) {
+        s->paused_once = 1;
+        dsend_meter_pause(&s->meter, t);
+        s->pause_sent = t;
+        if (rtsp_call(s, "PAUSE", s->url, NULL, resp, sizeof resp) != 200)
+            return dsend_seterr(DSEND_EIO, "session %u: PAUSE refused", s->st.client);
+        s->state = C_PAUSED;
+        s->pause_offset = s->last_offset;
+    }
+    if (s->state == C_PAUSED && t >= s->plan.pause_at + s->plan.pause_len) {
+        dsend_meter_resume(&s->meter, t);
+        if ((rc = play(a, s, -1, 0, &from, &to)))
+            return rc;
+        s->state = C_PLAYING;
+        s->last_rx = t;
+        s->resume_offset = UINT64_MAX;
+        if ((rc = dsend_meter_plan_begin(&s->meter, from, s->plan.to, 0)))
+            return rc;
+    }
+    if (s->state == C_PLAYING && !s->sought && s->plan.seek_at >= 0 && t >= s->plan.seek_at) {
+        s->sought = 1;
+        dsend_meter_seek(&s->meter, t);
+        uint64_t target = s->plan.seek_to;
+        int64_t end = target < s->plan.to && s->plan.to < a->size ? media_ns(a, s->plan.to) : 0;
+        if ((rc = play(a, s, media_ns(a, target), end, &from, &to)))
+            return rc;
+        s->plan.to = to; /* a seek past the session's end plays on */
+        s->last_rx = t;
+        if ((rc = dsend_meter_plan_begin(&s->meter, from, to, 1)))
+            return rc;
+    }
+    return 0;
+}
+
+static void close_session(csession *s)
+{
+    if (s->rtsp >= 0) {
+        char resp[1024];
+        rtsp_call(s, "TEARDOWN", s->url, NULL, resp, sizeof resp);
+        close(s->rtsp);
+    }
+    if (s->rtp >= 0)
+        close(s->rtp);
+    if (s->rtcp >= 0)
+        close(s->rtcp);
+    s->rtsp = s->rtp = s->rtcp = -1;
+}
+
+static void log_session(FILE *log, const csession *s)
+{
+    const dsend_client_stats *st = &s->st;
+    fprintf(log, "session %u: %llu packets from %u senders:", st->client,
+            (unsigned long long)st->received, s->nsenders);
+    for (uint32_t k = 0; k < s->nsenders; k++) {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &s->sender_ip[k], ip, sizeof ip);
+        fprintf(log, " %s:%u", ip, ntohs(s->sender_port[k]));
+    }
+    fprintf(log, "; %llu lost, %llu out of order, %llu payload mismatches, first offset %llu, "
+                 "last %llu%s\n",
+            (unsigned long long)st->lost, (unsigned long long)st->out_of_order,
+            (unsigned long long)st->crc_errors, (unsigned long long)s->first_offset,
+            (unsigned long long)s->last_offset,
+            s->bye ? ", BYE" : s->gave_up ? ", no BYE: gave up after silence" : ", cut short");
+    if (st->pauses)
+        fprintf(log, "session %u: paused after offset %llu, %llu packets during the pause, "
+                     "resumed at offset %llu\n",
+                st->client, (unsigned long long)s->pause_offset,
+                (unsigned long long)s->paused_packets, (unsigned long long)s->resume_offset);
+}
+
+static int load_stored(const dsend_library *lib, uint8_t **stored)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < lib->nassets; i++) {
+        const dsend_asset *a = &lib->assets[i];
+        if (a->kind != DSEND_ASSET_MPEGTS)
+            continue;
+        char dp[DSEND_NAME_MAX + 32];
+        snprintf(dp, sizeof dp, "assets/%s/data", a->name);
+        hid_t d = -1;
+        if (!(stored[i] = malloc(a->size)))
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for asset '%s'", a->name);
+        H5_CHECK(d = H5Dopen2(lib->file, dp, H5P_DEFAULT));
+        herr_t e = H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, stored[i]);
+        H5Dclose(d);
+        H5_CHECK(e);
+    }
+err:
+    return rc;
+}
+
+int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE *log)
+{
+    int rc = 0;
+    dsend_library lib = {.file = -1};
+    dsend_workload wl = {0};
+    csession *ss = NULL;
+    uint8_t **stored = NULL;
+    struct pollfd *pfd = NULL;
+    int *owner = NULL;
+    memset(r, 0, sizeof *r);
+    char host[64], path[512];
+    int port;
+    TRY(parse_url(cfg->url, host, sizeof host, &port, path, sizeof path));
+    TRY(dsend_library_open(cfg->library, MPI_COMM_NULL, &lib));
+    dsend_workload_config wc = cfg->wl;
+    if (path[0] && !wc.asset)
+        wc.asset = path; /* the URL names the asset every client plays */
+    TRY(dsend_workload_init(&wl, &wc, &lib));
+    uint32_t C = (uint32_t)wc.clients;
+    /* two UDP sockets and one TCP connection a session */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    ss = calloc(C, sizeof *ss);
+    stored = calloc(lib.nassets, sizeof *stored);
+    pfd = calloc(2 * (size_t)C, sizeof *pfd);
+    owner = calloc(2 * (size_t)C, sizeof *owner);
+    if (!ss || !stored || !pfd || !owner) {
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u clients", C);
+        goto err;
+    }
+    TRY(load_stored(&lib, stored));
+    for (uint32_t i = 0; i < C; i++) {
+        csession *s = &ss[i];
+        s->rtsp = s->rtp = s->rtcp = -1;
+        dsend_workload_client(&wl, i, &s->plan);
+        s->st.client = i;
+        s->st.asset = s->plan.asset;
+        s->st.scheduler = UINT32_MAX; /* the front decides */
+        s->st.request_at = s->plan.request_at;
+        dsend_meter_init(&s->meter, &lib.assets[s->plan.asset], cfg->prebuffer, &s->st);
+    }
+    int64_t t0 = now_ns(0);
+    uint32_t started = 0, left = C;
+    while (left > 0) {
+        int64_t t = now_ns(t0);
+        if (cfg->duration > 0 && t >= cfg->duration)
+            break;
+        /* sessions whose time has come: in arrival order, as sim deals them */
+        while (started < C && ss[started].plan.request_at <= t) {
+            if ((rc = start(cfg, &lib, &ss[started], now_ns(t0))))
+                goto err;
+            started++;
+        }
+        int n = 0;
+        int64_t next = started < C ? ss[started].plan.request_at : t + 20000000;
+        for (uint32_t i = 0; i < started; i++) {
+            csession *s = &ss[i];
+            if (s->state == C_DONE)
+                continue;
+            if ((rc = control(&lib, s, t)))
+                goto err;
+            if (s->state != C_PAUSED && t - s->last_rx > cfg->give_up) {
+                s->gave_up = 1; /* the server stopped sending: say so, never hang */
+                s->state = C_DONE;
+                left--;
+                continue;
+            }
+            pfd[n] = (struct pollfd){.fd = s->rtp, .events = POLLIN};
+            owner[n++] = (int)i;
+            pfd[n] = (struct pollfd){.fd = s->rtcp, .events = POLLIN};
+            owner[n++] = (int)i;
+        }
+        int64_t wait = next - t;
+        if (wait > 20000000)
+            wait = 20000000;
+        poll(pfd, (nfds_t)n, wait > 0 ? (int)((wait + 999999) / 1000000) : 0);
+        for (int k = 0; k < n; k++) {
+            if (!(pfd[k].revents & POLLIN))
+                continue;
+            csession *s = &ss[owner[k]];
+            uint8_t buf[2048];
+            struct sockaddr_in from;
+            socklen_t fl = sizeof from;
+            ssize_t got;
+            if (pfd[k].fd == s->rtp) {
+                while ((got = recvfrom(s->rtp, buf, sizeof buf, 0, (struct sockaddr *)&from,
+                                       &fl)) > 0) {
+                    on_rtp(s, &lib, stored, buf, (size_t)got, &from, now_ns(t0));
+                    fl = sizeof from;
+                }
+                continue;
+            }
+            while ((got = recv(s->rtcp, buf, sizeof buf, 0)) > 0)
+                for (ssize_t q = 0; q + 4 <= got; q += 4 * (1 + (buf[q + 2] << 8 | buf[q + 3])))
+                    if (buf[q + 1] == 203 && s->state == C_PLAYING) { /* BYE */
+                        s->bye = 1;
+                        s->state = C_DONE;
+                        left--;
+                    }
+        }
+    }
+    r->kind = "clients";
+    r->nclients = C;
+    r->clients = calloc(C, sizeof *r->clients);
+    r->devs = calloc(1, sizeof *r->devs);
+    r->series_bytes = calloc(1, sizeof *r->series_bytes);
+    r->series_queue = calloc(1, sizeof *r->series_queue);
+    r->late_mean_ns = calloc(1, sizeof *r->late_mean_ns);
+    r->late_count = calloc(1, sizeof *r->late_count);
+    r->wall_seconds = (double)now_ns(t0) / 1e9;
+    r->sim_end = now_ns(t0);
+    if (!r->clients || !r->devs || !r->series_bytes || !r->series_queue || !r->late_mean_ns ||
+        !r->late_count) {
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        goto err;
+    }
+    for (uint32_t i = 0; i < C; i++) {
+        csession *s = &ss[i];
+        dsend_meter_final(&s->meter);
+        r->clients[i] = s->st;
+        if (log && i < started)
+            log_session(log, s);
+    }
+err:
+    if (ss)
+        for (uint32_t i = 0; i < (uint32_t)wl.cfg.clients; i++) {
+            close_session(&ss[i]);
+            dsend_meter_free(&ss[i].meter);
+        }
+    if (rc)
+        dsend_sim_result_free(r);
+    free(ss);
+    free(pfd);
+    free(owner);
+    if (stored)
+        for (uint32_t i = 0; i < lib.nassets; i++)
+            free(stored[i]);
+    free(stored);
+    dsend_workload_free(&wl);
+    if (lib.file >= 0 || lib.assets)
+        dsend_library_close(&lib);
+    return rc;
+}

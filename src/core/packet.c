@@ -1,0 +1,126 @@
+/* Packets, media time and the checks shared by every part of the core. */
+#include "dsend/checksum.h"
+#include "dsend/core.h"
+#include "dsend/error.h"
+#include "dsend/units.h"
+
+#include <string.h>
+
+static uint64_t per_block(const dsend_asset *a)
+{
+    return (a->block_size + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
+}
+
+uint64_t dsend_packet_index(const dsend_asset *a, uint64_t off)
+{
+    return off / a->block_size * per_block(a) + off % a->block_size / DSEND_PKT_PAYLOAD;
+}
+
+uint64_t dsend_packet_offset(const dsend_asset *a, uint64_t k)
+{
+    uint64_t ppb = per_block(a);
+    return k / ppb * a->block_size + k % ppb * DSEND_PKT_PAYLOAD;
+}
+
+uint64_t dsend_packets_before(const dsend_asset *a, uint64_t off)
+{
+    if (off > a->size)
+        off = a->size;
+    uint64_t in = off % a->block_size;
+    return off / a->block_size * per_block(a) + (in + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
+}
+
+uint32_t dsend_packet_len(const dsend_asset *a, uint64_t off)
+{
+    uint64_t block_end = (off / a->block_size + 1) * a->block_size;
+    if (block_end > a->size)
+        block_end = a->size;
+    uint64_t left = block_end > off ? block_end - off : 0;
+    return (uint32_t)(left < DSEND_PKT_PAYLOAD ? left : DSEND_PKT_PAYLOAD);
+}
+
+int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uint64_t off)
+{
+    /* bytes -> ns at the asset's bitrate; signed for bytes before `from` */
+    if (off >= from)
+        return start + (int64_t)((unsigned __int128)(off - from) * 8u * 1000000000u /
+                                 a->bitrate_bps);
+    return start - (int64_t)((unsigned __int128)(from - off) * 8u * 1000000000u / a->bitrate_bps);
+}
+
+uint64_t dsend_media_bytes(const dsend_asset *a, int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    return (uint64_t)((unsigned __int128)(uint64_t)ns * a->bitrate_bps / 8u / 1000000000u);
+}
+
+uint32_t dsend_block_subs(const dsend_asset *a, uint64_t b, uint64_t sub_block)
+{
+    uint64_t len = dsend_asset_block_len(a, b);
+    return (uint32_t)((len + sub_block - 1) / sub_block);
+}
+
+uint32_t dsend_payload_crc(const dsend_asset *a, uint64_t offset, uint32_t len,
+                           const uint8_t *bytes)
+{
+    if (bytes)
+        return dsend_crc32c(0, bytes, len);
+    unsigned char id[24];
+    uint64_t v[3] = {a->seed, offset, len};
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 8; k++)
+            id[8 * i + k] = (unsigned char)(v[i] >> (8 * k));
+    return dsend_crc32c(0, id, sizeof id);
+}
+
+int dsend_check_clock(const dsend_clock *c)
+{
+    if (!c || !c->name || !c->now || !c->wake)
+        return dsend_seterr(DSEND_EINVAL, "clock backend '%s' lacks a method",
+                            c && c->name ? c->name : "(unnamed)");
+    return 0;
+}
+
+int dsend_check_ctrl(const dsend_ctrl *c)
+{
+    if (!c || !c->name || !c->send_request || !c->announce)
+        return dsend_seterr(DSEND_EINVAL, "control backend '%s' lacks a method",
+                            c && c->name ? c->name : "(unnamed)");
+    return 0;
+}
+
+int dsend_check_emit(const dsend_emit *e)
+{
+    if (!e || !e->name || !e->packets || !e->flush)
+        return dsend_seterr(DSEND_EINVAL, "emit backend '%s' lacks a method",
+                            e && e->name ? e->name : "(unnamed)");
+    return 0;
+}
+
+int dsend_core_params_check(const dsend_core_params *p)
+{
+    char a[32], b[32];
+    if (p->sub_block == 0 || p->sub_block % DSEND_PKT_PAYLOAD != 0)
+        return dsend_seterr(DSEND_EINVAL,
+                            "--sub-block %llu: a positive multiple of %u bytes (one RTP packet "
+                            "of 7 TS packets)",
+                            (unsigned long long)p->sub_block, DSEND_PKT_PAYLOAD);
+    if (p->sub_block > (64u << 20))
+        return dsend_seterr(DSEND_EINVAL, "--sub-block %llu: at most 64 MiB",
+                            (unsigned long long)p->sub_block);
+    if (p->nic_bps < 8u * (DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD))
+        return dsend_seterr(DSEND_EINVAL, "--nic %s: too slow to send one packet a second",
+                            dsend_format_rate(p->nic_bps, a, sizeof a));
+    if (p->startup <= 0 || p->lead <= 0 || p->tick <= 0)
+        return dsend_seterr(DSEND_EINVAL, "--startup, --lead and --tick must be > 0");
+    if (p->pace_lead < 0 || p->pace_batch < 0)
+        return dsend_seterr(DSEND_EINVAL, "--pace-lead and --pace-batch must be >= 0");
+    if (p->pace_lead > p->send_ahead)
+        return dsend_seterr(DSEND_EINVAL,
+                            "--pace-lead %s is above --lead %s: packets would be due before "
+                            "their sub-block reaches the pacer",
+                            dsend_format_duration(p->pace_lead, a, sizeof a),
+                            dsend_format_duration(p->send_ahead, b, sizeof b));
+    return 0;
+}

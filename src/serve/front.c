@@ -1,0 +1,34 @@
+/* The front address spreads clients over every device's scheduler: a
+ * request naming an asset is redirected to a device's own RTSP port, whose
+ * scheduler then owns the session.  Clients are dealt in arrival order, as
+ * the simulation deals its virtual clients (dsend_workload_scheduler). */
+#include "dsend/workload.h"
+#include "serve/serve_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char public_methods[] =
+    "Public: OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER\r\n";
+
+void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
+{
+    char name[DSEND_NAME_MAX + 2], h[1024];
+    if (strcmp(r->method, "OPTIONS") == 0) {
+        serve_reply(c, 200, r->cseq, public_methods, NULL);
+        return;
+    }
+    if (dsend_rtsp_url_asset(r->url, name, sizeof name) != 0 ||
+        dsend_library_find(&w->lib, name) < 0) {
+        serve_reply(c, 404, r->cseq, NULL, NULL);
+        return;
+    }
+    if (r->session[0]) {
+        serve_reply(c, 454, r->cseq, NULL, NULL);
+        return;
+    }
+    uint32_t d = dsend_workload_scheduler(w->next_device++, (uint32_t)w->size);
+    snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", w->cfg->host, w->cfg->port + 1 + (int)d,
+             name);
+    serve_reply(c, 302, r->cseq, h, NULL);
+}

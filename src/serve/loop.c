@@ -1,0 +1,301 @@
+#define _GNU_SOURCE 1 /* ppoll */
+/* `dsend serve`: the production runtime.  One loop per rank, shaped like
+ * redis' ae: fire the timers that are due (the clock's wake armed them for
+ * the scheduler, the sender and the pacer), move MPI messages, then sleep
+ * in poll until the nearest timer or a socket.  The device is the shared
+ * one; only the clock (wall), control (MPI) and emit backend (UDP) differ
+ * from the simulation. */
+#include "dsend/error.h"
+#include "dsend/mpi_util.h"
+#include "dsend/ts.h"
+#include "serve/serve_internal.h"
+#include "util/check.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue)
+{
+    serve_world *w = ctx;
+    dsend_series_note(&w->series, at, w->cfg->interval, wire_bytes, queue);
+}
+
+static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
+{
+    int rc = 0;
+    w->comm = comm;
+    w->cfg = cfg;
+    w->front_fd = w->rtsp_fd = w->udp_fd = -1;
+    w->lib.file = -1;
+    for (int i = 0; i < DSEND_WAKERS; i++)
+        w->timer[i] = INT64_MAX;
+    MPI_Comm_rank(comm, &w->rank);
+    MPI_Comm_size(comm, &w->size);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    w->t0_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    MPI_Bcast(&w->t0_ns, 1, MPI_INT64_T, 0, comm);
+
+    rc = dsend_library_open(cfg->library, comm, &w->lib);
+    if (rc == 0) {
+        const dsend_layout_policy *pol = dsend_layout_find(cfg->layout);
+        rc = pol ? dsend_layout_open(&w->layout, pol, w->size, cfg->replicas)
+                 : dsend_seterr(DSEND_EINVAL, "--layout %s: unknown policy", cfg->layout);
+    }
+    /* the same parameters, and the same checks, as the simulation's */
+    w->params = (dsend_core_params){.lib = &w->lib, .layout = &w->layout,
+                                    .sub_block = cfg->sub_block, .startup = cfg->startup,
+                                    .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
+                                    .send_ahead = cfg->lead, .pace_lead = cfg->pace_lead,
+                                    .pace_batch = cfg->pace_batch};
+    if (rc == 0)
+        rc = dsend_core_params_check(&w->params);
+    if ((rc = dsend_mpi_agree(comm, rc)))
+        return rc;
+    if ((rc = dsend_load(comm, &w->lib, &w->layout, &w->store)))
+        return rc;
+
+    w->sessions = calloc((size_t)cfg->max_sessions, sizeof *w->sessions);
+    w->out = calloc((size_t)w->size, sizeof *w->out);
+    if (!w->sessions || !w->out)
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %d sessions", cfg->max_sessions);
+    if (rc == 0 && w->rank == 0)
+        rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
+    if (rc == 0)
+        rc = serve_listen(cfg->host, cfg->port + 1 + w->rank, &w->rtsp_fd);
+    if (rc == 0)
+        rc = serve_udp_open(w);
+    if (rc == 0)
+        rc = dsend_device_init(&w->dev, w->rank, &w->params, &w->store,
+                               (uint32_t)cfg->max_sessions * (uint32_t)w->size, &dsend_clock_wall,
+                               w, &dsend_ctrl_mpi, w, &dsend_emit_udp, w);
+    w->dev.pacer.account = account;
+    w->dev.pacer.account_ctx = w;
+    return dsend_mpi_agree(comm, rc);
+}
+
+static void teardown(serve_world *w)
+{
+    while (w->nconns)
+        serve_conn_close(w, w->nconns - 1);
+    for (size_t i = 0; i < w->npend; i++) {
+        MPI_Cancel(&w->pend[i].req);
+        MPI_Request_free(&w->pend[i].req);
+        free(w->pend[i].buf);
+    }
+    free(w->pend);
+    if (w->out)
+        for (int r = 0; r < w->size; r++)
+            free(w->out[r].v);
+    free(w->out);
+    free(w->local.v);
+    free(w->sessions);
+    dsend_series_free(&w->series);
+    dsend_device_free(&w->dev);
+    dsend_store_free(&w->store);
+    dsend_layout_close(&w->layout);
+    if (w->lib.file >= 0 || w->lib.assets)
+        dsend_library_close(&w->lib);
+    if (w->front_fd >= 0)
+        close(w->front_fd);
+    if (w->rtsp_fd >= 0)
+        close(w->rtsp_fd);
+    serve_udp_close(w);
+}
+
+/* Fire every timer that is due, in the order scheduler, sender, pacer. */
+static int fire_timers(serve_world *w)
+{
+    int rc = 0;
+    int64_t now = serve_now(w);
+    for (int who = 0; who < DSEND_WAKERS && rc == 0; who++)
+        if (w->timer[who] <= now) {
+            int64_t at = w->timer[who];
+            w->timer[who] = INT64_MAX;
+            rc = dsend_device_wake(&w->dev, who, at);
+        }
+    return rc;
+}
+
+static int loop(serve_world *w)
+{
+    const dsend_serve_config *cfg = w->cfg;
+    static struct pollfd pfd[MAX_CONNS + 2];
+    int rc = 0, peer_stop = 0;
+    while (!stop_signal && !peer_stop && rc == 0) {
+        int64_t now = serve_now(w);
+        if (cfg->duration > 0 && now >= cfg->duration)
+            break;
+        if ((rc = fire_timers(w)) || (rc = serve_mpi_flush(w)) ||
+            (rc = serve_mpi_receive(w, &peer_stop)) || (rc = serve_mpi_flush(w)))
+            break;
+        serve_mpi_reap(w);
+        serve_sessions_housekeeping(w, now);
+        int n = 0;
+        if (w->front_fd >= 0)
+            pfd[n++] = (struct pollfd){.fd = w->front_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = w->rtsp_fd, .events = POLLIN};
+        int base = n;
+        for (int i = 0; i < w->nconns; i++)
+            pfd[n++] = (struct pollfd){.fd = w->conns[i]->fd,
+                                       .events = (short)(POLLIN | (w->conns[i]->nout ? POLLOUT : 0))};
+        /* sleep until the nearest timer; MPI has no descriptor, so at most
+         * a millisecond */
+        int64_t t = serve_now(w), due = t + 1000000;
+        for (int who = 0; who < DSEND_WAKERS; who++)
+            if (w->timer[who] < due)
+                due = w->timer[who];
+        struct timespec wait = {0, due > t ? (long)(due - t) : 0};
+        if (ppoll(pfd, (nfds_t)n, &wait, NULL) > 0) {
+            /* connections may close while handled (the last moves into the
+             * hole): walk backwards, then accept new ones */
+            for (int i = n - 1; i >= base; i--) {
+                int ci = i - base;
+                if (ci < w->nconns && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                    serve_conn_read(w, ci);
+            }
+            if (w->front_fd >= 0 && (pfd[0].revents & POLLIN))
+                serve_accept(w, w->front_fd, 1);
+            if (pfd[base - 1].revents & POLLIN)
+                serve_accept(w, w->rtsp_fd, 0);
+        }
+        for (int i = w->nconns - 1; i >= 0; i--)
+            if (w->conns[i]->nout)
+                serve_conn_flush(w, i);
+    }
+    return rc;
+}
+
+/* A signal (or a failure) on one device stops them all: tell the others,
+ * then drain until every device has said so, so none waits forever. */
+static void stop_all(serve_world *w)
+{
+    int one = 1;
+    for (int r = 0; r < w->size; r++)
+        if (r != w->rank)
+            MPI_Send(&one, 1, MPI_INT, r, TAG_STOP, w->comm);
+    while (w->stops_seen < w->size - 1) {
+        MPI_Status st;
+        int n = 0;
+        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, w->comm, &st);
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        char *buf = malloc(n ? (size_t)n : 1);
+        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, w->comm, MPI_STATUS_IGNORE);
+        free(buf);
+        w->stops_seen += st.MPI_TAG == TAG_STOP;
+    }
+}
+
+/* The server side of the run, on rank 0: per device statistics and series. */
+static int gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6])
+{
+    int rc = 0;
+    uint64_t *sb = NULL;
+    uint32_t *sq = NULL;
+    size_t D = (size_t)w->size;
+    enum { NDS = sizeof(dsend_device_stats) / sizeof(uint64_t) };
+    const dsend_device *dev = &w->dev;
+    dsend_device_stats mine = {.sub_blocks = dev->sender.sub_blocks, .bytes = dev->pacer.bytes,
+                               .requests_received = dev->requests_received,
+                               .requests_sent = dev->sched.requests,
+                               .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
+                               .wire_bytes = dev->pacer.wire_bytes,
+                               .stale = dev->pacer.stale + w->unaddressed};
+    uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
+                          dev->pacer.stale + w->unaddressed, w->sessions_total, 0};
+    unsigned long long nl = w->series.n, nmax = 0;
+    MPI_CHECK(MPI_Reduce(counts, sum, 6, MPI_UINT64_T, MPI_SUM, 0, w->comm));
+    MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, w->comm));
+    if (!res)
+        return 0;
+    sb = calloc(nmax ? nmax : 1, sizeof *sb);
+    sq = calloc(nmax ? nmax : 1, sizeof *sq);
+    if (!sb || !sq) {
+        free(sb);
+        free(sq);
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    }
+    if (w->series.n) {
+        memcpy(sb, w->series.bytes, w->series.n * sizeof *sb);
+        memcpy(sq, w->series.queue, w->series.n * sizeof *sq);
+    }
+    if (w->rank == 0) {
+        res->kind = "serve";
+        res->devices = w->size;
+        res->devs = calloc(D, sizeof *res->devs);
+        res->series_bytes = calloc(D * (nmax ? nmax : 1), sizeof *res->series_bytes);
+        res->series_queue = calloc(D * (nmax ? nmax : 1), sizeof *res->series_queue);
+        res->late_mean_ns = calloc(nmax ? nmax : 1, sizeof *res->late_mean_ns);
+        res->late_count = calloc(nmax ? nmax : 1, sizeof *res->late_count);
+        res->nintervals = (uint32_t)nmax;
+        res->sim_end = serve_now(w);
+        res->wall_seconds = (double)res->sim_end / 1e9;
+        if (!res->devs || !res->series_bytes || !res->series_queue || !res->late_mean_ns ||
+            !res->late_count)
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+    }
+    /* rank r's rows land at r (gather is in rank order) */
+    MPI_CHECK(MPI_Gather(&mine, NDS, MPI_UINT64_T, res->devs, NDS, MPI_UINT64_T, 0, w->comm));
+    MPI_CHECK(MPI_Gather(sb, (int)nmax, MPI_UINT64_T, res->series_bytes, (int)nmax, MPI_UINT64_T, 0,
+                         w->comm));
+    MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax, MPI_UINT32_T, 0,
+                         w->comm));
+err:
+    free(sb);
+    free(sq);
+    return rc;
+}
+
+int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
+                    dsend_sim_result *res)
+{
+    if (res)
+        memset(res, 0, sizeof *res);
+    serve_world *w = calloc(1, sizeof *w);
+    if (!w)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    int rc = setup(w, comm, cfg);
+    if (rc) {
+        teardown(w);
+        free(w);
+        return rc;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (w->rank == 0 && !cfg->quiet) {
+        fprintf(out, "dsend serve: %d devices; clients connect to rtsp://%s:%d/ASSET "
+                     "(devices' own RTSP ports %d-%d)\n",
+                w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size);
+        fflush(out);
+    }
+    int lrc = loop(w);
+    if (lrc)
+        fprintf(stderr, "dsend serve: device %d: %s\n", w->rank, dsend_errmsg());
+    stop_all(w);
+    uint64_t sum[6] = {0};
+    rc = gather(w, res, sum);
+    if (w->rank == 0 && !cfg->quiet) {
+        fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
+                     "%llu packets of paused, sought or ended plans not sent, %llu send "
+                     "errors\n",
+                stop_signal ? " by a signal" : "", (unsigned long long)sum[4],
+                (unsigned long long)sum[0], (unsigned long long)sum[1],
+                (unsigned long long)sum[3], (unsigned long long)sum[2]);
+        fflush(out);
+    }
+    teardown(w);
+    free(w);
+    return lrc ? DSEND_EIO : rc;
+}
