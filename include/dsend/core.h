@@ -45,6 +45,7 @@ typedef struct dsend_send_request {
     uint32_t priority;   /* 0 = normal; later mechanisms rank by it */
     uint32_t scheduler;  /* device of the scheduler that asked */
     uint32_t epoch;      /* the stream's plan: a pause, resume or seek starts a new one */
+    uint32_t last_len;   /* bytes of the last sub-block to send (0: all of it) */
 } dsend_send_request;
 
 /* What every device knows of a session, announced by its scheduler when it

@@ -104,6 +104,12 @@ extern const dsend_option dsend_options[];
  * Returns 0, or DSEND_EINVAL with one line naming the option. */
 int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv,
                         dsend_config *cfg);
+/* Set one option of cmd by long name from its printed form (as stored in a
+ * results file's /config): 0, DSEND_ENOENT if cmd has no such option, or
+ * DSEND_EINVAL with one line. */
+int dsend_options_set(unsigned cmd, dsend_config *cfg, const char *name, const char *value);
+/* Does the command line name this option (long or short)? */
+int dsend_options_given(unsigned cmd, int argc, char **argv, const char *name);
 /* The option part of `dsend CMD --help`. */
 void dsend_options_help(unsigned cmd, FILE *out);
 /* "# name = value" for every option of cmd, as parsed (the run's

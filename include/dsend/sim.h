@@ -96,6 +96,7 @@ typedef struct dsend_sim_result {
     int64_t sim_end;                /* ns of virtual time reached */
     double wall_seconds;
     const char *kind;               /* "sim" (NULL), "clients" or "serve" (measured) */
+    const char *not_measured;       /* comma-separated /clients fields a run could not measure */
 } dsend_sim_result;
 
 /* The workload part of a sim configuration (dsend clients plays the same). */

@@ -40,5 +40,8 @@ int dsend_cmd_plan(dsend_cli *c);
 /* The simulation configuration a command line gives (sim and plan). */
 struct dsend_sim_config;
 void dsend_cli_sim_config(const dsend_cli *c, struct dsend_sim_config *s);
+/* sim --like: apply the measured run's options to g (cli_like.c); *keep
+ * holds the strings g now points into (free each, then the array). */
+int dsend_cli_like(dsend_cli *c, dsend_config *g, char ***keep, size_t *nkeep);
 
 #endif

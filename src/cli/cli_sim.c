@@ -55,23 +55,37 @@ void dsend_cli_sim_config(const dsend_cli *c, dsend_sim_config *out)
 
 int dsend_cmd_sim(dsend_cli *c)
 {
-    const dsend_config *g = c->cfg;
-    if (g->npos != 1)
-        return dsend_seterr(DSEND_EINVAL, g->npos ? "unexpected argument '%.80s' (see dsend sim --help)"
-                                                  : "missing LIB.h5 (see dsend sim --help)",
-                            g->npos ? g->pos[1] : "");
+    dsend_config like = *c->cfg;
+    const dsend_config *g = &like;
+    char **keep = NULL;
+    size_t nkeep = 0;
+    int rc = 0;
+    if (like.like && (rc = dsend_cli_like(c, &like, &keep, &nkeep)))
+        goto out;
+    if (g->npos > 1 || (g->npos == 0 && !g->library)) {
+        rc = dsend_seterr(DSEND_EINVAL, g->npos ? "unexpected argument '%.80s' (see dsend sim --help)"
+                                                : "missing LIB.h5 (see dsend sim --help)",
+                          g->npos ? g->pos[1] : "");
+        goto out;
+    }
+    dsend_cli lc = *c;
+    lc.cfg = g;
+    c = &lc;
     dsend_sim_config s;
     dsend_cli_sim_config(c, &s);
     /* the run's configuration, printed with its results and stored in the file */
     char *conf = NULL;
     size_t conflen = 0;
     FILE *cf = open_memstream(&conf, &conflen);
-    if (!cf)
-        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    if (!cf) {
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        goto out;
+    }
     dsend_options_print(c->cmd, g, cf, "");
     fclose(cf);
     if (c->rank == 0 && !g->quiet && !g->json) {
-        fprintf(c->out, "# dsend sim %s on %d ranks\n", g->pos[0], c->size);
+        fprintf(c->out, "# dsend sim %s on %d ranks%s%s\n", s.library, c->size,
+                g->like ? ", like " : "", g->like ? g->like : "");
         for (char *p = conf; *p;) {
             char *nl = strchr(p, '\n');
             fprintf(c->out, "#   %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
@@ -80,7 +94,7 @@ int dsend_cmd_sim(dsend_cli *c)
         fflush(c->out);
     }
     dsend_sim_result r;
-    int rc = dsend_sim_run(c->comm, &s, &r);
+    rc = dsend_sim_run(c->comm, &s, &r);
     if (rc == 0 && c->rank == 0) {
         if (g->json)
             dsend_sim_json(&s, &r, c->out);
@@ -94,6 +108,10 @@ int dsend_cmd_sim(dsend_cli *c)
         dsend_sim_result_free(&r);
     }
     free(conf);
+out:
+    for (size_t i = 0; i < nkeep; i++)
+        free(keep[i]);
+    free(keep);
     return dsend_mpi_agree(c->comm, rc);
 }
 

@@ -294,6 +294,56 @@ static const dsend_option *find(unsigned cmd, const char *name, size_t len, char
     return NULL;
 }
 
+int dsend_options_set(unsigned cmd, dsend_config *cfg, const char *name, const char *value)
+{
+    int elsewhere;
+    const dsend_option *o = find(cmd, name, strlen(name), 0, &elsewhere);
+    if (!o || o->type == DSEND_OPT_FLAG)
+        return DSEND_ENOENT;
+    if (o->unset && strcmp(value, o->unset) == 0) {
+        /* the printed form of "not set" */
+        switch (o->type) {
+        case DSEND_OPT_STRING:
+        case DSEND_OPT_CHOICE:
+            *FIELD(cfg, o->offset, const char *) = NULL;
+            return 0;
+        case DSEND_OPT_RATE_RANGE:
+        case DSEND_OPT_DURATION_RANGE:
+            *FIELD(cfg, o->offset2, int64_t) = 0;
+            /* fall through */
+        default:
+            *FIELD(cfg, o->offset, int64_t) = 0;
+            return 0;
+        }
+    }
+    int rc = set_value(o, value, cfg);
+    if (rc) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", dsend_errmsg());
+        return dsend_seterr(DSEND_EINVAL, "--%s %s: %s", name, value, why);
+    }
+    return 0;
+}
+
+int dsend_options_given(unsigned cmd, int argc, char **argv, const char *name)
+{
+    int elsewhere;
+    const dsend_option *o = find(cmd, name, strlen(name), 0, &elsewhere);
+    for (int i = 1; o && i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            break;
+        if (a[0] == '-' && a[1] == '-') {
+            size_t n = strcspn(a + 2, "=");
+            if (n == strlen(name) && strncmp(a + 2, name, n) == 0)
+                return 1;
+        } else if (a[0] == '-' && a[1] && o->short_name && a[1] == o->short_name) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv,
                         dsend_config *cfg)
 {
@@ -392,7 +442,7 @@ void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *bu
         return;
     }
     case DSEND_OPT_REAL:
-        snprintf(buf, n, "%g", *FIELD(cfg, o->offset, double));
+        snprintf(buf, n, "%.17g", *FIELD(cfg, o->offset, double)); /* read back exactly */
         return;
     case DSEND_OPT_SIZE:
         snprintf(buf, n, "%s", dsend_format_size(*FIELD(cfg, o->offset, uint64_t), a, sizeof a));

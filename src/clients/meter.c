@@ -33,6 +33,15 @@ static void plan_cut(dsend_meter *m, dsend_meter_plan *p, uint64_t hi)
         return;
     p->hi = hi > p->lo ? hi : p->lo;
     uint64_t n = dsend_packets_before(m->a, p->hi) - p->k0;
+    /* what it received past the cut comes again in the next plan: those
+     * copies were the duplicates */
+    for (uint64_t i = n; i < p->n; i++)
+        if (p->seen[i / 8] & (1u << (i % 8))) {
+            p->seen[i / 8] &= (uint8_t) ~(1u << (i % 8));
+            m->st->received--;
+            m->st->bytes -= dsend_packet_len(m->a, dsend_packet_offset(m->a, p->k0 + i));
+            m->st->duplicate++;
+        }
     if (n < p->n)
         p->n = n;
 }

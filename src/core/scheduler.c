@@ -41,6 +41,9 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
         return dsend_seterr(DSEND_ENOENT, "scheduler %d: client %u asks for unknown asset %u",
                             s->device, client, asset);
     const dsend_asset *a = &s->p->lib->assets[asset];
+    /* packets are the unit of receiving: a session ends after the packet
+     * holding its last byte */
+    to = dsend_packet_offset(a, dsend_packets_before(a, to));
     if (to > a->size)
         to = a->size;
     from -= from % s->p->sub_block; /* sub-blocks are the unit of sending */
@@ -207,6 +210,13 @@ int dsend_scheduler_tick(dsend_scheduler *s)
             };
             uint32_t last = (uint32_t)((end - base + p->sub_block - 1) / p->sub_block);
             rq.sub_count = last - rq.sub_first;
+            /* a plan ending inside a sub-block ends after the packet holding
+             * its last byte */
+            uint64_t whole = base + (uint64_t)last * p->sub_block;
+            if (whole > base + dsend_asset_block_len(a, b))
+                whole = base + dsend_asset_block_len(a, b);
+            if (end < whole)
+                rq.last_len = (uint32_t)(end - (base + (uint64_t)(last - 1) * p->sub_block));
             rq.deadline = dsend_media_time(a, st->from, st->play_start,
                                            base + (uint64_t)rq.sub_first * p->sub_block);
             /* the primary copy; replica failover comes with send priorities */

@@ -80,7 +80,8 @@ int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq)
     if (rq->asset >= lib->nassets || rq->block >= lib->assets[rq->asset].blocks ||
         rq->sub_count == 0 ||
         rq->sub_first + rq->sub_count >
-            dsend_block_subs(&lib->assets[rq->asset], rq->block, s->p->sub_block))
+            dsend_block_subs(&lib->assets[rq->asset], rq->block, s->p->sub_block) ||
+        rq->last_len > s->p->sub_block)
         return dsend_seterr(DSEND_EINVAL,
                             "sender %d: malformed send request (asset %u block %llu sub-blocks "
                             "%u+%u) from scheduler %u",
@@ -118,6 +119,8 @@ int dsend_sender_run(dsend_sender *s)
         uint64_t blen = dsend_asset_block_len(a, q->rq.block);
         uint32_t len = (uint32_t)(base + blen - off < s->p->sub_block ? base + blen - off
                                                                       : s->p->sub_block);
+        if (q->rq.last_len && q->next_sub + 1 == q->rq.sub_first + q->rq.sub_count)
+            len = q->rq.last_len; /* the plan ends inside this sub-block */
         const uint8_t *bytes = NULL;
         if (a->kind == DSEND_ASSET_MPEGTS) {
             const dsend_block *blk = dsend_store_find(s->store, q->rq.asset, q->rq.block);

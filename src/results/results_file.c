@@ -130,12 +130,12 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
     fprintf(o, "  streams       %llu started of %u; %llu pauses, %llu seeks\n",
             (unsigned long long)s.started, r->nclients, (unsigned long long)s.pauses,
             (unsigned long long)s.seeks);
-    fprintf(o, "  sub-blocks    %llu expected, %llu received, %llu lost, %llu duplicate, "
-               "%llu out of order, %llu checksum errors\n",
+    fprintf(o, "  packets       %llu expected, %llu received, %llu lost, %llu duplicate, "
+               "%llu out of order, %llu payload errors\n",
             (unsigned long long)s.expected, (unsigned long long)s.received,
             (unsigned long long)s.lost, (unsigned long long)s.dup, (unsigned long long)s.ooo,
             (unsigned long long)s.crc);
-    fprintf(o, "  on time       %.3f%% of received sub-blocks\n", s.ontime_pct);
+    fprintf(o, "  on time       %.3f%% of received packets\n", s.ontime_pct);
     fprintf(o, "  underruns     %llu, in %llu clients, %.2f s stalled\n",
             (unsigned long long)s.underruns, (unsigned long long)s.clients_underrun, s.stall_s);
     fprintf(o, "  %-13s %10s %10s %10s\n", "per client", "p50", "p99", "max");
@@ -148,7 +148,7 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
     fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "max late ms", s.late_ms.p50, s.late_ms.p99,
             s.late_ms.max);
     if (measured)
-        return; /* lateness and device load are the simulation's */
+        return; /* device load is the server's (dsend serve --out) */
     fprintf(o, "  device load   %s min, %s mean, %s max sent (max/mean %.3f)\n",
             dsend_human_size((double)s.dev_min, h1, sizeof h1),
             dsend_human_size(s.dev_mean, h2, sizeof h2),
@@ -168,8 +168,8 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
             (unsigned long long)r->windows);
     fprintf(o, " \"pauses\": %llu, \"seeks\": %llu,\n", (unsigned long long)s.pauses,
             (unsigned long long)s.seeks);
-    fprintf(o, " \"streams_started\": %llu, \"sub_blocks\": {\"expected\": %llu, \"received\": %llu, "
-               "\"lost\": %llu, \"duplicate\": %llu, \"out_of_order\": %llu, \"checksum_errors\": %llu},\n",
+    fprintf(o, " \"streams_started\": %llu, \"units\": \"packets\", \"packets\": {\"expected\": %llu, \"received\": %llu, "
+               "\"lost\": %llu, \"duplicate\": %llu, \"out_of_order\": %llu, \"payload_errors\": %llu},\n",
             (unsigned long long)s.started, (unsigned long long)s.expected,
             (unsigned long long)s.received, (unsigned long long)s.lost, (unsigned long long)s.dup,
             (unsigned long long)s.ooo, (unsigned long long)s.crc);
@@ -225,6 +225,7 @@ hid_t dsend_results_client_type(void)
     FIELD(t, late, H5T_NATIVE_UINT64);
     FIELD(t, crc_errors, H5T_NATIVE_UINT64);
     FIELD(t, bytes, H5T_NATIVE_UINT64);
+    FIELD(t, unexpected, H5T_NATIVE_UINT64);
     FIELD(t, pauses, H5T_NATIVE_UINT32);
     FIELD(t, seeks, H5T_NATIVE_UINT32);
     FIELD(t, senders, H5T_NATIVE_UINT32);
@@ -247,6 +248,9 @@ static hid_t device_type(void)
     H5Tinsert(t, "requests_received", HOFFSET(dsend_device_stats, requests_received), H5T_NATIVE_UINT64);
     H5Tinsert(t, "requests_sent", HOFFSET(dsend_device_stats, requests_sent), H5T_NATIVE_UINT64);
     H5Tinsert(t, "max_queue", HOFFSET(dsend_device_stats, max_queue), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "packets", HOFFSET(dsend_device_stats, packets), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "wire_bytes", HOFFSET(dsend_device_stats, wire_bytes), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "stale", HOFFSET(dsend_device_stats, stale), H5T_NATIVE_UINT64);
     return t;
 }
 
@@ -316,9 +320,21 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     g = -1;
 
     hsize_t dims[2] = {r->nclients, 0};
-    H5_CHECK(t = dsend_results_client_type());
-    TRY(dataset(f, "clients", t, 1, dims, r->clients));
-    H5Tclose(t);
+    if (!(r->kind && strcmp(r->kind, "serve") == 0)) { /* a server measures no client */
+        H5_CHECK(t = dsend_results_client_type());
+        TRY(dataset(f, "clients", t, 1, dims, r->clients));
+        H5Tclose(t);
+        t = -1;
+        hid_t d = -1;
+        H5_CHECK(d = H5Dopen2(f, "clients", H5P_DEFAULT));
+        /* the same units in sim and in dsend clients */
+        rc = dsend_h5_attr_str(d, "units", "packets");
+        if (rc == 0 && r->not_measured)
+            rc = dsend_h5_attr_str(d, "not_measured", r->not_measured);
+        H5Dclose(d);
+        if (rc)
+            goto err;
+    }
     dims[0] = (hsize_t)r->devices;
     H5_CHECK(t = device_type());
     TRY(dataset(f, "devices", t, 1, dims, r->devs));

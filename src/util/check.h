@@ -18,6 +18,8 @@ void dsend_h5_quiet(void);
 /* A scalar attribute: a NUL-terminated string, or a number stored as
  * file_type from memory of mem_type. */
 int dsend_h5_attr_str(hid_t obj, const char *name, const char *v);
+/* A string attribute into buf (truncated to n - 1): 0, or -1 if absent. */
+int dsend_h5_read_attr_str(hid_t obj, const char *name, char *buf, size_t n);
 int dsend_h5_attr_num(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
                       const void *v);
 

@@ -80,3 +80,18 @@ err:
         H5Tclose(t);
     return rc;
 }
+
+int dsend_h5_read_attr_str(hid_t obj, const char *name, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, n);
+    herr_t e = a >= 0 ? H5Aread(a, t, buf) : -1;
+    H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    buf[n - 1] = '\0';
+    return e < 0 ? -1 : 0;
+}
