@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The twin bench (issue #8), not a test: does the model predict the service?
+#
+# One scenario, the bundled sample (20 s of H.264+AAC at 1.22 Mbit/s), 40 clients
+# arriving over 10 s, 4 devices, at three loads set by each device's --nic (about 30 %,
+# 90 % and 120 % of what the links allow).  For each load:
+#   1. measured: mpirun -np 4 dsend serve --nic X --out serve.h5, and
+#      dsend clients --clients 40 --out clients.h5 on the same box (real RTSP, RTP/UDP on
+#      127.0.0.1, every payload byte checked);
+#   2. model: mpirun -np 5 dsend sim --like serve.h5,clients.h5 (the same configuration
+#      and workload, virtual time);
+#   3. the per-metric agreement, against the targets of issue #8.
+# Environment: LOADS (default "0.3 0.9 1.2"), CLIENTS (40), PORT (a free base port).
+# It stops only the processes it started, by process id.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. tests/env.sh
+lib=${DSEND_SAMPLE_LIB:-data/sample.h5}
+clients=${CLIENTS:-40}
+port=${PORT:-$((20000 + $$ % 20000))}
+work=$(mktemp -d)
+mpid=""
+stop_serve() {
+    [ -n "$mpid" ] || return 0
+    # SIGTERM to our own dsend ranks (signalling mpirun would kill the job
+    # before it writes its results); they stop together
+    local kids
+    kids=$(pgrep -P "$mpid" || true)
+    [ -n "$kids" ] && kill -TERM $kids 2>/dev/null || true
+    wait "$mpid" || true
+    mpid=""
+}
+trap 'stop_serve; rm -rf "$work"' EXIT
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+bps=$("$DSEND_H5DUMP" -a /assets/sample/bitrate_bps "$lib" | sed -n 's/^ *(0): //p')
+# what the links must carry when every client plays: payload plus 40 header bytes a packet
+wire=$(awk -v b="$bps" -v c="$clients" 'BEGIN { printf "%.0f", b * c * (1316 + 40) / 1316 }')
+echo "scenario: $lib at $bps bit/s, $clients clients staggered over 10 s, 4 devices; all playing: $wire bit/s on the wire"
+
+# json FILE KEY STAT: a figure of a --json summary
+json() {
+    case $2 in
+    on_time_pct | clients_with_underruns | lost) sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -1 ;;
+    *) sed -n "s/.*\"$2\": {[^}]*\"$3\": \([-0-9.]*\).*/\1/p" "$1" | head -1 ;;
+    esac
+}
+
+printf "%-5s %-9s | %-24s | %-24s | %-22s | %-16s | %-18s\n" load nic "startup p50 ms sim/srv" "startup p99 ms sim/srv" "DF p50 ms sim/srv" "on time % sim/srv" "underrun clients"
+for load in ${LOADS:-0.3 0.9 1.2}; do
+    nic=$(awk -v w="$wire" -v l="$load" 'BEGIN { printf "%.0f", w / 4 / l }')
+    p=$((port + 10))
+    port=$p
+    "$DSEND_MPIRUN" -q --oversubscribe -np 4 ./dsend serve "$lib" --rtsp "127.0.0.1:$p" \
+        --nic "${nic}bit/s" --duration 300s --out "$work/serve-$load.h5" -q \
+        >"$work/serve.out" 2>"$work/serve.err" &
+    mpid=$!
+    up=0
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then up=1; break; fi
+        sleep 0.1
+    done
+    [ "$up" = 1 ] || { echo "server did not start: $(cat "$work/serve.err")" >&2; exit 1; }
+    ./dsend clients "rtsp://127.0.0.1:$p/" --library "$lib" --clients "$clients" \
+        --out "$work/clients-$load.h5" --json -q >"$work/clients-$load.json"
+    stop_serve
+    "$DSEND_MPIRUN" -q --oversubscribe -np 5 ./dsend sim \
+        --like "$work/serve-$load.h5,$work/clients-$load.h5" --json -q \
+        --out "$work/sim-$load.h5" >"$work/sim-$load.json"
+    s=$work/sim-$load.json m=$work/clients-$load.json
+    printf "%-5s %-9s | %10.1f %10.1f   | %10.1f %10.1f   | %9.2f %9.2f   | %6.2f %6.2f   | %4d %4d\n" \
+        "$load" "$(awk -v n="$nic" 'BEGIN { printf "%.2fM", n / 1e6 }')" \
+        "$(json "$s" startup_ms p50)" "$(json "$m" startup_ms p50)" \
+        "$(json "$s" startup_ms p99)" "$(json "$m" startup_ms p99)" \
+        "$(json "$s" df_ms p50)" "$(json "$m" df_ms p50)" \
+        "$(json "$s" on_time_pct)" "$(json "$m" on_time_pct)" \
+        "$(json "$s" clients_with_underruns)" "$(json "$m" clients_with_underruns)"
+    # the targets of issue #8
+    awk -v s50="$(json "$s" startup_ms p50)" -v m50="$(json "$m" startup_ms p50)" \
+        -v s99="$(json "$s" startup_ms p99)" -v m99="$(json "$m" startup_ms p99)" \
+        -v sdf="$(json "$s" df_ms p50)" -v mdf="$(json "$m" df_ms p50)" \
+        -v sot="$(json "$s" on_time_pct)" -v mot="$(json "$m" on_time_pct)" \
+        -v sun="$(json "$s" clients_with_underruns)" -v mun="$(json "$m" clients_with_underruns)" \
+        -v n="$clients" -v load="$load" 'function rel(a, b) { return b != 0 ? (a - b) / b : (a == 0 ? 0 : 1) }
+        function abs(x) { return x < 0 ? -x : x }
+        function verdict(ok) { return ok ? "met" : "MISSED" }
+        BEGIN {
+            printf "      load %s targets: startup p50 %+.1f%% (10%%: %s), p99 %+.1f%% (10%%: %s), DF p50 %+.2f ms %+.0f%% (25%% or 5 ms: %s), on time %+.2f points (3: %s), underrun clients %+d (10%% of %d: %s)\n",
+                load, 100 * rel(s50, m50), verdict(abs(rel(s50, m50)) <= 0.10),
+                100 * rel(s99, m99), verdict(abs(rel(s99, m99)) <= 0.10),
+                sdf - mdf, 100 * rel(sdf, mdf), verdict(abs(sdf - mdf) <= 5 || abs(rel(sdf, mdf)) <= 0.25),
+                sot - mot, verdict(abs(sot - mot) <= 3),
+                sun - mun, n, verdict(abs(sun - mun) <= 0.1 * n)
+        }'
+done
+echo "files of the last load: dsend report $work/sim-*.h5 $work/serve-*.h5 $work/clients-*.h5 (removed at exit)"

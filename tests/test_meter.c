@@ -1,0 +1,193 @@
+/* The client meter (dsend/meter.h) on hand-built arrivals, against answers
+ * worked out by hand: the one meter both worlds use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "dsend/core.h"
+#include "dsend/meter.h"
+
+/* 100 packets a second: one packet of 1316 bytes is 10 ms of media */
+#define PKT 1316u
+#define MS 1000000LL
+static dsend_asset asset(void)
+{
+    dsend_asset a;
+    memset(&a, 0, sizeof a);
+    a.kind = DSEND_ASSET_SYNTHETIC;
+    a.bitrate_bps = PKT * 8 * 100;
+    a.block_size = 10 * PKT;
+    a.size = 100 * PKT; /* 1 s */
+    a.blocks = 10;
+    a.duration_ns = 1000 * MS;
+    return a;
+}
+
+typedef struct fixture {
+    dsend_asset a;
+    dsend_client_stats st;
+    dsend_meter m;
+} fixture;
+
+static void start(fixture *f, int64_t prebuffer, uint64_t from, uint64_t to)
+{
+    f->a = asset();
+    memset(&f->st, 0, sizeof f->st);
+    dsend_meter_init(&f->m, &f->a, prebuffer, &f->st);
+    assert_int_equal(dsend_meter_plan_begin(&f->m, from, to, 1), 0);
+}
+
+/* packet k arrives at t */
+static void rx(fixture *f, uint64_t k, int64_t t) { dsend_meter_packet(&f->m, k * PKT, PKT, t, 0); }
+
+/* Constant delay: no jitter; the delay factor is one packet's media time
+ * (the virtual buffer swings by one packet); startup is first arrival +
+ * prebuffer - request; nothing late. */
+static void constant_delay(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 200 * MS, 0, f.a.size);
+    f.st.request_at = 0;
+    for (uint64_t k = 0; k < 100; k++)
+        rx(&f, k, 50 * MS + (int64_t)k * 10 * MS);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.expected, 100);
+    assert_int_equal(f.st.received, 100);
+    assert_int_equal(f.st.lost, 0);
+    assert_true(f.st.jitter_ms == 0.0);
+    assert_true(fabs(f.st.df_ms - 10.0) < 1e-6);
+    assert_int_equal(f.st.startup_ns, 250 * MS);
+    assert_int_equal(f.st.late, 0);
+    assert_int_equal(f.st.underruns, 0);
+    assert_int_equal(f.st.max_lateness, -200 * MS);
+    assert_true(f.st.mlr == 0.0);
+    dsend_meter_free(&f.m);
+}
+
+/* Delay alternating 0, 4 ms: every difference D is 4 ms, so RFC 3550's
+ * J = J + (|D| - J)/16 from 0 gives 4 ms (1 - (15/16)^(n-1)). */
+static void alternating_delay(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, f.a.size);
+    for (uint64_t k = 0; k < 100; k++)
+        rx(&f, k, (int64_t)k * 10 * MS + (k % 2 ? 4 * MS : 0));
+    dsend_meter_final(&f.m);
+    double want = 4.0 * (1 - pow(15.0 / 16.0, 99));
+    assert_true(fabs(f.st.jitter_ms - want) < 1e-9);
+    /* the buffer: an early packet 0, a late one (4 ms) after it: DF = 10 + 4 ms */
+    assert_true(fabs(f.st.df_ms - 14.0) < 1e-6);
+    dsend_meter_free(&f.m);
+}
+
+/* A burst: 10 packets at once then silence: DF = 10 packets = 100 ms in
+ * that second. */
+static void burst(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 10 * PKT);
+    for (uint64_t k = 0; k < 10; k++)
+        rx(&f, k, 0);
+    dsend_meter_final(&f.m);
+    assert_true(fabs(f.st.df_ms - 100.0) < 1e-6);
+    dsend_meter_free(&f.m);
+}
+
+/* Missing head and tail are loss: 10 asked for, 2..7 arrive.  MLR = 4
+ * packets x 7 TS packets / 0.1 s of media = 280 per second. */
+static void head_and_tail(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 10 * PKT);
+    for (uint64_t k = 2; k < 8; k++)
+        rx(&f, k, (int64_t)k * 10 * MS);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.expected, 10);
+    assert_int_equal(f.st.received, 6);
+    assert_int_equal(f.st.lost, 4);
+    assert_true(fabs(f.st.mlr - 280.0) < 1e-9);
+    dsend_meter_free(&f.m);
+}
+
+/* One packet 50 ms after its playout time stalls playout 50 ms; the next,
+ * on the old schedule, is on time against the shifted one. */
+static void underrun(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 20 * MS, 0, 10 * PKT);
+    /* packet 0 at 0: playout of byte 0 at 20 ms; packet k plays at 20 + 10k ms */
+    rx(&f, 0, 0);
+    rx(&f, 1, 10 * MS);
+    rx(&f, 2, 90 * MS); /* due at 40 ms: 50 ms late */
+    rx(&f, 3, 95 * MS); /* due at 50 + 50 (stall) = 100 ms: on time */
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.underruns, 1);
+    assert_int_equal(f.st.late, 1);
+    assert_int_equal(f.st.stall_ns, 50 * MS);
+    assert_int_equal(f.st.max_lateness, 50 * MS);
+    dsend_meter_free(&f.m);
+}
+
+/* Duplicates and reordering are counted, not received twice. */
+static void duplicate_and_reorder(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 4 * PKT);
+    rx(&f, 0, 0);
+    rx(&f, 2, 1);
+    rx(&f, 1, 2);
+    rx(&f, 1, 3);
+    rx(&f, 3, 4);
+    rx(&f, 7, 5); /* no plan asked for it */
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.received, 4);
+    assert_int_equal(f.st.duplicate, 1);
+    assert_int_equal(f.st.out_of_order, 1);
+    assert_int_equal(f.st.unexpected, 1);
+    assert_int_equal(f.st.lost, 0);
+    dsend_meter_free(&f.m);
+}
+
+/* Pause 500 ms while playing byte 5 packets in, resume: the plan after the
+ * resume starts where the server says; deadlines go on from where playout
+ * stopped, with no prebuffer and no stall. */
+static void pause_resume(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 20 * MS, 0, 20 * PKT);
+    for (uint64_t k = 0; k < 8; k++)
+        rx(&f, k, (int64_t)k * 10 * MS); /* packet k plays at 20 + 10k ms */
+    dsend_meter_pause(&f.m, 70 * MS);        /* playing packet 5 */
+    dsend_meter_resume(&f.m, 570 * MS);      /* packet 5 plays at 570 ms */
+    assert_int_equal(dsend_meter_plan_begin(&f.m, 8 * PKT, 20 * PKT, 0), 0);
+    rx(&f, 8, 590 * MS);                     /* due at 600 ms */
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.pauses, 1);
+    assert_int_equal(f.st.expected, 20);
+    assert_int_equal(f.st.received, 9);
+    assert_int_equal(f.st.underruns, 0);
+    assert_int_equal(f.m.last_deadline, 600 * MS);
+    dsend_meter_free(&f.m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(constant_delay), cmocka_unit_test(alternating_delay),
+        cmocka_unit_test(burst),          cmocka_unit_test(head_and_tail),
+        cmocka_unit_test(underrun),       cmocka_unit_test(duplicate_and_reorder),
+        cmocka_unit_test(pause_resume),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
