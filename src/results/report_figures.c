@@ -169,7 +169,8 @@ static int cdf_figure(const char *dir, const char *fig, const rpt_run *runs, int
         n += snprintf(setup + n, sizeof setup - (size_t)n, "set xlabel '%s%s' noenhanced\n", xlabel,
                       logx ? ", log scale" : "");
     if (logx)
-        n += snprintf(setup + n, sizeof setup - (size_t)n, "set logscale x\nset format x '%%g'\n");
+        n += snprintf(setup + n, sizeof setup - (size_t)n, /* from the decade: no line on the border */
+                      "set logscale x\nset format x '%%g'\nset xrange [%g:*]\n", lo);
     if (missing[0])
         snprintf(setup + n, sizeof setup - (size_t)n,
                  "set label 1 '%s' at graph 0.02, graph 0.96 noenhanced\n", gq(missing, q, sizeof q));
