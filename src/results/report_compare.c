@@ -132,8 +132,15 @@ void rpt_summary(const rpt_run *r, FILE *o)
                    "wall, %llu events\n",
                 r->devices, r->client_ranks, r->client_ranks == 1 ? "" : "s", r->nclients,
                 (double)r->simulated_ns / 1e9, r->wall_seconds, (unsigned long long)r->events);
-    if (r->units[0])
+    int any = 0;
+    for (int k = 0; k < CF_N; k++)
+        any |= r->field[k] != NULL;
+    if (!any) /* dsend serve alone: its clients are in a dsend clients file */
+        fprintf(o, "  clients       not measured (no /clients: report it with the dsend clients file)\n");
+    if (any && r->units[0])
         fprintf(o, "  units         %s (the /clients counts)\n", r->units);
+    if (!any)
+        goto devices;
     long started = rpt_values(r, M_STARTUP, buf);
     fprintf(o, "  streams       %s started of %u; %s pauses, %s seeks\n",
             started < 0 ? "not measured" : (snprintf(a[0], sizeof a[0], "%ld", started), a[0]),
@@ -159,6 +166,7 @@ void rpt_summary(const rpt_run *r, FILE *o)
         fprintf(o, "  %-28s %12s %12s %12s\n", rpt_metrics[m].title, cell(s[0], x[0], a[0], 32),
                 cell(s[1], x[1], a[1], 32), cell(s[2], x[2], a[2], 32));
     }
+devices:
     if (r->ndev > 0) {
         uint64_t mn = UINT64_MAX, mx = 0;
         double mean = 0;

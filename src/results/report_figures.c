@@ -199,6 +199,10 @@ static int underrun_figure(const char *dir, const rpt_run *runs, int nruns, doub
     char plot[1024], setup[1024];
     double top = 1;
     int any = 0;
+    for (int i = 0; i < nruns; i++)
+        any |= cnt[i] >= 0;
+    if (!any)
+        return 0;
     FILE *f = open_in(dir, "underruns.dat");
     if (!f)
         return dsend_seterr(DSEND_EIO, "%s/underruns.dat: %s", dir, strerror(errno));
@@ -215,11 +219,8 @@ static int underrun_figure(const char *dir, const rpt_run *runs, int nruns, doub
             if (*p == '"')
                 *p = '\'';
         fprintf(f, "%d %ld \"%s\"\n", i + 1, k, l);
-        any = 1;
     }
     fclose(f);
-    if (!any)
-        return 0;
     snprintf(setup, sizeof setup, "set title 'Clients with at least one underrun (runs not shown: not "
                                   "measured)' noenhanced\nset ylabel 'clients'\nset yrange [0:%g]\n"
                                   "set xrange [0.4:%d.6]\nset style fill solid 0.7\nset boxwidth 0.6\n"
