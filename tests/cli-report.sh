@@ -27,6 +27,62 @@ done
 grep -q "img src='startup.png'" "$TMP/two/index.html" || fail "index.html lacks figures"
 grep -q "| client-link | 25Mbit/s |" "$TMP/two/report.md" || fail "report.md lacks the configuration"
 grep -q "on time" "$TMP/two/report.md" || fail "report.md lacks the summary"
+# summaries carry the run's real figures, not zeros
+grep -Eq '^dsend sim: [1-9][0-9]* devices, .* clients, ([1-9][0-9]*\.[0-9]|0\.[1-9]) s simulated' "$TMP/two/report.md" ||
+    fail "summary lacks the device count or simulated time: $(grep '^dsend sim' "$TMP/two/report.md")"
+grep -q "device load .* 0 B max" "$TMP/two/report.md" && fail "summary shows no device load"
+# index.html has the configuration table, escaped
+grep -q "<tr><td>client-link</td><td>25Mbit/s</td></tr>" "$TMP/two/index.html" || fail "index.html lacks the configuration"
+
+# two runs that differ (--nic 20Mbit/s vs the default): the comparison, in report.md and on stdout;
+# the '_' of a file name stays literal in legends (gnuplot's enhanced text would eat it)
+run --clients 8 --out "$TMP/fast.h5" || fail "sim fast"
+run --clients 8 --nic 20Mbit/s --out "$TMP/nic_20.h5" || fail "sim nic_20"
+expect_ok "$DSEND" report "$TMP/fast.h5" "$TMP/nic_20.h5" -o "$TMP/cmp"
+line=$(grep '^compare startup_ms p50 ' "$TMP/ok.out") || fail "no startup comparison on stdout: $(cat "$TMP/ok.out")"
+set -- $line
+[ $# -eq 8 ] && [ "$4" != "$5" ] && [ "$4" != - ] && [ "$5" != - ] && [ "$8" = 2 ] ||
+    fail "startup comparison does not show two different runs: $line"
+grep -Fq "| p50 | $4 | $5 | $6 | $7 |" "$TMP/cmp/report.md" || fail "report.md lacks the comparison row: $line"
+grep -q "<h3>startup (ms)</h3>" "$TMP/cmp/index.html" || fail "index.html lacks the comparison"
+for m in jitter_ms df_ms mlr max_lateness_ms ontime_pct underruns stall_s; do
+    grep -q "^compare $m p99 " "$TMP/ok.out" || fail "no $m comparison on stdout"
+done
+grep -q '^compare ontime_pct total ' "$TMP/ok.out" && grep -q '^compare underruns clients ' "$TMP/ok.out" ||
+    fail "no on-time total or underrun client count on stdout"
+grep -q "2: nic_20.h5 (model)" "$TMP/cmp/startup.svg" || fail "legend with '_' mangled in startup.svg"
+for fig in stall underruns; do
+    grep -q "<svg" "$TMP/cmp/$fig.svg" || fail "no $fig figure"
+done
+
+# a measured run: dsend serve's file (no /clients) + dsend clients' file, paired in either order;
+# fields the clients could not measure (listed, or missing) are never plotted
+EDIT="$DSEND_TOP_BUILDDIR/tests/results_edit"
+cp "$TMP/nic_20.h5" "$TMP/srv.h5" && "$EDIT" "$TMP/srv.h5" attr / kind serve &&
+    "$EDIT" "$TMP/srv.h5" unlink /clients || fail "making srv.h5"
+cp "$TMP/fast.h5" "$TMP/cli.h5" && "$EDIT" "$TMP/cli.h5" attr / kind clients &&
+    "$EDIT" "$TMP/cli.h5" drop-field /clients mlr &&
+    "$EDIT" "$TMP/cli.h5" attr /clients not_measured "jitter_ms,df_ms" &&
+    "$EDIT" "$TMP/cli.h5" attr /clients units packets || fail "making cli.h5"
+expect_ok "$DSEND" report "$TMP/cli.h5" "$TMP/fast.h5" "$TMP/srv.h5" -o "$TMP/meas"
+grep -q "report of 2 runs" "$TMP/ok.out" || fail "serve + clients are not one run: $(tail -1 "$TMP/ok.out")"
+grep -q "^## Run 1: measured (srv.h5 + cli.h5)" "$TMP/meas/report.md" || fail "no measured run in report.md"
+grep -q '^compare jitter_ms p50 - ' "$TMP/ok.out" || fail "unmeasured jitter compared as a number"
+grep -q "RFC 3550 jitter (ms) *not measured" "$TMP/meas/report.md" || fail "jitter not shown as not measured"
+grep -q "^  units *packets" "$TMP/meas/report.md" || fail "units not shown"
+grep -q "^dsend serve: [1-9][0-9]* devices" "$TMP/meas/report.md" || fail "measured run lacks the server's devices"
+for fig in jitter mdi_df mdi_mlr; do
+    [ ! -e "$TMP/meas/${fig}_run1.dat" ] || fail "$fig of the measured run written as data"
+    grep -q "_run1.dat" "$TMP/meas/$fig.gp" && fail "$fig of the measured run plotted"
+    grep -q "${fig}_run2.dat" "$TMP/meas/$fig.gp" || fail "$fig of the model run not plotted"
+done
+grep -q "startup_run1.dat" "$TMP/meas/startup.gp" || fail "measured startup not plotted"
+expect_ok "$DSEND" report "$TMP/srv.h5" "$TMP/cli.h5" -o "$TMP/meas2"
+grep -q "^## Run 1: measured (srv.h5 + cli.h5)" "$TMP/meas2/report.md" || fail "serve first: not paired"
+expect_ok "$DSEND" report "$TMP/cli.h5" -o "$TMP/cli"
+grep -q "^dsend clients: 8 sessions measured over .*, [1-9][0-9]* packets received" "$TMP/cli/report.md" ||
+    fail "clients summary: $(grep '^dsend' "$TMP/cli/report.md")"
+
 # refusals: one line, nothing left behind
 expect_error "exists \(use --force" "$DSEND" report "$TMP/a.h5" -o "$TMP/one"
 expect_ok "$DSEND" report "$TMP/b.h5" -o "$TMP/one" --force

@@ -9,7 +9,9 @@
 
 /* Figures (PNG and SVG, drawn by gnuplot as a subprocess), index.html and
  * report.md in outdir from one or more results files (dsend sim --out or
- * dsend clients --out), several runs overlaid.  The report is built in a
+ * dsend clients --out, dsend serve --out), several runs overlaid and, with
+ * two or more, compared (also as "compare ..." lines on log).  A serve file
+ * and a clients file make one measured run.  The report is built in a
  * temporary directory and renamed into place; force replaces an existing
  * outdir.  gnuplot is $DSEND_GNUPLOT, else "gnuplot" on the PATH. */
 int dsend_report(char *const *runs, int nruns, const char *outdir, int force, FILE *log);
