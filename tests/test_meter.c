@@ -51,7 +51,7 @@ static void constant_delay(void **state)
 {
     (void)state;
     fixture f;
-    start(&f, 200 * MS, 0, f.a.size);
+    start(&f, 200 * MS, 0, 100 * PKT);
     f.st.request_at = 0;
     for (uint64_t k = 0; k < 100; k++)
         rx(&f, k, 50 * MS + (int64_t)k * 10 * MS);
@@ -75,7 +75,7 @@ static void alternating_delay(void **state)
 {
     (void)state;
     fixture f;
-    start(&f, 100 * MS, 0, f.a.size);
+    start(&f, 100 * MS, 0, 100 * PKT);
     for (uint64_t k = 0; k < 100; k++)
         rx(&f, k, (int64_t)k * 10 * MS + (k % 2 ? 4 * MS : 0));
     dsend_meter_final(&f.m);
