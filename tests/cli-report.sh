@@ -34,15 +34,17 @@ grep -q "device load .* 0 B max" "$TMP/two/report.md" && fail "summary shows no 
 # index.html has the configuration table, escaped
 grep -q "<tr><td>client-link</td><td>25Mbit/s</td></tr>" "$TMP/two/index.html" || fail "index.html lacks the configuration"
 
-# two runs that differ (--nic 20Mbit/s vs the default): the comparison, in report.md and on stdout;
+# two runs that differ (a client prebuffer of 500 ms instead of 1 s: startup 500 ms shorter): the
+# comparison, in report.md and on stdout;
 # the '_' of a file name stays literal in legends (gnuplot's enhanced text would eat it)
 run --clients 8 --out "$TMP/fast.h5" || fail "sim fast"
-run --clients 8 --nic 20Mbit/s --out "$TMP/nic_20.h5" || fail "sim nic_20"
+run --clients 8 --nic 20Mbit/s --prebuffer 500ms --out "$TMP/nic_20.h5" || fail "sim nic_20"
 expect_ok "$DSEND" report "$TMP/fast.h5" "$TMP/nic_20.h5" -o "$TMP/cmp"
 line=$(grep '^compare startup_ms p50 ' "$TMP/ok.out") || fail "no startup comparison on stdout: $(cat "$TMP/ok.out")"
 set -- $line
-[ $# -eq 8 ] && [ "$4" != "$5" ] && [ "$4" != - ] && [ "$5" != - ] && [ "$8" = 2 ] ||
-    fail "startup comparison does not show two different runs: $line"
+[ $# -eq 8 ] && [ "$4" != "$5" ] && [ "$4" != - ] && [ "$5" != - ] && [ "$8" = 2 ] &&
+    awk -v d="$6" 'BEGIN { exit !(d > -500.5 && d < -499.5) }' ||
+    fail "startup comparison does not show the 500 ms shorter prebuffer: $line"
 grep -Fq "| p50 | $4 | $5 | $6 | $7 |" "$TMP/cmp/report.md" || fail "report.md lacks the comparison row: $line"
 grep -q "<h3>startup (ms)</h3>" "$TMP/cmp/index.html" || fail "index.html lacks the comparison"
 for m in jitter_ms df_ms mlr max_lateness_ms ontime_pct underruns stall_s; do

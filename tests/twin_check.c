@@ -73,13 +73,13 @@ int main(int argc, char **argv)
             FAIL("%zu clients vs %zu", a.n, b.n);
         for (size_t i = 0; i < a.n; i++) {
             const dsend_client_stats *x = &a.c[i], *y = &b.c[i];
-            if (x->asset != y->asset || x->expected != y->expected || x->received != y->received ||
-                x->bytes != y->bytes)
-                FAIL("client %zu: model asset %u, %llu/%llu packets, %llu bytes; measured asset "
-                     "%u, %llu/%llu packets, %llu bytes",
-                     i, x->asset, (unsigned long long)x->received,
+            if (x->asset != y->asset || x->scheduler != y->scheduler ||
+                x->expected != y->expected || x->received != y->received || x->bytes != y->bytes)
+                FAIL("client %zu: model asset %u scheduler %u, %llu/%llu packets, %llu bytes; "
+                     "measured asset %u scheduler %u, %llu/%llu packets, %llu bytes",
+                     i, x->asset, x->scheduler, (unsigned long long)x->received,
                      (unsigned long long)x->expected, (unsigned long long)x->bytes, y->asset,
-                     (unsigned long long)y->received, (unsigned long long)y->expected,
+                     y->scheduler, (unsigned long long)y->received, (unsigned long long)y->expected,
                      (unsigned long long)y->bytes);
             if (x->lost || y->lost || x->crc_errors || y->crc_errors || x->received == 0)
                 FAIL("client %zu: lost %llu/%llu, payload errors %llu/%llu", i,
@@ -89,7 +89,8 @@ int main(int argc, char **argv)
                 FAIL("client %zu: startup %lld / %lld ns", i, (long long)x->startup_ns,
                      (long long)y->startup_ns);
         }
-        printf("twin: %zu clients, the same packets (%s) and bytes per client in both worlds\n",
+        printf("twin: %zu clients, the same asset, scheduler, packets (%s) and bytes per client "
+               "in both worlds\n",
                a.n, a.units);
         return 0;
     }

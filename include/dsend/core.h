@@ -84,7 +84,7 @@ typedef struct dsend_clock {
      * calls dsend_device_wake(dev, who, at) then */
     int (*wake)(void *ctx, int who, int64_t at);
 } dsend_clock;
-enum { DSEND_WAKE_SCHEDULER = 0, DSEND_WAKE_SENDER = 1, DSEND_WAKE_PACER = 2, DSEND_WAKERS = 3 };
+enum { DSEND_WAKE_SCHEDULER = 0, DSEND_WAKE_SENDER = 1, DSEND_WAKE_EMIT = 2, DSEND_WAKERS = 3 };
 
 typedef struct dsend_ctrl {
     const char *name;
@@ -95,10 +95,13 @@ typedef struct dsend_ctrl {
 
 typedef struct dsend_emit {
     const char *name;
-    /* put the run on the wire now (sim: at run->depart, which is >= now) */
+    /* commit a run: its packets leave at their departures (run->depart >= now) */
     int (*packets)(void *ctx, const dsend_packet_run *run);
-    /* the end of one pacer round: send what was batched */
-    int (*flush)(void *ctx);
+    /* packets of `client` in epochs before `epoch` that this device committed
+     * to leave at `from` or later are not sent */
+    int (*cancel)(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from);
+    /* the timer the backend armed (DSEND_WAKE_EMIT) fired: send what is due */
+    int (*transmit)(void *ctx);
 } dsend_emit;
 
 /* Refuse a backend with a missing method (never patched at run time). */
@@ -118,7 +121,7 @@ typedef struct dsend_core_params {
     uint64_t nic_bps;     /* a device's egress link, in wire bytes */
     int64_t send_ahead;   /* ns: a sub-block goes to the pacer its deadline minus this */
     int64_t pace_lead;    /* ns: a packet leaves its playout time minus this */
-    int64_t pace_batch;   /* ns: one pacer round sends what is due within this */
+    int64_t pace_batch;   /* ns: the link's budget slot; serve sends what is due within it at once */
 } dsend_core_params;
 
 /* One line naming the option, or 0. */

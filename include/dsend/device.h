@@ -57,42 +57,42 @@ int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
 const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client);
 void dsend_scheduler_free(dsend_scheduler *s);
 
-/* ---- pacer: every packet leaves at its playout time minus pace_lead, no
- * earlier, and the device's link (wire bytes) is never over --nic ---- */
-typedef struct dsend_train {
-    int64_t release;      /* ns: the next packet's release */
-    int64_t deadline;     /* ns: playout time of `base` */
-    uint64_t base, next, end; /* the sub-block [base, end), next packet at `next` */
-    const uint8_t *data;  /* bytes of `base` in RAM, or NULL */
-    uint32_t client, asset, epoch, marker; /* marker: end-of-stream packet follows */
-} dsend_train;
-
+/* ---- pacer: decides when every packet leaves, the same in both worlds.
+ * A sub-block handed over by the sender is committed at once: each of its
+ * packets leaves at its playout time minus pace_lead, unless the device's
+ * link (--nic, in wire bytes) has no room left in that pace_batch-long
+ * slot, in which case it leaves at the start of the first slot that has.
+ * The emit backend then realises the committed departures (sim: event
+ * timestamps; serve: a transmit queue sending each packet at its time). */
 typedef struct dsend_pacer {
     int device;
     const dsend_core_params *p;
-    const dsend_peers *peers;
     const dsend_clock *clock;
     void *clock_ctx;
     const dsend_emit *emit;
     void *emit_ctx;
-    dsend_train *heap;    /* by release */
-    uint32_t n, cap;
-    int64_t link_free;    /* ns: when the link has sent everything so far */
-    int64_t wake_at;      /* the timer asked for, or -1 */
-    uint64_t packets, wire_bytes, bytes, stale, max_trains;
-    /* optional accounting: wire bytes leaving at a time (time series) */
+    uint64_t slot_bytes;  /* the link's wire bytes per slot */
+    int64_t first_slot;   /* absolute slot number of used[0] */
+    uint64_t *used;       /* wire bytes committed per slot, a window of nslots */
+    uint32_t nslots;
+    uint64_t packets, wire_bytes, bytes, runs, delayed, cancels;
+    int64_t max_delay;    /* ns: the longest a packet waited for room on the link */
+    /* optional accounting: wire bytes leaving at a time, with the sender's
+     * queue then (time series) */
     void (*account)(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
     void *account_ctx;
+    const uint32_t *queue;  /* the sender's queue length */
 } dsend_pacer;
 
 int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
-                     const dsend_peers *peers, const dsend_clock *clock, void *clock_ctx,
-                     const dsend_emit *emit, void *emit_ctx);
+                     const dsend_clock *clock, void *clock_ctx, const dsend_emit *emit,
+                     void *emit_ctx);
 /* A sub-block, from the sender: [offset, offset + len) playing at deadline. */
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
                        uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data);
-/* A pacer round: emit every packet due within pace_batch; arm the timer. */
-int dsend_pacer_run(dsend_pacer *q);
+/* The client's plan changed (a pause, seek or end): packets of older epochs
+ * committed to leave from now on are not sent. */
+int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch);
 void dsend_pacer_free(dsend_pacer *q);
 
 /* ---- sender: ranks the requests of all schedulers, earliest deadline
@@ -160,5 +160,6 @@ int dsend_device_request(dsend_device *d, const dsend_send_request *rq);
 int dsend_device_peer(dsend_device *d, const dsend_peer *peer);
 /* The clock's timer of `who`, armed for `at`, fired (a stale one is ignored). */
 int dsend_device_wake(dsend_device *d, int who, int64_t at);
+
 
 #endif

@@ -201,8 +201,12 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
             close(s->rtsp);
             s->rtsp = -1;
             char p2[512];
+            int front = s->port;
             if (parse_url(h, s->host, sizeof s->host, &s->port, p2, sizeof p2))
                 return dsend_seterr(DSEND_EINVAL, "session %u: bad redirect '%s'", id, h);
+            /* the front sends device d's clients to its port + 1 + d */
+            if (s->port > front && s->port - front - 1 < 65536)
+                s->st.scheduler = (uint32_t)(s->port - front - 1);
             continue;
         }
         if (st != 200)
@@ -552,6 +556,9 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
         goto err;
     }
+    for (uint32_t i = 0; i < C; i++)
+        if (ss[i].st.scheduler == UINT32_MAX)
+            r->not_measured = "scheduler"; /* no redirect named its device */
     for (uint32_t i = 0; i < C; i++) {
         csession *s = &ss[i];
         dsend_meter_final(&s->meter);

@@ -21,11 +21,12 @@ int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
     d->ctrl = ctrl;
     d->ctrl_ctx = ctrl_ctx;
     if ((rc = dsend_peers_init(&d->peers, expect_sessions)) ||
-        (rc = dsend_pacer_init(&d->pacer, id, p, &d->peers, clock, clock_ctx, emit, emit_ctx)) ||
+        (rc = dsend_pacer_init(&d->pacer, id, p, clock, clock_ctx, emit, emit_ctx)) ||
         (rc = dsend_sender_init(&d->sender, id, p, store, &d->peers, &d->pacer, clock,
                                 clock_ctx)) ||
         (rc = dsend_scheduler_init(&d->sched, id, p, clock, clock_ctx, ctrl, ctrl_ctx)))
         dsend_device_free(d);
+    d->pacer.queue = &d->sender.n;
     return rc;
 }
 
@@ -37,10 +38,22 @@ void dsend_device_free(dsend_device *d)
     dsend_peers_free(&d->peers);
 }
 
-/* this device's table first, then every other device's */
+/* A session's new state on this device: what its pacer committed for an
+ * older plan (or an ended session) from now on is not sent. */
+static int learn(dsend_device *d, const dsend_peer *p)
+{
+    const dsend_peer *cur = dsend_peers_find(&d->peers, p->client);
+    uint32_t was = cur ? cur->epoch : 0;
+    int rc = dsend_peers_update(&d->peers, p);
+    if (rc == 0 && (!p->open || p->epoch != was))
+        rc = dsend_pacer_cancel(&d->pacer, p->client, p->open ? p->epoch : UINT32_MAX);
+    return rc;
+}
+
+/* this device first, then every other device */
 static int announce(dsend_device *d, const dsend_peer *p)
 {
-    int rc = dsend_peers_update(&d->peers, p);
+    int rc = learn(d, p);
     return rc ? rc : d->ctrl->announce(d->ctrl_ctx, p);
 }
 
@@ -106,7 +119,7 @@ int dsend_device_request(dsend_device *d, const dsend_send_request *rq)
 
 int dsend_device_peer(dsend_device *d, const dsend_peer *peer)
 {
-    int rc = dsend_peers_update(&d->peers, peer);
+    int rc = learn(d, peer);
     /* drop what the change made stale now, not when it would leave */
     if (rc == 0 && d->sender.n)
         rc = dsend_sender_run(&d->sender);
@@ -124,11 +137,9 @@ int dsend_device_wake(dsend_device *d, int who, int64_t at)
             return 0;
         d->sender.wake_at = -1;
         return dsend_sender_run(&d->sender);
-    case DSEND_WAKE_PACER:
-        if (at != d->pacer.wake_at)
-            return 0;
-        d->pacer.wake_at = -1;
-        return dsend_pacer_run(&d->pacer);
+    case DSEND_WAKE_EMIT:
+        (void)at; /* the backend keeps its own queue: a stale timer finds nothing due */
+        return d->pacer.emit->transmit(d->pacer.emit_ctx);
     default:
         return dsend_seterr(DSEND_EINVAL, "device %d: wake-up for unknown part %d", d->id, who);
     }

@@ -1,23 +1,26 @@
 /* The pacer: between the sender and the emit backend, in both worlds.
  *
- * A sub-block handed over by the sender becomes a train of packets; every
- * packet is released at its playout time minus pace_lead and leaves at the
- * later of that and the moment the device's link (--nic, in wire bytes:
- * payload plus RTP/UDP/IP headers) has sent everything before it.  Trains
- * wait in a heap by the release of their next packet, so the link serves
- * packets in playout order.  One round sends what is due within
- * pace_batch of now (serve sleeps between rounds) and asks the clock to
- * wake it for the next. */
+ * Every packet is released at its playout time minus pace_lead.  The
+ * device's link is a budget of wire bytes (payload plus RTP/UDP/IP headers)
+ * per slot of pace_batch: a packet leaves at its release when its slot has
+ * room, else at the start of the first later slot that has (a packet larger
+ * than what is left spills into the next slots, so the rate holds even when
+ * a slot is smaller than a packet).  `serve` sends a slot's packets in one
+ * batch, so finer timing than a slot is not a property of the link there.
+ *
+ * A sub-block is committed when the sender hands it over, so its packets'
+ * departures are known at once and consecutive packets leaving exactly one
+ * packet's media time apart form one run: one emit call (one event in the
+ * simulation) for a whole sub-block while the link has room. */
 #include "dsend/core.h"
 #include "dsend/error.h"
-#include "util/heap.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
-                     const dsend_peers *peers, const dsend_clock *clock, void *clock_ctx,
-                     const dsend_emit *emit, void *emit_ctx)
+                     const dsend_clock *clock, void *clock_ctx, const dsend_emit *emit,
+                     void *emit_ctx)
 {
     int rc;
     memset(q, 0, sizeof *q);
@@ -25,157 +28,164 @@ int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
         return rc;
     q->device = device;
     q->p = p;
-    q->peers = peers;
     q->clock = clock;
     q->clock_ctx = clock_ctx;
     q->emit = emit;
     q->emit_ctx = emit_ctx;
-    q->wake_at = -1;
+    q->slot_bytes = (uint64_t)((unsigned __int128)p->nic_bps * (uint64_t)p->pace_batch /
+                               8u / 1000000000u);
+    if (q->slot_bytes == 0)
+        q->slot_bytes = 1;
     return 0;
 }
 
 void dsend_pacer_free(dsend_pacer *q)
 {
-    free(q->heap);
+    free(q->used);
     memset(q, 0, sizeof *q);
 }
 
-/* a total order, so equal releases never depend on arrival order */
-static int train_before(const dsend_train *x, const dsend_train *y)
+/* The budget of absolute slot s: a ring of nslots (a power of two) over
+ * [first_slot, first_slot + nslots), growing as needed; slots before now
+ * are cleared as time passes them. */
+static uint64_t *slot(dsend_pacer *q, int64_t s, int64_t now_slot)
 {
-    if (x->release != y->release)
-        return x->release < y->release;
-    if (x->client != y->client)
-        return x->client < y->client;
-    return x->next < y->next;
-}
-
-static int64_t release_of(const dsend_pacer *q, const dsend_train *t, uint64_t off)
-{
-    const dsend_asset *a = &q->p->lib->assets[t->asset];
-    return dsend_media_time(a, t->base, t->deadline, off) - q->p->pace_lead;
-}
-
-int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
-                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data)
-{
-    if (q->n == q->cap) {
-        uint32_t cap = q->cap ? 2 * q->cap : 256;
-        void *h = realloc(q->heap, cap * sizeof *q->heap);
-        if (!h)
-            return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for its trains", q->device);
-        q->heap = h;
-        q->cap = cap;
+    if (!q->nslots) {
+        q->used = calloc(1024, sizeof *q->used);
+        if (!q->used)
+            return NULL;
+        q->nslots = 1024;
+        q->first_slot = now_slot;
     }
-    const dsend_asset *a = &q->p->lib->assets[asset];
-    dsend_train t = {.deadline = deadline, .base = offset, .next = offset, .end = offset + len,
-                     .data = data, .client = client, .asset = asset, .epoch = epoch,
-                     .marker = offset + len == a->size && a->npes > 0};
-    t.release = release_of(q, &t, offset);
-    q->heap[q->n++] = t;
-    DSEND_HEAP_UP(dsend_train, q->heap, q->n, train_before);
-    if (q->n > q->max_trains)
-        q->max_trains = q->n;
-    return dsend_pacer_run(q);
+    if (now_slot > q->first_slot) {
+        int64_t pass = now_slot - q->first_slot;
+        if (pass >= q->nslots)
+            memset(q->used, 0, q->nslots * sizeof *q->used);
+        else
+            for (int64_t k = q->first_slot; k < now_slot; k++)
+                q->used[k & (q->nslots - 1)] = 0;
+        q->first_slot = now_slot;
+    }
+    if (s < q->first_slot)
+        s = q->first_slot;
+    if (s - q->first_slot >= q->nslots) {
+        uint64_t n = q->nslots;
+        while ((int64_t)n <= s - q->first_slot)
+            n *= 2;
+        uint64_t *u = calloc(n, sizeof *u);
+        if (!u)
+            return NULL;
+        for (int64_t k = q->first_slot; k < q->first_slot + q->nslots; k++)
+            u[k & (n - 1)] = q->used[k & (q->nslots - 1)];
+        free(q->used);
+        q->used = u;
+        q->nslots = (uint32_t)n;
+    }
+    return &q->used[s & (q->nslots - 1)];
 }
 
-/* Emit the run [run->offset, upto) and account for it. */
+/* When a packet of `wire` bytes released at `release` leaves; its bytes
+ * are charged to the link. */
+static int depart(dsend_pacer *q, int64_t now, int64_t release, uint64_t wire, int64_t *out)
+{
+    int64_t w = q->p->pace_batch, t = release > now ? release : now;
+    int64_t now_slot = now / w, s = t / w;
+    uint64_t *u = slot(q, s, now_slot);
+    if (!u)
+        return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
+                            q->device);
+    while (*u >= q->slot_bytes) {
+        if (!(u = slot(q, ++s, now_slot)))
+            return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
+                                q->device);
+    }
+    *out = s * w > t ? s * w : t;
+    /* charge it, spilling what does not fit into the following slots */
+    for (uint64_t left = wire; left;) {
+        uint64_t room = q->slot_bytes - (*u < q->slot_bytes ? *u : q->slot_bytes);
+        uint64_t take = left < room ? left : room;
+        *u += take;
+        left -= take;
+        if (left && !(u = slot(q, ++s, now_slot)))
+            return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
+                                q->device);
+    }
+    return 0;
+}
+
 static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 {
     if (!run->bytes)
         return 0;
+    q->runs++;
     int rc = q->emit->packets(q->emit_ctx, run);
     run->bytes = 0;
     return rc;
 }
 
-int dsend_pacer_run(dsend_pacer *q)
+int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
+                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data)
 {
     const dsend_core_params *p = q->p;
-    int64_t now = q->clock->now(q->clock_ctx), horizon = now + p->pace_batch;
-    int rc = 0, sent = 0;
+    const dsend_asset *a = &p->lib->assets[asset];
+    int64_t now = q->clock->now(q->clock_ctx);
     dsend_packet_run run = {.bytes = 0};
-    while (q->n) {
-        dsend_train *t = &q->heap[0];
-        if (!dsend_peers_current(q->peers, t->client, t->epoch)) {
-            /* paused, sought or ended since: nothing of it leaves */
-            dsend_train gone;
-            q->stale += (t->end - t->next + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
-            DSEND_HEAP_POP(dsend_train, q->heap, q->n, &gone, train_before);
-            continue;
+    int rc = 0;
+    int64_t last = 0;
+    for (uint64_t o = offset, end = offset + len; o < end;) {
+        uint32_t plen = dsend_packet_len(a, o);
+        if (o + plen > end)
+            plen = (uint32_t)(end - o);
+        int64_t release = dsend_media_time(a, offset, deadline, o) - p->pace_lead, d;
+        uint64_t wire = (uint64_t)plen + DSEND_PKT_OVERHEAD;
+        if ((rc = depart(q, now, release, wire, &d)))
+            return rc;
+        if (d > release && d > now) {
+            q->delayed++;
+            if (d - release > q->max_delay)
+                q->max_delay = d - release;
         }
-        int64_t depart = t->release > q->link_free ? t->release : q->link_free;
-        if (depart < now)
-            depart = now; /* late: it leaves now, never in the past */
-        if (depart > horizon)
-            break;
-        const dsend_asset *a = &p->lib->assets[t->asset];
-        uint32_t len = dsend_packet_len(a, t->next);
-        if (t->next + len > t->end)
-            len = (uint32_t)(t->end - t->next);
-        /* one run while the same train keeps the link and its packets leave
-         * exactly one packet's media time apart */
-        int64_t off_run = run.bytes ? depart - dsend_media_time(a, run.offset, run.depart,
-                                                               t->next)
-                                    : 0; /* 0, or +-1 ns of rounding */
-        if (run.bytes && !(run.client == t->client && run.epoch == t->epoch &&
-                           run.offset + run.bytes == t->next && off_run >= -1 && off_run <= 1)) {
-            if ((rc = emit_run(q, &run)))
-                return rc;
-        }
+        /* one run while its packets leave exactly a packet's media time apart
+         * (to the ns of rounding) */
+        int64_t off_run = run.bytes ? d - dsend_media_time(a, run.offset, run.depart, o) : 0;
+        if (run.bytes && (off_run < -1 || off_run > 1) && (rc = emit_run(q, &run)))
+            return rc;
         if (!run.bytes)
-            run = (dsend_packet_run){.client = t->client, .asset = t->asset, .epoch = t->epoch,
-                                     .device = (uint32_t)q->device, .offset = t->next,
-                                     .depart = depart,
-                                     .data = t->data ? t->data + (t->next - t->base) : NULL};
-        run.bytes += len;
-        uint64_t wire = (uint64_t)len + DSEND_PKT_OVERHEAD;
-        q->link_free = depart + dsend_wire_ns(wire, p->nic_bps);
+            run = (dsend_packet_run){.client = client, .asset = asset, .epoch = epoch,
+                                     .device = (uint32_t)q->device, .offset = o, .depart = d,
+                                     .data = data ? data + (o - offset) : NULL};
+        run.bytes += plen;
         q->packets++;
         q->wire_bytes += wire;
-        q->bytes += len;
+        q->bytes += plen;
         if (q->account)
-            q->account(q->account_ctx, depart, wire, q->n);
-        sent = 1;
-        t->next += len;
-        if (t->next < t->end) {
-            t->release = release_of(q, t, t->next);
-            DSEND_HEAP_DOWN(dsend_train, q->heap, q->n, train_before);
-            continue;
-        }
-        dsend_train done;
-        DSEND_HEAP_POP(dsend_train, q->heap, q->n, &done, train_before);
-        if ((rc = emit_run(q, &run)))
-            return rc;
-        if (done.marker) {
-            /* players emit a PES when the next one starts, so the last frame
-             * of an RTP/MP2T stream would be held back forever: one packet
-             * closes every PES (doc/serving.md) */
-            uint32_t mlen = (a->npes < 7 ? a->npes : 7) * 188u;
-            dsend_packet_run m = {.client = done.client, .asset = done.asset,
-                                  .epoch = done.epoch, .device = (uint32_t)q->device,
-                                  .offset = dsend_packet_offset(a, dsend_packets_before(a, a->size)),
-                                  .bytes = mlen, .flags = DSEND_RUN_END_MARKER,
-                                  .depart = q->link_free > depart ? q->link_free : depart};
-            q->link_free = m.depart + dsend_wire_ns(mlen + DSEND_PKT_OVERHEAD, p->nic_bps);
-            q->wire_bytes += mlen + DSEND_PKT_OVERHEAD;
-            if ((rc = q->emit->packets(q->emit_ctx, &m)))
-                return rc;
-        }
+            q->account(q->account_ctx, d, wire, q->queue ? *q->queue : 0);
+        last = d;
+        o += plen;
     }
     if ((rc = emit_run(q, &run)))
         return rc;
-    if (sent && (rc = q->emit->flush(q->emit_ctx)))
-        return rc;
-    if (q->n) {
-        const dsend_train *t = &q->heap[0];
-        int64_t due = t->release > q->link_free ? t->release : q->link_free;
-        /* wake when it falls within a round's batch */
-        int64_t wake = due - p->pace_batch > now ? due - p->pace_batch : now + 1;
-        if (wake != q->wake_at) {
-            q->wake_at = wake;
-            return q->clock->wake(q->clock_ctx, DSEND_WAKE_PACER, wake);
-        }
+    if (offset + len == a->size && a->npes > 0) {
+        /* players emit a PES when the next one starts, so the last frame of an
+         * RTP/MP2T stream would be held back forever: one packet closes every
+         * PES (doc/serving.md) */
+        uint32_t mlen = (a->npes < 7 ? a->npes : 7) * 188u;
+        int64_t d;
+        if ((rc = depart(q, now, last, mlen + DSEND_PKT_OVERHEAD, &d)))
+            return rc;
+        dsend_packet_run m = {.client = client, .asset = asset, .epoch = epoch,
+                              .device = (uint32_t)q->device,
+                              .offset = dsend_packet_offset(a, dsend_packets_before(a, a->size)),
+                              .bytes = mlen, .flags = DSEND_RUN_END_MARKER, .depart = d};
+        q->wire_bytes += mlen + DSEND_PKT_OVERHEAD;
+        rc = q->emit->packets(q->emit_ctx, &m);
     }
-    return 0;
+    return rc;
+}
+
+int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch)
+{
+    q->cancels++;
+    return q->emit->cancel(q->emit_ctx, client, epoch, (uint32_t)q->device,
+                           q->clock->now(q->clock_ctx));
 }

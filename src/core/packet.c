@@ -92,7 +92,7 @@ int dsend_check_ctrl(const dsend_ctrl *c)
 
 int dsend_check_emit(const dsend_emit *e)
 {
-    if (!e || !e->name || !e->packets || !e->flush)
+    if (!e || !e->name || !e->packets || !e->cancel || !e->transmit)
         return dsend_seterr(DSEND_EINVAL, "emit backend '%s' lacks a method",
                             e && e->name ? e->name : "(unnamed)");
     return 0;
@@ -114,8 +114,9 @@ int dsend_core_params_check(const dsend_core_params *p)
                             dsend_format_rate(p->nic_bps, a, sizeof a));
     if (p->startup <= 0 || p->lead <= 0 || p->tick <= 0)
         return dsend_seterr(DSEND_EINVAL, "--startup, --lead and --tick must be > 0");
-    if (p->pace_lead < 0 || p->pace_batch < 0)
-        return dsend_seterr(DSEND_EINVAL, "--pace-lead and --pace-batch must be >= 0");
+    if (p->pace_lead < 0 || p->pace_batch < 1000 || p->pace_batch > 1000000000)
+        return dsend_seterr(DSEND_EINVAL, "--pace-lead must be >= 0 and --pace-batch between 1us "
+                                          "and 1s");
     if (p->pace_lead > p->send_ahead)
         return dsend_seterr(DSEND_EINVAL,
                             "--pace-lead %s is above --lead %s: packets would be due before "

@@ -1,12 +1,15 @@
 #define _GNU_SOURCE 1 /* sendmmsg */
-/* Emit backend `udp`: a run of packets becomes RTP packets (RFC 3550,
- * RFC 2250: 7 TS packets each) sent from this device's own UDP socket
- * straight to the client's address, batched into one sendmmsg per pacer
- * round.  Sequence numbers and timestamps are functions of the packet's
- * place in the asset, so the packets of every sender form one stream. */
+/* Emit backend `udp`: the pacer's committed runs wait in a transmit queue;
+ * when a packet's departure comes (within --pace-batch: one batch per
+ * wake-up) it becomes an RTP packet (RFC 3550, RFC 2250: 7 TS packets)
+ * sent from this device's own UDP socket straight to the client's
+ * address, one sendmmsg per batch.  Sequence numbers and timestamps are
+ * functions of the packet's place in the asset, so the packets of every
+ * sender form one stream. */
 #include "dsend/error.h"
 #include "dsend/ts.h"
 #include "serve/serve_internal.h"
+#include "util/heap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,15 +47,15 @@ void serve_udp_close(serve_world *w)
     if (w->udp_fd >= 0)
         close(w->udp_fd);
     w->udp_fd = -1;
+    free(w->tx);
     free(w->pkt);
     free(w->msgs);
     free(w->iov);
     free(w->to);
 }
 
-static int udp_flush(void *ctx)
+static void batch_flush(serve_world *w)
 {
-    serve_world *w = ctx;
     int done = 0, n = w->nbatch;
     while (done < n) {
         int k = sendmmsg(w->udp_fd, w->msgs + done, (unsigned)(n - done), 0);
@@ -68,7 +71,6 @@ static int udp_flush(void *ctx)
         done += k;
     }
     w->nbatch = 0;
-    return 0;
 }
 
 /* One TS packet per PES PID: unit start, the PID's next continuity counter,
@@ -90,62 +92,145 @@ static void end_marker(const dsend_asset *a, unsigned char *out, uint32_t n)
     }
 }
 
+/* The packet of `run` at offset o, into the batch. */
+static void one_packet(serve_world *w, const dsend_packet_run *run, const dsend_peer *p,
+                       uint64_t o, uint32_t len)
+{
+    const dsend_asset *a = &w->lib.assets[run->asset];
+    if (w->nbatch == UDP_BATCH)
+        batch_flush(w);
+    int n = w->nbatch++;
+    unsigned char *h = w->pkt[n];
+    uint32_t seq = p->seq_base + (uint32_t)dsend_packet_index(a, o);
+    uint32_t ts = p->ts_base + (uint32_t)((unsigned __int128)o * 8u * 90000u / a->bitrate_bps);
+    h[0] = 0x80; /* V=2 */
+    h[1] = 33;   /* MP2T */
+    h[2] = (unsigned char)(seq >> 8);
+    h[3] = (unsigned char)seq;
+    for (int i = 0; i < 4; i++) {
+        h[4 + i] = (unsigned char)(ts >> (24 - 8 * i));
+        h[8 + i] = (unsigned char)(p->ssrc >> (24 - 8 * i));
+    }
+    if (run->flags & DSEND_RUN_END_MARKER) {
+        end_marker(a, h + 12, len / DSEND_TS_PACKET);
+        h[1] |= 0x80; /* RTP marker bit: the end */
+    } else if (run->data) {
+        memcpy(h + 12, run->data + (o - run->offset), len);
+    } else {
+        dsend_synthetic_fill(a, o, h + 12, len);
+    }
+    memset(&w->to[n], 0, sizeof w->to[n]);
+    w->to[n].sin_family = AF_INET;
+    w->to[n].sin_addr.s_addr = p->ip;
+    w->to[n].sin_port = p->rtp_port;
+    w->iov[n].iov_base = h;
+    w->iov[n].iov_len = 12 + len;
+    memset(&w->msgs[n], 0, sizeof w->msgs[n]);
+    w->msgs[n].msg_hdr.msg_name = &w->to[n];
+    w->msgs[n].msg_hdr.msg_namelen = sizeof w->to[n];
+    w->msgs[n].msg_hdr.msg_iov = &w->iov[n];
+    w->msgs[n].msg_hdr.msg_iovlen = 1;
+}
+
+static int tx_before(const txrun *x, const txrun *y)
+{
+    if (x->next_at != y->next_at)
+        return x->next_at < y->next_at;
+    if (x->run.client != y->run.client)
+        return x->run.client < y->run.client;
+    return x->next < y->next;
+}
+
+/* wake when the first packet falls within a batch */
+static int arm(serve_world *w)
+{
+    if (!w->ntx)
+        return 0;
+    int64_t at = w->tx[0].next_at - w->cfg->pace_batch;
+    if (at == w->tx_wake)
+        return 0;
+    w->tx_wake = at;
+    return dsend_clock_wall.wake(w, DSEND_WAKE_EMIT, at);
+}
+
 static int udp_packets(void *ctx, const dsend_packet_run *run)
 {
     serve_world *w = ctx;
-    const dsend_peer *p = dsend_peers_find(&w->dev.peers, run->client);
-    const dsend_asset *a = &w->lib.assets[run->asset];
-    if (!p || !p->ip || p->epoch != run->epoch) {
-        w->unaddressed += (run->bytes + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
-        return 0; /* the session ended (or its address never reached us) */
+    if (w->ntx == w->captx) {
+        size_t cap = w->captx ? 2 * w->captx : 1024;
+        void *g = realloc(w->tx, cap * sizeof *w->tx);
+        if (!g)
+            return dsend_seterr(DSEND_ENOMEM, "device %d: out of memory for the transmit queue",
+                                w->rank);
+        w->tx = g;
+        w->captx = cap;
     }
-    uint64_t end = run->offset + run->bytes;
-    for (uint64_t o = run->offset; o < end;) {
-        uint32_t len = run->flags & DSEND_RUN_END_MARKER ? run->bytes : dsend_packet_len(a, o);
-        if (o + len > end)
-            len = (uint32_t)(end - o);
-        if (w->nbatch == UDP_BATCH)
-            udp_flush(w);
-        int n = w->nbatch++;
-        unsigned char *h = w->pkt[n];
-        uint32_t seq = p->seq_base + (uint32_t)dsend_packet_index(a, o);
-        uint32_t ts = p->ts_base + (uint32_t)((unsigned __int128)o * 8u * 90000u / a->bitrate_bps);
-        h[0] = 0x80; /* V=2 */
-        h[1] = 33;   /* MP2T */
-        h[2] = (unsigned char)(seq >> 8);
-        h[3] = (unsigned char)seq;
-        for (int i = 0; i < 4; i++) {
-            h[4 + i] = (unsigned char)(ts >> (24 - 8 * i));
-            h[8 + i] = (unsigned char)(p->ssrc >> (24 - 8 * i));
+    w->tx[w->ntx++] = (txrun){.next_at = run->depart, .next = run->offset, .run = *run};
+    DSEND_HEAP_UP(txrun, w->tx, w->ntx, tx_before);
+    if (w->ntx > w->max_tx)
+        w->max_tx = w->ntx;
+    return w->tx[0].next_at == run->depart ? arm(w) : 0;
+}
+
+/* What the pacer committed for older plans, leaving from `from` on, is not sent. */
+static int udp_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from)
+{
+    serve_world *w = ctx;
+    (void)device;
+    size_t k = 0;
+    for (size_t i = 0; i < w->ntx; i++) {
+        txrun *t = &w->tx[i];
+        if (t->run.client == client && t->run.epoch < epoch && t->next_at >= from) {
+            uint64_t end = t->run.offset + t->run.bytes;
+            w->cancelled += (end - t->next + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
+            continue;
         }
-        if (run->flags & DSEND_RUN_END_MARKER) {
-            end_marker(a, h + 12, len / DSEND_TS_PACKET);
-            h[1] |= 0x80; /* RTP marker bit: the end */
-        } else if (run->data) {
-            memcpy(h + 12, run->data + (o - run->offset), len);
+        w->tx[k++] = *t;
+    }
+    w->ntx = k;
+    for (size_t i = 1; i <= w->ntx; i++) /* heapify again */
+        DSEND_HEAP_UP(txrun, w->tx, i, tx_before);
+    w->tx_wake = -1;
+    return arm(w);
+}
+
+/* The timer fired: every packet due within a batch leaves now. */
+static int udp_transmit(void *ctx)
+{
+    serve_world *w = ctx;
+    int64_t horizon = serve_now(w) + w->cfg->pace_batch;
+    w->tx_wake = -1;
+    while (w->ntx && w->tx[0].next_at <= horizon) {
+        txrun *t = &w->tx[0];
+        const dsend_asset *a = &w->lib.assets[t->run.asset];
+        uint64_t end = t->run.offset + t->run.bytes;
+        uint32_t len = t->run.flags & DSEND_RUN_END_MARKER ? t->run.bytes
+                                                           : dsend_packet_len(a, t->next);
+        if (t->next + len > end)
+            len = (uint32_t)(end - t->next);
+        const dsend_peer *p = dsend_peers_find(&w->dev.peers, t->run.client);
+        if (p && p->ip && p->epoch == t->run.epoch)
+            one_packet(w, &t->run, p, t->next, len);
+        else
+            w->unaddressed++; /* the session ended, or its address never reached us */
+        t->next += len;
+        if (t->next < end) {
+            t->next_at = dsend_media_time(a, t->run.offset, t->run.depart, t->next);
+            DSEND_HEAP_DOWN(txrun, w->tx, w->ntx, tx_before);
         } else {
-            dsend_synthetic_fill(a, o, h + 12, len);
+            txrun done;
+            DSEND_HEAP_POP(txrun, w->tx, w->ntx, &done, tx_before);
         }
-        memset(&w->to[n], 0, sizeof w->to[n]);
-        w->to[n].sin_family = AF_INET;
-        w->to[n].sin_addr.s_addr = p->ip;
-        w->to[n].sin_port = p->rtp_port;
-        w->iov[n].iov_base = h;
-        w->iov[n].iov_len = 12 + len;
-        memset(&w->msgs[n], 0, sizeof w->msgs[n]);
-        w->msgs[n].msg_hdr.msg_name = &w->to[n];
-        w->msgs[n].msg_hdr.msg_namelen = sizeof w->to[n];
-        w->msgs[n].msg_hdr.msg_iov = &w->iov[n];
-        w->msgs[n].msg_hdr.msg_iovlen = 1;
-        o += len;
     }
-    return 0;
+    batch_flush(w);
+    return arm(w);
 }
 
 const dsend_emit dsend_emit_udp = {
     .name = "udp",
     .packets = udp_packets,
-    .flush = udp_flush,
+    .cancel = udp_cancel,
+    .transmit = udp_transmit,
 };
 
 /* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the

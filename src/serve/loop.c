@@ -37,6 +37,7 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     w->lib.file = -1;
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
+    w->tx_wake = -1;
     MPI_Comm_rank(comm, &w->rank);
     MPI_Comm_size(comm, &w->size);
     struct timespec ts;
@@ -208,9 +209,9 @@ static int gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6])
                                .requests_sent = dev->sched.requests,
                                .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
                                .wire_bytes = dev->pacer.wire_bytes,
-                               .stale = dev->pacer.stale + w->unaddressed};
+                               .stale = w->cancelled + w->unaddressed};
     uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
-                          dev->pacer.stale + w->unaddressed, w->sessions_total, 0};
+                          w->cancelled + w->unaddressed, w->sessions_total, 0};
     unsigned long long nl = w->series.n, nmax = 0;
     MPI_CHECK(MPI_Reduce(counts, sum, 6, MPI_UINT64_T, MPI_SUM, 0, w->comm));
     MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, w->comm));

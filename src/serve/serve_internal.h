@@ -50,6 +50,13 @@ typedef struct outbuf {
     size_t n, cap;
 } outbuf;
 
+/* A committed run in the transmit queue: its next packet and when it leaves. */
+typedef struct txrun {
+    int64_t next_at;
+    uint64_t next;
+    dsend_packet_run run;
+} txrun;
+
 typedef struct pending_send {
     MPI_Request req;
     void *buf;
@@ -78,7 +85,10 @@ typedef struct serve_world {
     pending_send *pend;
     size_t npend, cappend;
     int stops_seen;        /* devices that said they stop */
-    /* UDP: one sendmmsg batch */
+    /* UDP: the transmit queue (a heap by next_at) and one sendmmsg batch */
+    txrun *tx;
+    size_t ntx, captx, max_tx;
+    int64_t tx_wake;
     unsigned char (*pkt)[12 + DSEND_PKT_PAYLOAD];
     struct mmsghdr *msgs;
     struct iovec *iov;
@@ -86,7 +96,7 @@ typedef struct serve_world {
     int nbatch;
     /* statistics */
     uint32_t next_device;  /* front: arrivals so far */
-    uint64_t sent_packets, sent_bytes, send_errors, unaddressed, sessions_total;
+    uint64_t sent_packets, sent_bytes, send_errors, unaddressed, cancelled, sessions_total;
     dsend_series series;   /* wire bytes per --interval */
 } serve_world;
 

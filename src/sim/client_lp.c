@@ -3,6 +3,7 @@
 #include "dsend/checksum.h"
 #include "dsend/error.h"
 #include "sim/sim_internal.h"
+#include "util/heap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +98,103 @@ static int receive(sim_client *c, uint64_t offset, uint32_t len, int64_t arrival
     return 0;
 }
 
-/* A run reaches the access link: every packet is lost, or queued on the
- * link (a FIFO at its rate, in wire bytes) plus jitter, and metered when
- * its last bit arrives -- at once if nothing can overtake it, else as an
- * event of its own so the meter sees packets in arrival order. */
+/* Runs wait in a heap by when their next packet reaches the access link,
+ * so packets of overlapping runs (from several devices) pass the link and
+ * the meter in the order they reach it. */
+static int run_before(const pending_run *x, const pending_run *y)
+{
+    if (x->next_in != y->next_in)
+        return x->next_in < y->next_in;
+    if (x->m.device != y->m.device)
+        return x->m.device < y->m.device;
+    return x->next < y->next;
+}
+
+static int arrived_before(const arrived *x, const arrived *y)
+{
+    if (x->at != y->at)
+        return x->at < y->at;
+    if (x->device != y->device)
+        return x->device < y->device;
+    return x->offset < y->offset;
+}
+
+/* One packet reaches the access link: lost, or queued on the link (a FIFO
+ * at its rate, in wire bytes) plus --jitter, and then waits to be metered
+ * in arrival order. */
+static int deliver(sim_client *c, const pending_run *r, uint32_t len)
+{
+    const dsend_sim_config *cfg = c->w->cfg;
+    uint64_t o = r->next;
+    if (!r->crc_ok)
+        c->st.crc_errors++;
+    if (cfg->loss > 0 && sim_unit(cfg->seed ^ 0x1055, c->st.client, o) < cfg->loss)
+        return 0; /* lost on the data network */
+    int64_t start = r->next_in > c->link_free ? r->next_in : c->link_free;
+    c->link_free = start + dsend_wire_ns(len + DSEND_PKT_OVERHEAD, cfg->client_bps);
+    int64_t rx = c->link_free;
+    if (cfg->jitter > 0)
+        rx += (int64_t)(sim_unit(cfg->seed ^ 0x717e, c->st.client, o) * (double)cfg->jitter);
+    if (c->nin == c->capin) {
+        uint32_t cap = c->capin ? 2 * c->capin : 16;
+        void *g = realloc(c->in, cap * sizeof *c->in);
+        if (!g)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", c->st.client);
+        c->in = g;
+        c->capin = cap;
+    }
+    c->in[c->nin++] = (arrived){.at = rx, .sent = r->next_in - cfg->data_latency, .offset = o,
+                                .len = len, .device = r->m.device};
+    DSEND_HEAP_UP(arrived, c->in, c->nin, arrived_before);
+    return 0;
+}
+
+/* Meter every packet that has arrived by `t`. */
+static int meter_until(sim_client *c, int64_t t)
+{
+    while (c->nin && c->in[0].at <= t) {
+        arrived p;
+        DSEND_HEAP_POP(arrived, c->in, c->nin, &p, arrived_before);
+        int rc = receive(c, p.offset, p.len, p.at, p.device, p.sent);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every packet that has reached the access link by `t`, in that order,
+ * then the meter for every packet arrived by `t` (a packet arrives after
+ * it reached the link, so none is missing). */
+static int drain(sim_client *c, int64_t t)
+{
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
+    while (c->nruns && c->runs[0].next_in <= t) {
+        pending_run *r = &c->runs[0];
+        uint32_t len = dsend_packet_len(a, r->next);
+        uint64_t end = r->m.offset + r->m.bytes;
+        if (r->next + len > end)
+            len = (uint32_t)(end - r->next);
+        int rc = deliver(c, r, len);
+        if (rc)
+            return rc;
+        r->next += len;
+        if (r->next < end) {
+            r->next_in = dsend_media_time(a, r->m.offset, r->m.depart, r->next) +
+                         c->w->cfg->data_latency;
+            DSEND_HEAP_DOWN(pending_run, c->runs, c->nruns, run_before);
+        } else {
+            pending_run done;
+            DSEND_HEAP_POP(pending_run, c->runs, c->nruns, &done, run_before);
+        }
+    }
+    return meter_until(c, t);
+}
+
+/* A run reaches the access link: it waits with the others; a drain event
+ * when its last packet does makes sure it is metered. */
 static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dsend_event *ev)
 {
     sim_world *w = c->w;
-    const dsend_sim_config *cfg = w->cfg;
     ev_packets m;
     memcpy(&m, ev->payload, sizeof m);
     const dsend_asset *a = &w->lib.assets[m.asset];
@@ -113,49 +203,80 @@ static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dse
                             c->st.client, m.client, m.asset);
     if (m.flags & DSEND_RUN_END_MARKER)
         return 0; /* the end-of-stream packet carries no media */
+    if (c->nruns == c->capruns) {
+        uint32_t cap = c->capruns ? 2 * c->capruns : 8;
+        void *g = realloc(c->runs, cap * sizeof *c->runs);
+        if (!g)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", c->st.client);
+        c->runs = g;
+        c->capruns = cap;
+    }
     /* end-to-end integrity: the checksum the library implies */
     uint32_t want = dsend_payload_crc(a, m.offset, m.bytes,
                                       w->stored[m.asset] ? w->stored[m.asset] + m.offset : NULL);
+    /* a cancel that overtook the run: its packets from then on never left */
     uint64_t end = m.offset + m.bytes;
-    for (uint64_t o = m.offset; o < end;) {
-        uint32_t len = dsend_packet_len(a, o);
-        if (o + len > end)
-            len = (uint32_t)(end - o);
-        int64_t depart = dsend_media_time(a, m.offset, m.depart, o);
-        if (want != m.crc32c)
-            c->st.crc_errors++;
-        if (cfg->loss > 0 && sim_unit(cfg->seed ^ 0x1055, c->st.client, o) < cfg->loss) {
-            o += len;
-            continue; /* lost on the data network */
-        }
-        int64_t in = depart + cfg->data_latency;
-        int64_t start = in > c->link_free ? in : c->link_free;
-        c->link_free = start + dsend_wire_ns(len + DSEND_PKT_OVERHEAD, cfg->client_bps);
-        int64_t rx = c->link_free;
-        int rc;
-        if (cfg->jitter > 0) {
-            rx += (int64_t)(sim_unit(cfg->seed ^ 0x717e, c->st.client, o) * (double)cfg->jitter);
-            dsend_event r;
-            memset(&r, 0, sizeof r);
-            r.ts = rx;
-            r.dst_lp = lp->id;
-            r.type = EV_CLIENT_RECEIVE;
-            ev_receive p = {.offset = o, .len = len, .device = m.device};
-            memcpy(r.payload, &p, sizeof p);
-            rc = dsend_des_send(des, lp, &r);
-        } else {
-            rc = receive(c, o, len, rx, m.device, depart);
-        }
-        if (rc)
-            return rc;
-        o += len;
+    for (uint32_t i = 0; i < c->ncancels; i++) {
+        const ev_cancel *x = &c->cancels[i];
+        if (x->device != m.device || m.epoch >= x->epoch)
+            continue;
+        for (uint64_t o = m.offset; o < end; o += dsend_packet_len(a, o))
+            if (dsend_media_time(a, m.offset, m.depart, o) >= x->from) {
+                end = o;
+                break;
+            }
     }
-    return 0;
+    if (end == m.offset)
+        return 0;
+    int crc_ok = want == m.crc32c;
+    m.bytes = (uint32_t)(end - m.offset);
+    c->runs[c->nruns++] = (pending_run){.next_in = ev->ts, .next = m.offset, .m = m,
+                                        .crc_ok = crc_ok};
+    DSEND_HEAP_UP(pending_run, c->runs, c->nruns, run_before);
+    int rc = drain(c, ev->ts);
+    if (rc)
+        return rc;
+    uint64_t last = dsend_packet_offset(a, dsend_packets_before(a, m.offset + m.bytes) - 1);
+    int64_t last_in = dsend_media_time(a, m.offset, m.depart, last) + w->cfg->data_latency;
+    if (last_in <= ev->ts)
+        return 0;
+    dsend_event d;
+    memset(&d, 0, sizeof d);
+    d.ts = last_in;
+    d.dst_lp = lp->id;
+    d.type = EV_CLIENT_DRAIN;
+    return dsend_des_send(des, lp, &d);
+}
+
+/* The pacer of a device will not send what it committed for older plans
+ * from `from` on: those packets never come. */
+static void client_cancel(sim_client *c, const ev_cancel *m)
+{
+    /* runs still on their way are cut when they come */
+    if (c->ncancels < sizeof c->cancels / sizeof *c->cancels)
+        c->cancels[c->ncancels++] = *m;
+    else
+        c->cancels[c->ncancels - 1] = *m; /* a client controls a few times; keep the latest */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < c->nruns; i++) {
+        const pending_run *r = &c->runs[i];
+        int gone = r->m.device == m->device && r->m.epoch < m->epoch &&
+                   r->next_in - c->w->cfg->data_latency >= m->from;
+        if (!gone)
+            c->runs[k++] = *r;
+    }
+    c->nruns = k;
+    for (uint32_t i = 1; i <= c->nruns; i++) /* heapify again */
+        DSEND_HEAP_UP(pending_run, c->runs, i, run_before);
 }
 
 static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
 {
     sim_client *c = lp->state;
+    /* what arrived before this event is metered first */
+    int rc = drain(c, ev->ts);
+    if (rc)
+        return rc;
     switch (ev->type) {
     case EV_CLIENT_ARRIVE: {
         dsend_event out;
@@ -168,11 +289,10 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         memcpy(out.payload, &s, sizeof s);
         return dsend_des_send(des, lp, &out);
     }
-    case EV_CLIENT_PAUSE: {
+    case EV_CLIENT_PAUSE:
         dsend_meter_pause(&c->meter, ev->ts);
-        int rc = send_ctrl(c, des, lp, EV_PAUSE, ev->ts);
+        rc = send_ctrl(c, des, lp, EV_PAUSE, ev->ts);
         return rc ? rc : self_event(des, lp, ev->ts + c->plan.pause_len, EV_CLIENT_RESUME);
-    }
     case EV_CLIENT_RESUME:
         dsend_meter_resume(&c->meter, ev->ts);
         return send_ctrl(c, des, lp, EV_RESUME, ev->ts);
@@ -191,10 +311,13 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     }
     case EV_PACKETS:
         return client_packets(c, des, lp, ev);
-    case EV_CLIENT_RECEIVE: {
-        ev_receive p;
-        memcpy(&p, ev->payload, sizeof p);
-        return receive(c, p.offset, p.len, ev->ts, p.device, -1);
+    case EV_CLIENT_DRAIN:
+        return 0; /* drained above */
+    case EV_CANCEL: {
+        ev_cancel m;
+        memcpy(&m, ev->payload, sizeof m);
+        client_cancel(c, &m);
+        return 0;
     }
     default:
         return dsend_seterr(DSEND_EINVAL, "client LP %u: unexpected event type %u", lp->id,
@@ -206,8 +329,10 @@ static int client_final(dsend_lp *lp, dsend_des *des)
 {
     (void)des;
     sim_client *c = lp->state;
+    /* the last packets arrive after the last event (up to --until) */
+    int rc = drain(c, c->w->cfg->until > 0 ? c->w->cfg->until : INT64_MAX);
     dsend_meter_final(&c->meter);
-    return 0;
+    return rc;
 }
 
 const dsend_lptype sim_client_lptype = {

@@ -17,16 +17,18 @@ int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
     case EV_CLIENT_PAUSE:  /* -> control request */
     case EV_CLIENT_RESUME:
     case EV_CLIENT_SEEK:
-    case EV_START:         /* -> planning round -> send requests, announcements */
-    case EV_SCHED_TICK:
-    case EV_PAUSE:         /* -> reply, announcements, planning round */
+    case EV_SCHED_TICK:    /* -> send requests */
+        return w->cfg->ctrl_latency;
+    case EV_START:         /* -> send requests, announcements, and cancels of what */
+    case EV_PAUSE:         /*    this device's pacer committed (data network) */
     case EV_RESUME:
     case EV_SEEK:
-        return w->cfg->ctrl_latency;
+        return w->cfg->ctrl_latency < w->cfg->data_latency ? w->cfg->ctrl_latency
+                                                           : w->cfg->data_latency;
     case EV_SEND_REQUEST:  /* -> sender -> pacer -> packets */
     case EV_PEER:
     case EV_SENDER_WAKE:
-    case EV_PACER_WAKE:
+    case EV_EMIT_WAKE:
         return w->cfg->data_latency;
     default:               /* a client receiving causes nothing elsewhere */
         return DSEND_TIME_INF;
@@ -61,8 +63,8 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         return dsend_device_wake(dev, DSEND_WAKE_SCHEDULER, ev->ts);
     case EV_SENDER_WAKE:
         return dsend_device_wake(dev, DSEND_WAKE_SENDER, ev->ts);
-    case EV_PACER_WAKE:
-        return dsend_device_wake(dev, DSEND_WAKE_PACER, ev->ts);
+    case EV_EMIT_WAKE:
+        return dsend_device_wake(dev, DSEND_WAKE_EMIT, ev->ts);
     case EV_SEND_REQUEST: {
         dsend_send_request rq;
         memcpy(&rq, ev->payload, sizeof rq);

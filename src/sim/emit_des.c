@@ -1,7 +1,9 @@
-/* Emit backend `des`: a run of packets goes straight from the sender's
- * device to the LP of its client (never through the scheduler's device),
- * reaching the client's access link when its first packet left plus the
- * data-network latency.  The payload's checksum travels with it. */
+/* Emit backend `des`: a committed run of packets goes straight from the
+ * sender's device to the LP of its client (never through the scheduler's
+ * device) as one event, at the time its first packet reaches the client's
+ * access link; the payload's checksum travels with it.  A cancel is an
+ * event too, reaching the client when the first packet it stops would
+ * have. */
 #include "sim/sim_internal.h"
 
 #include <string.h>
@@ -25,14 +27,28 @@ static int des_packets(void *ctx, const dsend_packet_run *run)
     return dsend_des_send(d->des, d->lp, &ev);
 }
 
-static int des_flush(void *ctx)
+static int des_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from)
+{
+    sim_device *d = ctx;
+    ev_cancel m = {.client = client, .epoch = epoch, .device = device, .from = from};
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = from + d->cfg->data_latency;
+    ev.dst_lp = d->nclients_lp0 + client;
+    ev.type = EV_CANCEL;
+    memcpy(ev.payload, &m, sizeof m);
+    return dsend_des_send(d->des, d->lp, &ev);
+}
+
+static int des_transmit(void *ctx)
 {
     (void)ctx;
-    return 0; /* every run is already an event */
+    return 0; /* the events carry the departures: nothing to send later */
 }
 
 const dsend_emit dsend_emit_des = {
     .name = "des",
     .packets = des_packets,
-    .flush = des_flush,
+    .cancel = des_cancel,
+    .transmit = des_transmit,
 };

@@ -10,7 +10,17 @@ static int null_packets(void *ctx, const dsend_packet_run *run)
     return 0;
 }
 
-static int null_flush(void *ctx)
+static int null_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from)
+{
+    (void)ctx;
+    (void)client;
+    (void)epoch;
+    (void)device;
+    (void)from;
+    return 0;
+}
+
+static int null_transmit(void *ctx)
 {
     (void)ctx;
     return 0;
@@ -19,5 +29,6 @@ static int null_flush(void *ctx)
 const dsend_emit dsend_emit_null = {
     .name = "null",
     .packets = null_packets,
-    .flush = null_flush,
+    .cancel = null_cancel,
+    .transmit = null_transmit,
 };

@@ -372,7 +372,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
                                      .max_queue = dev->sender.max_queue,
                                      .packets = dev->pacer.packets,
                                      .wire_bytes = dev->pacer.wire_bytes,
-                                     .stale = dev->pacer.stale};
+                                     .stale = dev->sender.stale};
             memcpy(dsv + (size_t)dev->id * NDS, &ds, sizeof ds);
             if (sd->series.n > nl)
                 nl = sd->series.n;
@@ -485,7 +485,11 @@ err:
         dsend_sim_result_free(res);
     if (clients)
         for (uint32_t i = 0; i < nlocal; i++)
+        {
             dsend_meter_free(&clients[i].meter);
+            free(clients[i].runs);
+            free(clients[i].in);
+        }
     free(clients);
     for (int i = 0; devs && i < ndev; i++) {
         dsend_series_free(&devs[i].series);

@@ -14,11 +14,12 @@ enum sim_event_type {
     EV_START,             /* client -> its scheduler: play asset [from, to) */
     EV_SCHED_TICK,        /* the scheduler's timer (self) */
     EV_SENDER_WAKE,       /* the sender's timer (self) */
-    EV_PACER_WAKE,        /* the pacer's timer (self) */
+    EV_EMIT_WAKE,         /* the emit backend's timer (self; unused by `des`) */
     EV_SEND_REQUEST,      /* scheduler -> sender holding the block */
     EV_PEER,              /* scheduler -> every device: a session's new state */
     EV_PACKETS,           /* pacer -> client: a run of packets reaches its access link */
-    EV_CLIENT_RECEIVE,    /* one packet fully received (self, in arrival order, with --jitter) */
+    EV_CLIENT_DRAIN,      /* a run's last packet reaches the access link (self) */
+    EV_CANCEL,            /* pacer -> client: packets of older plans from then on are not sent */
     EV_CLIENT_PAUSE,      /* the viewer pauses (self) */
     EV_CLIENT_RESUME,     /* ... and resumes (self) */
     EV_CLIENT_SEEK,       /* the viewer seeks (self) */
@@ -49,11 +50,17 @@ typedef struct ev_packets {
     uint32_t crc32c;        /* of the run's payload: checked end to end */
 } ev_packets;
 
-/* One packet received, with --jitter (in arrival order). */
-typedef struct ev_receive {
+typedef struct ev_cancel {
+    uint32_t client, epoch, device, pad_;
+    int64_t from;
+} ev_cancel;
+
+/* A packet through the access link, waiting to be metered in arrival order. */
+typedef struct arrived {
+    int64_t at, sent;
     uint64_t offset;
     uint32_t len, device;
-} ev_receive;
+} arrived;
 
 /* A device LP: the shared device, and its time series. */
 typedef struct sim_device {
@@ -69,13 +76,27 @@ typedef struct sim_device {
 
 typedef struct sim_world sim_world;
 
-/* A client LP: its workload part and its meter. */
+/* A run on its way through the access link: its next packet. */
+typedef struct pending_run {
+    int64_t next_in;        /* when the next packet reaches the access link */
+    uint64_t next;          /* its offset */
+    ev_packets m;
+    int crc_ok;
+} pending_run;
+
+/* A client LP: its workload part, the runs on their way, its meter. */
 typedef struct sim_client {
     sim_world *w;
     dsend_client_stats st;
     dsend_client_plan plan;
     dsend_meter meter;
     int64_t link_free;      /* its access link */
+    pending_run *runs;      /* a heap by (next_in, device, next) */
+    uint32_t nruns, capruns;
+    ev_cancel cancels[16];  /* what devices will not send (runs still on their way) */
+    uint32_t ncancels;
+    arrived *in;            /* a heap by arrival: --jitter may reorder */
+    uint32_t nin, capin;
 } sim_client;
 
 /* What the LPs of one rank share. */
