@@ -10,7 +10,8 @@
 #   2. model: mpirun -np 5 dsend sim --like serve.h5,clients.h5 (the same configuration
 #      and workload, virtual time);
 #   3. the per-metric agreement, against the targets of issue #8.
-# Environment: LOADS (default "0.3 0.9 1.2"), CLIENTS (40), PORT (a free base port).
+# Environment: LOADS (default "0.3 0.9 1.2"), CLIENTS (40), PORT (a free base port), KEEP (a
+# directory to keep the results files in, for `dsend report`).
 # It stops only the processes it started, by process id.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,14 +21,13 @@ lib=${DSEND_SAMPLE_LIB:-data/sample.h5}
 clients=${CLIENTS:-40}
 port=${PORT:-$((20000 + $$ % 20000))}
 work=$(mktemp -d)
+. scripts/procs.sh
 mpid=""
 stop_serve() {
     [ -n "$mpid" ] || return 0
     # SIGTERM to our own dsend ranks (signalling mpirun would kill the job
     # before it writes its results); they stop together
-    local kids
-    kids=$(pgrep -P "$mpid" || true)
-    [ -n "$kids" ] && kill -TERM $kids 2>/dev/null || true
+    signal_ranks TERM "$mpid" || true
     wait "$mpid" || true
     mpid=""
 }
@@ -94,4 +94,7 @@ for load in ${LOADS:-0.3 0.9 1.2}; do
                 sun - mun, n, verdict(abs(sun - mun) <= 0.1 * n)
         }'
 done
-echo "files of the last load: dsend report $work/sim-*.h5 $work/serve-*.h5 $work/clients-*.h5 (removed at exit)"
+if [ -n "${KEEP:-}" ]; then
+    mkdir -p "$KEEP" && cp "$work"/*.h5 "$KEEP"/
+    echo "results files in $KEEP: dsend report $KEEP/sim-LOAD.h5 $KEEP/serve-LOAD.h5 $KEEP/clients-LOAD.h5 -o DIR"
+fi

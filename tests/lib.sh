@@ -50,10 +50,10 @@ rtsp_server() {
     fail "server did not listen on $port"
 }
 
+. "$DSEND_TOP_SRCDIR/scripts/procs.sh" # signal_ranks: our own ranks, by process id
+
 stop_server() {
-    # SIGTERM to the dsend processes themselves (mpirun kills a job it is
-    # signalled to stop, without letting it flush); one is enough
-    pkill -TERM -f "^[^ ]*dsend serve .*--rtsp 127.0.0.1:$SERVER_PORT " || fail "no server process"
+    signal_ranks TERM "$SERVER_PID" || fail "no server process"
     local rc=0
     wait "$SERVER_PID" || rc=$?
     [ "$rc" -eq 0 ] || fail "server exit status $rc after SIGTERM: $(cat "$TMP/server.err")"

@@ -46,7 +46,10 @@ typedef struct dsend_send_request {
     uint32_t scheduler;  /* device of the scheduler that asked */
     uint32_t epoch;      /* the stream's plan: a pause, resume or seek starts a new one */
     uint32_t last_len;   /* bytes of the last sub-block to send (0: all of it) */
+    uint32_t flags;      /* DSEND_RQ_PLAN_END: its last sub-block ends the plan */
+    uint32_t pad_;
 } dsend_send_request;
+enum { DSEND_RQ_PLAN_END = 1 };
 
 /* What every device knows of a session, announced by its scheduler when it
  * plays, pauses, seeks or ends.  A sender drops work of an older epoch. */
@@ -66,12 +69,15 @@ typedef struct dsend_peer {
  * first packet leaves at `depart`; packet at offset o leaves at
  * dsend_media_time(a, offset, depart, o) (within 1 ns of rounding): a run is
  * as smooth as the stream, so one run stands for many packets, exactly. */
-enum { DSEND_RUN_END_MARKER = 1 };
+/* DSEND_RUN_PLAN_END: the run after a plan's last packet (an RTCP BYE goes
+ * after it); with DSEND_RUN_END_MARKER its bytes are the end-of-stream
+ * packet that closes every PES of an asset's end (doc/serving.md). */
+enum { DSEND_RUN_END_MARKER = 1, DSEND_RUN_PLAN_END = 2 };
 typedef struct dsend_packet_run {
     uint32_t client, asset, epoch, device;
     uint64_t offset;
     uint32_t bytes;
-    uint32_t flags;        /* DSEND_RUN_END_MARKER: the end-of-stream packet (serve.md) */
+    uint32_t flags;        /* DSEND_RUN_* */
     int64_t depart;        /* ns */
     const uint8_t *data;   /* the payload in RAM (stored assets), NULL if synthetic */
 } dsend_packet_run;

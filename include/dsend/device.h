@@ -89,7 +89,8 @@ int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
                      void *emit_ctx);
 /* A sub-block, from the sender: [offset, offset + len) playing at deadline. */
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
-                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data);
+                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
+                       int plan_end);
 /* The client's plan changed (a pause, seek or end): packets of older epochs
  * committed to leave from now on are not sent. */
 int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch);

@@ -23,7 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { C_WAITING, C_PLAYING, C_PAUSED, C_DONE };
+enum { C_WAITING, C_PLAYING, C_PAUSED, C_ENDING, C_DONE };
+/* after a BYE, what other senders still have in flight */
+#define BYE_GRACE 500000000
 #define MAX_SENDERS 64
 
 typedef struct csession {
@@ -41,6 +43,7 @@ typedef struct csession {
     int64_t last_k;           /* highest packet index so far (sequence extension) */
     int64_t last_rx;          /* last packet or (re)start, for giving up */
     int bye, gave_up, paused_once, sought;
+    int64_t bye_at;
     int64_t pause_sent;
     uint64_t paused_packets;  /* arriving more than 300 ms into a pause */
     uint64_t first_offset, last_offset, pause_offset, resume_offset;
@@ -499,9 +502,14 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
             csession *s = &ss[i];
             if (s->state == C_DONE)
                 continue;
+            if (s->state == C_ENDING && t - s->bye_at > BYE_GRACE) {
+                s->state = C_DONE;
+                left--;
+                continue;
+            }
             if ((rc = control(&lib, s, t)))
                 goto err;
-            if (s->state != C_PAUSED && t - s->last_rx > cfg->give_up) {
+            if (s->state != C_PAUSED && s->state != C_ENDING && t - s->last_rx > cfg->give_up) {
                 s->gave_up = 1; /* the server stopped sending: say so, never hang */
                 s->state = C_DONE;
                 left--;
@@ -536,8 +544,8 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
                 for (ssize_t q = 0; q + 4 <= got; q += 4 * (1 + (buf[q + 2] << 8 | buf[q + 3])))
                     if (buf[q + 1] == 203 && s->state == C_PLAYING) { /* BYE */
                         s->bye = 1;
-                        s->state = C_DONE;
-                        left--;
+                        s->bye_at = now_ns(t0);
+                        s->state = C_ENDING;
                     }
         }
     }

@@ -124,7 +124,8 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 }
 
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
-                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data)
+                       uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
+                       int plan_end)
 {
     const dsend_core_params *p = q->p;
     const dsend_asset *a = &p->lib->assets[asset];
@@ -165,22 +166,24 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
     }
     if ((rc = emit_run(q, &run)))
         return rc;
+    if (!plan_end)
+        return 0;
+    /* after the plan's last packet: at an asset's end, the end-of-stream
+     * packet (players emit a PES when the next one starts, so the last frame
+     * of an RTP/MP2T stream would be held back forever: it closes every
+     * PES, doc/serving.md); then the stream's end (an RTCP BYE in serve) */
+    dsend_packet_run m = {.client = client, .asset = asset, .epoch = epoch,
+                          .device = (uint32_t)q->device,
+                          .offset = dsend_packet_offset(a, dsend_packets_before(a, offset + len)),
+                          .flags = DSEND_RUN_PLAN_END, .depart = last};
     if (offset + len == a->size && a->npes > 0) {
-        /* players emit a PES when the next one starts, so the last frame of an
-         * RTP/MP2T stream would be held back forever: one packet closes every
-         * PES (doc/serving.md) */
-        uint32_t mlen = (a->npes < 7 ? a->npes : 7) * 188u;
-        int64_t d;
-        if ((rc = depart(q, now, last, mlen + DSEND_PKT_OVERHEAD, &d)))
+        m.bytes = (a->npes < 7 ? a->npes : 7) * 188u;
+        m.flags |= DSEND_RUN_END_MARKER;
+        if ((rc = depart(q, now, last, m.bytes + DSEND_PKT_OVERHEAD, &m.depart)))
             return rc;
-        dsend_packet_run m = {.client = client, .asset = asset, .epoch = epoch,
-                              .device = (uint32_t)q->device,
-                              .offset = dsend_packet_offset(a, dsend_packets_before(a, a->size)),
-                              .bytes = mlen, .flags = DSEND_RUN_END_MARKER, .depart = d};
-        q->wire_bytes += mlen + DSEND_PKT_OVERHEAD;
-        rc = q->emit->packets(q->emit_ctx, &m);
+        q->wire_bytes += m.bytes + DSEND_PKT_OVERHEAD;
     }
-    return rc;
+    return q->emit->packets(q->emit_ctx, &m);
 }
 
 int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch)

@@ -217,6 +217,8 @@ int dsend_scheduler_tick(dsend_scheduler *s)
                 whole = base + dsend_asset_block_len(a, b);
             if (end < whole)
                 rq.last_len = (uint32_t)(end - (base + (uint64_t)(last - 1) * p->sub_block));
+            if (end == st->to)
+                rq.flags |= DSEND_RQ_PLAN_END;
             rq.deadline = dsend_media_time(a, st->from, st->play_start,
                                            base + (uint64_t)rq.sub_first * p->sub_block);
             /* the primary copy; replica failover comes with send priorities */

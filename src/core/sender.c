@@ -139,8 +139,10 @@ int dsend_sender_run(dsend_sender *s)
         }
         s->sub_blocks++;
         s->bytes += len;
+        int plan_end = (cur.rq.flags & DSEND_RQ_PLAN_END) &&
+                       cur.next_sub + 1 == cur.rq.sub_first + cur.rq.sub_count;
         if ((rc = dsend_pacer_submit(s->pacer, cur.rq.client, cur.rq.asset, cur.rq.epoch, off, len,
-                                     cur.next_deadline, bytes)))
+                                     cur.next_deadline, bytes, plan_end)))
             return rc;
     }
     if (s->n) {

@@ -11,6 +11,8 @@
 #include "serve/serve_internal.h"
 #include "util/heap.h"
 
+#define BYE_AFTER 500000000 /* ns from a plan's last packet to its RTCP BYE */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -62,8 +64,15 @@ static void batch_flush(serve_world *w)
         if (k < 0) {
             if (errno == EINTR)
                 continue;
-            w->send_errors += (uint64_t)(n - done); /* e.g. ENOBUFS: really dropped */
-            break;
+            if (errno == EAGAIN || errno == ENOBUFS) {
+                w->send_errors += (uint64_t)(n - done); /* the socket is full: really dropped */
+                break;
+            }
+            /* one destination's error (a vanished client's ICMP port
+             * unreachable): that packet only, the others still go */
+            w->send_errors++;
+            done++;
+            continue;
         }
         for (int i = done; i < done + k; i++)
             w->sent_bytes += w->iov[i].iov_len;
@@ -194,6 +203,27 @@ static int udp_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t devic
     return arm(w);
 }
 
+/* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the
+ * client's RTCP port, right after the plan's last packet, from the device
+ * that sent it, so players know the stream is over. */
+static void send_bye(serve_world *w, const dsend_peer *peer)
+{
+    unsigned char p[16];
+    uint32_t ssrc = peer->ssrc;
+    p[0] = 0x80; p[1] = 201; p[2] = 0; p[3] = 1; /* RR, no report blocks */
+    p[8] = 0x81; p[9] = 203; p[10] = 0; p[11] = 1; /* BYE, one SSRC */
+    for (int i = 0; i < 4; i++) {
+        p[4 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
+        p[12 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
+    }
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = peer->ip;
+    to.sin_port = peer->rtcp_port;
+    sendto(w->udp_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
+}
+
 /* The timer fired: every packet due within a batch leaves now. */
 static int udp_transmit(void *ctx)
 {
@@ -203,13 +233,30 @@ static int udp_transmit(void *ctx)
     while (w->ntx && w->tx[0].next_at <= horizon) {
         txrun *t = &w->tx[0];
         const dsend_asset *a = &w->lib.assets[t->run.asset];
+        const dsend_peer *p = dsend_peers_find(&w->dev.peers, t->run.client);
+        int addressed = p && p->ip && p->epoch == t->run.epoch;
+        if (t->run.flags & DSEND_RUN_PLAN_END) {
+            if (t->next == t->run.offset) {
+                /* the end-of-stream packet now, the BYE a little later: a
+                 * player stops at the BYE, and must have read the rest */
+                if (addressed && t->run.bytes)
+                    one_packet(w, &t->run, p, t->run.offset, t->run.bytes);
+                t->next = t->run.offset + 1;
+                t->next_at += BYE_AFTER;
+                DSEND_HEAP_DOWN(txrun, w->tx, w->ntx, tx_before);
+                continue;
+            }
+            if (addressed)
+                send_bye(w, p);
+            txrun done;
+            DSEND_HEAP_POP(txrun, w->tx, w->ntx, &done, tx_before);
+            continue;
+        }
         uint64_t end = t->run.offset + t->run.bytes;
-        uint32_t len = t->run.flags & DSEND_RUN_END_MARKER ? t->run.bytes
-                                                           : dsend_packet_len(a, t->next);
+        uint32_t len = dsend_packet_len(a, t->next);
         if (t->next + len > end)
             len = (uint32_t)(end - t->next);
-        const dsend_peer *p = dsend_peers_find(&w->dev.peers, t->run.client);
-        if (p && p->ip && p->epoch == t->run.epoch)
+        if (addressed)
             one_packet(w, &t->run, p, t->next, len);
         else
             w->unaddressed++; /* the session ended, or its address never reached us */
@@ -233,23 +280,3 @@ const dsend_emit dsend_emit_udp = {
     .transmit = udp_transmit,
 };
 
-/* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the
- * client's RTCP port, so players know the stream is over. */
-void serve_send_bye(serve_world *w, session *s)
-{
-    unsigned char p[16];
-    uint32_t ssrc = s->peer.ssrc;
-    p[0] = 0x80; p[1] = 201; p[2] = 0; p[3] = 1; /* RR, no report blocks */
-    p[8] = 0x81; p[9] = 203; p[10] = 0; p[11] = 1; /* BYE, one SSRC */
-    for (int i = 0; i < 4; i++) {
-        p[4 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
-        p[12 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
-    }
-    struct sockaddr_in to;
-    memset(&to, 0, sizeof to);
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = s->peer.ip;
-    to.sin_port = s->peer.rtcp_port;
-    sendto(w->udp_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
-    s->bye_sent = 1;
-}

@@ -153,7 +153,6 @@ static void on_play(req_ctx *q)
         return;
     }
     s->state = S_PLAYING;
-    serve_session_planned(w, s);
     play_headers(q, offset);
     serve_reply(q->c, 200, q->r->cseq, q->h, NULL);
 }

@@ -40,8 +40,6 @@ typedef struct session {
     uint32_t asset;
     uint32_t ip;
     int64_t last_seen;
-    int64_t end_at;        /* when the plan's last byte plays; BYE after it */
-    int bye_sent;
     dsend_peer peer;
 } session;
 
@@ -115,7 +113,6 @@ int serve_mpi_isend(serve_world *w, const void *data, size_t len, int dest, int 
 int serve_queue_request(serve_world *w, int device, const dsend_send_request *rq);
 
 /* emit_udp.c */
-void serve_send_bye(serve_world *w, session *s);
 int serve_udp_open(serve_world *w);
 void serve_udp_close(serve_world *w);
 
@@ -135,7 +132,6 @@ void serve_handle_device(serve_world *w, conn *c, const dsend_rtsp_request *r);
 session *serve_session_find(serve_world *w, const char *id);
 session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status);
 void serve_session_end(serve_world *w, session *s);
-void serve_session_planned(serve_world *w, session *s);
 void serve_sessions_housekeeping(serve_world *w, int64_t now);
 
 #endif

@@ -1,6 +1,6 @@
 /* RTSP sessions of this device's scheduler: created by SETUP, bound to
- * the address that set them up, ended by TEARDOWN or a timeout; RTCP BYE
- * when a plan's last byte has played. */
+ * the address that set them up, ended by TEARDOWN or a timeout.  (The RTCP
+ * BYE goes from the device that sends a plan's last packet, emit_udp.c.) */
 #include "dsend/checksum.h"
 #include "serve/serve_internal.h"
 
@@ -61,15 +61,6 @@ void serve_session_end(serve_world *w, session *s)
     w->nsessions--;
 }
 
-/* After a PLAY: when the plan's last byte plays, for the BYE. */
-void serve_session_planned(serve_world *w, session *s)
-{
-    const dsend_stream *st = dsend_scheduler_stream(&w->dev.sched, s->peer.client);
-    const dsend_asset *a = &w->lib.assets[s->asset];
-    s->end_at = st ? dsend_media_time(a, st->from, st->play_start, st->to) : serve_now(w);
-    s->bye_sent = 0;
-}
-
 void serve_sessions_housekeeping(serve_world *w, int64_t now)
 {
     if (now < w->next_housekeeping)
@@ -79,8 +70,6 @@ void serve_sessions_housekeeping(serve_world *w, int64_t now)
         session *s = &w->sessions[i];
         if (!s->used)
             continue;
-        if (s->state == S_PLAYING && !s->bye_sent && now > s->end_at + 500000000)
-            serve_send_bye(w, s);
         if (now - s->last_seen > w->cfg->session_timeout)
             serve_session_end(w, s); /* a client that vanished */
     }

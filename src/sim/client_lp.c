@@ -201,8 +201,8 @@ static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dse
     if (m.client != c->st.client || m.asset != c->st.asset)
         return dsend_seterr(DSEND_EINVAL, "client %u received packets of client %u asset %u",
                             c->st.client, m.client, m.asset);
-    if (m.flags & DSEND_RUN_END_MARKER)
-        return 0; /* the end-of-stream packet carries no media */
+    if (m.flags)
+        return 0; /* the end of a plan carries no media */
     if (c->nruns == c->capruns) {
         uint32_t cap = c->capruns ? 2 * c->capruns : 8;
         void *g = realloc(c->runs, cap * sizeof *c->runs);

@@ -12,6 +12,8 @@ static int des_packets(void *ctx, const dsend_packet_run *run)
 {
     sim_device *d = ctx;
     const dsend_asset *a = &d->dev.p->lib->assets[run->asset];
+    if (run->flags & DSEND_RUN_PLAN_END)
+        return 0; /* an RTCP BYE and an end-of-stream packet: nothing a virtual client meters */
     ev_packets m = {.client = run->client, .asset = run->asset, .epoch = run->epoch,
                     .device = run->device, .offset = run->offset, .bytes = run->bytes,
                     .flags = run->flags, .depart = run->depart};
