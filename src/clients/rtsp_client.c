@@ -2,6 +2,7 @@
 /* `dsend clients` (see include/dsend/clients.h): real RTSP clients playing
  * the workload, metered by the meter the virtual clients use. */
 #include "dsend/clients.h"
+#include "clients/rtsp_wire.h"
 #include "util/check.h"
 #include "dsend/core.h"
 #include "dsend/error.h"
@@ -59,127 +60,11 @@ static int64_t now_ns(int64_t t0)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - t0;
 }
 
-/* rtsp://HOST:PORT/[ASSET] */
-static int parse_url(const char *url, char *host, size_t hn, int *port, char *path, size_t pn)
+/* One request of the session, one answer. */
+static int call(csession *s, const char *method, const char *url, const char *extra, char *resp,
+                size_t rn)
 {
-    if (strncasecmp(url, "rtsp://", 7) != 0)
-        return dsend_seterr(DSEND_EINVAL, "%s: not an rtsp:// URL", url);
-    const char *h = url + 7, *slash = strchr(h, '/'), *colon = strchr(h, ':');
-    if (!colon || (slash && colon > slash) || (size_t)(colon - h) >= hn)
-        return dsend_seterr(DSEND_EINVAL, "%s: want rtsp://HOST:PORT/[ASSET]", url);
-    snprintf(host, hn, "%.*s", (int)(colon - h), h);
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || (*end && *end != '/') || p < 1 || p > 65535)
-        return dsend_seterr(DSEND_EINVAL, "%s: bad port", url);
-    *port = (int)p;
-    snprintf(path, pn, "%s", slash ? slash + 1 : "");
-    return 0;
-}
-
-static int tcp_connect(const char *host, int port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-        return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct timeval tv = {5, 0};
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    return fd;
-}
-
-/* One request, one response (headers kept in resp). Returns the status. */
-static int rtsp_call(csession *s, const char *method, const char *url, const char *extra,
-                     char *resp, size_t rn)
-{
-    char req[2048];
-    int n = snprintf(req, sizeof req, "%s %s RTSP/1.0\r\nCSeq: %d\r\n%s%s%s%s\r\n", method, url,
-                     ++s->cseq, s->session[0] ? "Session: " : "", s->session,
-                     s->session[0] ? "\r\n" : "", extra ? extra : "");
-    if (n < 0 || (size_t)n >= sizeof req || write(s->rtsp, req, (size_t)n) != n)
-        return -1;
-    size_t got = 0;
-    for (;;) {
-        ssize_t k = read(s->rtsp, resp + got, rn - 1 - got);
-        if (k <= 0)
-            return -1;
-        got += (size_t)k;
-        resp[got] = '\0';
-        char *end = strstr(resp, "\r\n\r\n");
-        if (end) {
-            char *cl = strcasestr(resp, "Content-Length:");
-            size_t body = cl && cl < end ? (size_t)atol(cl + 15) : 0;
-            if (got >= (size_t)(end - resp) + 4 + body)
-                break;
-        }
-        if (got >= rn - 1)
-            return -1;
-    }
-    int status = 0;
-    if (sscanf(resp, "RTSP/1.0 %d", &status) != 1)
-        return -1;
-    return status;
-}
-
-static const char *header(const char *resp, const char *name, char *out, size_t n)
-{
-    const char *p = strcasestr(resp, name);
-    if (!p)
-        return NULL;
-    p += strlen(name);
-    while (*p == ' ')
-        p++;
-    size_t len = strcspn(p, "\r\n");
-    snprintf(out, n, "%.*s", (int)len, p);
-    return out;
-}
-
-static int udp_pair(int *rtp, int *rtcp, int *port)
-{
-    for (int tries = 0; tries < 200; tries++) {
-        int a = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t sl = sizeof sa;
-        if (a < 0 || bind(a, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-            getsockname(a, (struct sockaddr *)&sa, &sl) != 0) {
-            if (a >= 0)
-                close(a);
-            continue;
-        }
-        int p = ntohs(sa.sin_port);
-        if (p % 2 || p >= 65535) {
-            close(a);
-            continue;
-        }
-        int b = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        sa.sin_port = htons((uint16_t)(p + 1));
-        if (b < 0 || bind(b, (struct sockaddr *)&sa, sizeof sa) != 0) {
-            close(a);
-            if (b >= 0)
-                close(b);
-            continue;
-        }
-        int rcv = 4 << 20;
-        setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-        *rtp = a;
-        *rtcp = b;
-        *port = p;
-        return 0;
-    }
-    return dsend_seterr(DSEND_EIO, "no free UDP port pair on 127.0.0.1");
+    return client_rtsp_call(s->rtsp, &s->cseq, s->session, method, url, extra, resp, rn);
 }
 
 /* DESCRIBE (following the front's redirect), SETUP. */
@@ -187,25 +72,25 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
 {
     char path[512], resp[8192], h[512], extra[512];
     uint32_t id = s->st.client;
-    int rc = parse_url(cfg->url, s->host, sizeof s->host, &s->port, path, sizeof path);
+    int rc = client_parse_url(cfg->url, s->host, sizeof s->host, &s->port, path, sizeof path);
     if (rc)
         return rc;
     const char *name = lib->assets[s->plan.asset].name;
     for (int hop = 0;; hop++) {
         if (hop == 4)
             return dsend_seterr(DSEND_EIO, "session %u: more than 3 redirects", id);
-        s->rtsp = tcp_connect(s->host, s->port);
+        s->rtsp = client_tcp_connect(s->host, s->port);
         if (s->rtsp < 0)
             return dsend_seterr(DSEND_EIO, "session %u: cannot connect to %s:%d: %s", id, s->host,
                                 s->port, strerror(errno));
         snprintf(s->url, sizeof s->url, "rtsp://%s:%d/%s", s->host, s->port, name);
-        int st = rtsp_call(s, "DESCRIBE", s->url, "Accept: application/sdp\r\n", resp, sizeof resp);
-        if (st == 302 && header(resp, "Location:", h, sizeof h)) {
+        int st = call(s, "DESCRIBE", s->url, "Accept: application/sdp\r\n", resp, sizeof resp);
+        if (st == 302 && client_header(resp, "Location:", h, sizeof h)) {
             close(s->rtsp);
             s->rtsp = -1;
             char p2[512];
             int front = s->port;
-            if (parse_url(h, s->host, sizeof s->host, &s->port, p2, sizeof p2))
+            if (client_parse_url(h, s->host, sizeof s->host, &s->port, p2, sizeof p2))
                 return dsend_seterr(DSEND_EINVAL, "session %u: bad redirect '%s'", id, h);
             /* the front sends device d's clients to its port + 1 + d */
             if (s->port > front && s->port - front - 1 < 65536)
@@ -217,14 +102,14 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
         break;
     }
     int port = 0;
-    if ((rc = udp_pair(&s->rtp, &s->rtcp, &port)))
+    if ((rc = client_udp_pair(&s->rtp, &s->rtcp, &port)))
         return rc;
     char track[700];
     snprintf(track, sizeof track, "%s/trackID=0", s->url);
     snprintf(extra, sizeof extra, "Transport: RTP/AVP/UDP;unicast;client_port=%d-%d\r\n", port,
              port + 1);
-    int st = rtsp_call(s, "SETUP", track, extra, resp, sizeof resp);
-    if (st != 200 || !header(resp, "Session:", h, sizeof h))
+    int st = call(s, "SETUP", track, extra, resp, sizeof resp);
+    if (st != 200 || !client_header(resp, "Session:", h, sizeof h))
         return dsend_seterr(DSEND_EIO, "session %u: SETUP answered %d", id, st);
     snprintf(s->session, sizeof s->session, "%.*s", (int)strcspn(h, ";"), h);
     return 0;
@@ -241,16 +126,16 @@ static int play(const dsend_asset *a, csession *s, int64_t start_ns, int64_t end
                  (double)end_ns / 1e9);
     else if (start_ns >= 0)
         snprintf(extra, sizeof extra, "Range: npt=%.9f-\r\n", (double)start_ns / 1e9);
-    int st = rtsp_call(s, "PLAY", s->url, extra[0] ? extra : NULL, resp, sizeof resp);
+    int st = call(s, "PLAY", s->url, extra[0] ? extra : NULL, resp, sizeof resp);
     if (st != 200)
         return dsend_seterr(DSEND_EIO, "session %u: PLAY answered %d", s->st.client, st);
     unsigned seq = 0;
     double lo = 0, hi = 0;
-    const char *ri = header(resp, "RTP-Info:", h, sizeof h);
+    const char *ri = client_header(resp, "RTP-Info:", h, sizeof h);
     const char *sq = ri ? strstr(ri, "seq=") : NULL;
     if (!sq || sscanf(sq, "seq=%u", &seq) != 1)
         return dsend_seterr(DSEND_EIO, "session %u: PLAY without RTP-Info seq", s->st.client);
-    if (!header(resp, "Range:", h, sizeof h) || sscanf(h, "npt=%lf-%lf", &lo, &hi) != 2)
+    if (!client_header(resp, "Range:", h, sizeof h) || sscanf(h, "npt=%lf-%lf", &lo, &hi) != 2)
         return dsend_seterr(DSEND_EIO, "session %u: PLAY without Range npt=START-END",
                             s->st.client);
     *from = (uint64_t)llround(lo * (double)a->bitrate_bps / 8.0);
@@ -352,7 +237,7 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
         s->paused_once = 1;
         dsend_meter_pause(&s->meter, t);
         s->pause_sent = t;
-        if (rtsp_call(s, "PAUSE", s->url, NULL, resp, sizeof resp) != 200)
+        if (call(s, "PAUSE", s->url, NULL, resp, sizeof resp) != 200)
             return dsend_seterr(DSEND_EIO, "session %u: PAUSE refused", s->st.client);
         s->state = C_PAUSED;
         s->pause_offset = s->last_offset;
@@ -386,7 +271,7 @@ static void close_session(csession *s)
 {
     if (s->rtsp >= 0) {
         char resp[1024];
-        rtsp_call(s, "TEARDOWN", s->url, NULL, resp, sizeof resp);
+        call(s, "TEARDOWN", s->url, NULL, resp, sizeof resp);
         close(s->rtsp);
     }
     if (s->rtp >= 0)
@@ -452,7 +337,7 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
     memset(r, 0, sizeof *r);
     char host[64], path[512];
     int port;
-    TRY(parse_url(cfg->url, host, sizeof host, &port, path, sizeof path));
+    TRY(client_parse_url(cfg->url, host, sizeof host, &port, path, sizeof path));
     TRY(dsend_library_open(cfg->library, MPI_COMM_NULL, &lib));
     dsend_workload_config wc = cfg->wl;
     if (path[0] && !wc.asset)

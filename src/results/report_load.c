@@ -17,20 +17,6 @@ const char *const rpt_field_names[CF_N] = {
     "crc_errors", "bytes", "pauses", "seeks", "max_lateness", "underruns", "stall_ns",
     "jitter_ms", "df_ms", "mlr"};
 
-static int read_str_attr(hid_t obj, const char *name, char *buf, size_t n)
-{
-    buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, n);
-    herr_t e = a >= 0 ? H5Aread(a, t, buf) : -1;
-    H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    buf[n - 1] = '\0';
-    return e < 0 ? -1 : 0;
-}
 
 /* A numeric root attribute, converted by HDF5 to mem; absent: left as is. */
 static void read_num_attr(hid_t obj, const char *name, hid_t mem, void *v)
@@ -49,7 +35,7 @@ static herr_t config_row(hid_t g, const char *name, const H5A_info_t *info, void
     (void)info;
     rpt_run *r = data;
     char v[512];
-    if (read_str_attr(g, name, v, sizeof v) != 0)
+    if (dsend_h5_read_attr_str(g, name, v, sizeof v) != 0)
         return 0;
     rpt_kv *p = realloc(r->config, (r->nconfig + 1) * sizeof *p);
     if (!p)
@@ -123,8 +109,8 @@ static int read_clients(const char *path, hid_t f, rpt_run *r)
     }
     H5Sget_simple_extent_dims(s, &n, NULL);
     r->nclients = (uint32_t)n;
-    read_str_attr(d, "not_measured", nm, sizeof nm);
-    read_str_attr(d, "units", r->units, sizeof r->units);
+    dsend_h5_read_attr_str(d, "not_measured", nm, sizeof nm);
+    dsend_h5_read_attr_str(d, "units", r->units, sizeof r->units);
     for (int k = 0; k < CF_N; k++) {
         if (listed(nm, rpt_field_names[k]))
             continue;
@@ -300,12 +286,12 @@ static int load_file(const char *path, rpt_run *r)
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return dsend_seterr(DSEND_EFORMAT, "%s: cannot open HDF5 file", path);
-    if (read_str_attr(f, "dsend_format", fmt, sizeof fmt) != 0 || strcmp(fmt, "dsend-results") != 0) {
+    if (dsend_h5_read_attr_str(f, "dsend_format", fmt, sizeof fmt) != 0 || strcmp(fmt, "dsend-results") != 0) {
         rc = dsend_seterr(DSEND_EFORMAT, "%s: not a dsend results file (dsend sim --out or dsend "
                                          "clients --out makes one)", path);
         goto err;
     }
-    if (read_str_attr(f, "kind", r->kind, sizeof r->kind) != 0 || !r->kind[0])
+    if (dsend_h5_read_attr_str(f, "kind", r->kind, sizeof r->kind) != 0 || !r->kind[0])
         snprintf(r->kind, sizeof r->kind, "sim");
     read_num_attr(f, "devices", H5T_NATIVE_INT, &r->devices);
     read_num_attr(f, "client_ranks", H5T_NATIVE_INT, &r->client_ranks);
