@@ -39,13 +39,21 @@ uint32_t dsend_packet_len(const dsend_asset *a, uint64_t off)
     return (uint32_t)(left < DSEND_PKT_PAYLOAD ? left : DSEND_PKT_PAYLOAD);
 }
 
+/* bytes x 8e9 / bitrate, exactly: in 64 bits while the product fits (the
+ * common case, 2.3 GB), else in 128 (a packet's hot path) */
+static uint64_t bytes_ns(uint64_t bytes, uint64_t bps)
+{
+    if (bytes < UINT64_MAX / 8000000000u)
+        return bytes * 8000000000u / bps;
+    return (uint64_t)((unsigned __int128)bytes * 8000000000u / bps);
+}
+
 int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uint64_t off)
 {
     /* bytes -> ns at the asset's bitrate; signed for bytes before `from` */
     if (off >= from)
-        return start + (int64_t)((unsigned __int128)(off - from) * 8u * 1000000000u /
-                                 a->bitrate_bps);
-    return start - (int64_t)((unsigned __int128)(from - off) * 8u * 1000000000u / a->bitrate_bps);
+        return start + (int64_t)bytes_ns(off - from, a->bitrate_bps);
+    return start - (int64_t)bytes_ns(from - off, a->bitrate_bps);
 }
 
 uint64_t dsend_media_bytes(const dsend_asset *a, int64_t ns)

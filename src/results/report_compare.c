@@ -118,7 +118,7 @@ void rpt_summary(const rpt_run *r, FILE *o)
     double *buf = scratch(r, 1);
     if (!buf)
         return;
-    const char *u = r->units[0] ? r->units : "sub-blocks";
+    const char *u = r->units[0] ? r->units : "packets";
     int clients = !strcmp(r->kind, "clients"), served = !strcmp(r->kind, "serve") || !strcmp(r->kind, "measured");
     if (clients)
         fprintf(o, "dsend clients: %u sessions measured over %.2f s wall, %s %s received\n",

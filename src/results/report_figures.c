@@ -246,7 +246,7 @@ static int over_time(const char *dir, const rpt_run *runs, int nruns)
             return dsend_seterr(DSEND_EIO, "%s/%s: %s", dir, name, strerror(errno));
         for (uint32_t k = 0; k < r->nint; k++) {
             fprintf(f, "%.3f ", (double)k * (double)r->interval / 1e9);
-            if (r->late_count[k]) /* no sub-block due: no lateness to plot */
+            if (r->late_count[k]) /* no packet due: no lateness to plot */
                 fprintf(f, "%.3f", r->late_mean[k] / 1e6);
             else
                 fprintf(f, "?");
@@ -256,13 +256,13 @@ static int over_time(const char *dir, const rpt_run *runs, int nruns)
         gq(r->label, q, sizeof q);
         n += snprintf(plot + n, sizeof plot - (size_t)n,
                       "%s'%s' using 1:2 with lines lt %d title 'mean lateness, %s', '%s' using 1:3 axes "
-                      "x1y2 with lines lt %d dt 2 title 'sub-blocks due, %s'",
+                      "x1y2 with lines lt %d dt 2 title 'packets due, %s'",
                       any ? ", " : "", name, i + 1, q, name, i + 1, q);
         any = 1;
     }
     if (any)
         rc = figure(dir, "over_time", "set title 'Lateness and load over time'\nset xlabel 'time (s)'\n"
-                                      "set ylabel 'mean lateness (ms)'\nset y2label 'sub-blocks due per "
+                                      "set ylabel 'mean lateness (ms)'\nset y2label 'packets due per "
                                       "interval'\nset y2tics\nset key top left", plot);
     return rc;
 }
@@ -309,7 +309,7 @@ int rpt_figures(const rpt_run *runs, int nruns, const char *dir)
         {"jitter", "RFC 3550 interarrival jitter (per client)", "jitter (ms)", M_JITTER},
         {"mdi_df", "RFC 4445 MDI delay factor (per client, worst 1 s)", "delay factor (ms)", M_DF},
         {"mdi_mlr", "RFC 4445 media loss rate (per client)", "lost TS packets per second", M_MLR},
-        {"lateness", "Worst sub-block lateness (per client; < 0: early)", "arrival - playout deadline (ms)", M_LATE},
+        {"lateness", "Worst packet lateness (per client; < 0: early)", "arrival - playout deadline (ms)", M_LATE},
         {"stall", "Playout stall (per client)", "total stall (s)", M_STALL},
     };
     int rc = 0;
@@ -333,14 +333,14 @@ int rpt_figures(const rpt_run *runs, int nruns, const char *dir)
     for (int i = 0; i < nruns; i++)
         cnt[i] = rpt_values(&runs[i], M_UNDERRUNS, vals[i]);
     TRY(underrun_figure(dir, runs, nruns, vals, cnt));
-    /* sub-block lateness (--trace runs) */
+    /* packet lateness (--trace runs) */
     for (int i = 0; i < nruns; i++) {
         free(vals[i]);
         vals[i] = runs[i].arr_late_ms;
         cnt[i] = runs[i].narr ? (long)runs[i].narr : -1;
     }
-    rc = cdf_figure(dir, "subblock_lateness", runs, nruns, vals, cnt, "Sub-block lateness (every arrival)",
-                    "arrival - playout deadline (ms)", "fraction of sub-blocks");
+    rc = cdf_figure(dir, "subblock_lateness", runs, nruns, vals, cnt, "Packet lateness (every arrival)",
+                    "arrival - playout deadline (ms)", "fraction of packets");
     for (int i = 0; i < nruns; i++)
         vals[i] = NULL; /* the runs' own */
     if (rc)
