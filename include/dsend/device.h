@@ -75,8 +75,8 @@ typedef struct dsend_pacer {
     int64_t first_slot;   /* absolute slot number of used[0] */
     uint64_t *used;       /* wire bytes committed per slot, a window of nslots */
     uint32_t nslots;
-    uint64_t packets, wire_bytes, bytes, runs, delayed, cancels;
-    int64_t max_delay;    /* ns: the longest a packet waited for room on the link */
+    uint64_t packets, wire_bytes, bytes;
+    uint64_t delayed;     /* packets that waited for room on the link */
     /* optional accounting: wire bytes leaving at a time, with the sender's
      * queue then (time series) */
     void (*account)(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);

@@ -70,7 +70,8 @@ typedef struct dsend_client_stats {
 typedef struct dsend_device_stats {
     uint64_t sub_blocks, bytes, requests_received, requests_sent, max_queue;
     uint64_t packets, wire_bytes;  /* paced out, with RTP/UDP/IP headers */
-    uint64_t stale;                /* packets dropped: their plan was paused, sought or ended */
+    uint64_t stale;                /* dropped: their plan was paused, sought or ended */
+    uint64_t delayed;              /* packets that waited for room on the link (--nic) */
 } dsend_device_stats;
 
 /* One packet arrival (--trace). */

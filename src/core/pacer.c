@@ -117,7 +117,6 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 {
     if (!run->bytes)
         return 0;
-    q->runs++;
     int rc = q->emit->packets(q->emit_ctx, run);
     run->bytes = 0;
     return rc;
@@ -141,11 +140,8 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
         uint64_t wire = (uint64_t)plen + DSEND_PKT_OVERHEAD;
         if ((rc = depart(q, now, release, wire, &d)))
             return rc;
-        if (d > release && d > now) {
+        if (d > release && d > now)
             q->delayed++;
-            if (d - release > q->max_delay)
-                q->max_delay = d - release;
-        }
         /* one run while its packets leave exactly a packet's media time apart
          * (to the ns of rounding) */
         int64_t off_run = run.bytes ? d - dsend_media_time(a, run.offset, run.depart, o) : 0;
@@ -188,7 +184,6 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
 
 int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch)
 {
-    q->cancels++;
     return q->emit->cancel(q->emit_ctx, client, epoch, (uint32_t)q->device,
                            q->clock->now(q->clock_ctx));
 }

@@ -251,6 +251,7 @@ static hid_t device_type(void)
     H5Tinsert(t, "packets", HOFFSET(dsend_device_stats, packets), H5T_NATIVE_UINT64);
     H5Tinsert(t, "wire_bytes", HOFFSET(dsend_device_stats, wire_bytes), H5T_NATIVE_UINT64);
     H5Tinsert(t, "stale", HOFFSET(dsend_device_stats, stale), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "delayed", HOFFSET(dsend_device_stats, delayed), H5T_NATIVE_UINT64);
     return t;
 }
 

@@ -209,7 +209,8 @@ static int gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6])
                                .requests_sent = dev->sched.requests,
                                .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
                                .wire_bytes = dev->pacer.wire_bytes,
-                               .stale = w->cancelled + w->unaddressed};
+                               .stale = w->cancelled + w->unaddressed,
+                               .delayed = dev->pacer.delayed};
     uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
                           w->cancelled + w->unaddressed, w->sessions_total, 0};
     unsigned long long nl = w->series.n, nmax = 0;

@@ -372,7 +372,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
                                      .max_queue = dev->sender.max_queue,
                                      .packets = dev->pacer.packets,
                                      .wire_bytes = dev->pacer.wire_bytes,
-                                     .stale = dev->sender.stale};
+                                     .stale = dev->sender.stale,
+                                     .delayed = dev->pacer.delayed};
             memcpy(dsv + (size_t)dev->id * NDS, &ds, sizeof ds);
             if (sd->series.n > nl)
                 nl = sd->series.n;
