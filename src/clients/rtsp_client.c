@@ -45,6 +45,8 @@ typedef struct csession {
     int64_t last_rx;          /* last packet or (re)start, for giving up */
     int bye, gave_up, paused_once, sought;
     int64_t bye_at;
+    int64_t keepalive;        /* ns between GET_PARAMETERs: half the session's timeout */
+    int64_t last_request;
     int64_t pause_sent;
     uint64_t paused_packets;  /* arriving more than 300 ms into a pause */
     uint64_t first_offset, last_offset, pause_offset, resume_offset;
@@ -112,6 +114,10 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
     if (st != 200 || !client_header(resp, "Session:", h, sizeof h))
         return dsend_seterr(DSEND_EIO, "session %u: SETUP answered %d", id, st);
     snprintf(s->session, sizeof s->session, "%.*s", (int)strcspn(h, ";"), h);
+    /* the server ends a session without requests for its timeout (RFC 2326 12.37) */
+    const char *to = strstr(h, "timeout=");
+    long secs = to ? atol(to + 8) : 60;
+    s->keepalive = (secs > 1 ? secs : 60) * 1000000000LL / 2;
     return 0;
 }
 
@@ -166,6 +172,7 @@ static int start(const dsend_clients_config *cfg, const dsend_library *lib, cses
     if (end && end <= begin)
         end = 0;
     s->st.request_at = t;
+    s->last_request = t;
     if ((rc = play(a, s, begin, end, &from, &to)))
         return rc;
     s->plan.from = s->first_offset = from;
@@ -251,6 +258,12 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
         s->resume_offset = UINT64_MAX;
         if ((rc = dsend_meter_plan_begin(&s->meter, from, s->plan.to, 0)))
             return rc;
+    }
+    if ((s->state == C_PLAYING || s->state == C_PAUSED) && t - s->last_request >= s->keepalive) {
+        s->last_request = t;
+        if (call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp) != 200)
+            return dsend_seterr(DSEND_EIO, "session %u: the server dropped the session (keepalive "
+                                           "refused)", s->st.client);
     }
     if (s->state == C_PLAYING && !s->sought && s->plan.seek_at >= 0 && t >= s->plan.seek_at) {
         s->sought = 1;
