@@ -126,10 +126,10 @@ static int deliver(sim_client *c, const pending_run *r, uint32_t len)
 {
     const dsend_sim_config *cfg = c->w->cfg;
     uint64_t o = r->next;
-    if (!r->crc_ok)
-        c->st.crc_errors++;
     if (cfg->loss > 0 && sim_unit(cfg->seed ^ 0x1055, c->st.client, o) < cfg->loss)
         return 0; /* lost on the data network */
+    if (!r->crc_ok)
+        c->st.crc_errors++; /* as a real client: only what arrives is checked */
     int64_t start = r->next_in > c->link_free ? r->next_in : c->link_free;
     c->link_free = start + dsend_wire_ns(len + DSEND_PKT_OVERHEAD, cfg->client_bps);
     int64_t rx = c->link_free;
