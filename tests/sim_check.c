@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsend/workload.h"
 #include "mpi_check.h"
 
 static char libpath[4200];
@@ -25,6 +26,7 @@ static dsend_sim_config base(const char *lib)
         .sub_block = 65800, .nic_bps = 10000000000ull, .client_bps = 25000000,
         .ctrl_latency = 1000000, .data_latency = 5000000, .interval = 1000000000,
         .layout = "stripe", .replicas = 1, .seed = 1,
+        .heartbeat = 100000000, .detect = 300000000, .admission = 0, .admit_load = 0.9,
     };
     return c;
 }
@@ -334,6 +336,137 @@ static void check_striping(const char *dir)
     dsend_sim_result_free(&r);
 }
 
+/* Failover: 4 devices, two copies of every block, device 2 dies mid-run.
+ * Clients with a prebuffer of the detection delay plus one block's worth
+ * lose nothing and never stall; the dead device's sessions are taken over
+ * by several survivors; no survivor carries more than its share x (1 +
+ * 1/(D-1)) + one block.  With one copy the same failure loses packets
+ * (the failure is real). */
+static void check_failover(const char *dir)
+{
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int D = size - 1;
+    CHECK(D >= 3, "failover needs -np 4 or more");
+    const uint64_t R = 4000000, block = 1048576;
+    const char *lib = synthetic(dir, "fail.h5", 8, R, 60000000000, block);
+    dsend_sim_config c = base(lib);
+    c.clients = 40;
+    c.arrival_window = 5000000000;
+    int64_t block_ns = (int64_t)(block * 8 * 1000000000ull / R);
+    c.prebuffer = c.detect + c.heartbeat + block_ns;
+    char fail[32];
+    snprintf(fail, sizeof fail, "%d@20s", D / 2);
+    c.fail = fail;
+    dsend_sim_result two, one, none;
+    c.replicas = 2;
+    run(MPI_COMM_WORLD, &c, &two);
+    c.replicas = 1;
+    run(MPI_COMM_WORLD, &c, &one);
+    c.replicas = 2;
+    c.fail = NULL;
+    run(MPI_COMM_WORLD, &c, &none);
+    if (world_rank != 0)
+        return;
+    uint64_t dup = 0, owned = 0;
+    for (uint32_t i = 0; i < two.nclients; i++) {
+        const dsend_client_stats *s = &two.clients[i];
+        CHECK(s->expected > 0 && s->received == s->expected && s->lost == 0 &&
+                  s->crc_errors == 0 && s->underruns == 0,
+              "replicas 2, device %d failed: client %u (scheduler %u) got %llu of %llu packets, "
+              "%u underruns",
+              D / 2, i, s->scheduler, (unsigned long long)s->received,
+              (unsigned long long)s->expected, s->underruns);
+        dup += s->duplicate;
+        if (dsend_workload_scheduler(i, (uint32_t)D) == (uint32_t)(D / 2)) {
+            owned++; /* a deputy's scheduler holds it now, and told the client */
+            CHECK(s->scheduler != (uint32_t)(D / 2), "client %u still names the dead scheduler",
+                  i);
+        }
+    }
+    uint64_t takeovers = 0, lost1 = 0;
+    int deputies = 0;
+    double share = 0;
+    for (int d = 0; d < D; d++)
+        share += (double)none.devs[d].bytes / D;
+    for (int d = 0; d < D; d++) {
+        takeovers += two.devs[d].takeovers;
+        deputies += two.devs[d].takeovers > 0;
+        if (d == D / 2)
+            continue;
+        CHECK(two.devs[d].failovers == 1, "device %d took %llu devices for dead", d,
+              (unsigned long long)two.devs[d].failovers);
+        double bound = share * (1 + 1.0 / (D - 1)) + (double)block;
+        CHECK((double)two.devs[d].bytes <= bound,
+              "survivor %d sent %.1f MiB, above its share %.1f MiB x (1 + 1/%d) + a block",
+              d, two.devs[d].bytes / 1048576.0, share / 1048576, D - 1);
+    }
+    CHECK(owned > 0 && takeovers == owned, "%llu sessions of device %d taken over, it owned %llu",
+          (unsigned long long)takeovers, D / 2, (unsigned long long)owned);
+    CHECK(deputies >= 2, "the dead device's sessions went to %d survivor(s)", deputies);
+    for (uint32_t i = 0; i < one.nclients; i++)
+        lost1 += one.clients[i].lost;
+    CHECK(lost1 > 0, "replicas 1: the failure lost nothing (was it real?)");
+    printf("failover: device %d of %d dies at 20 s: replicas 2: 0 lost, 0 underruns (prebuffer "
+           "%.2f s), %llu duplicates, %llu sessions taken over by %d survivors; replicas 1: "
+           "%llu packets lost\n",
+           D / 2, D, c.prebuffer / 1e9, (unsigned long long)dup, (unsigned long long)takeovers,
+           deputies, (unsigned long long)lost1);
+    dsend_sim_result_free(&two);
+    dsend_sim_result_free(&one);
+    dsend_sim_result_free(&none);
+}
+
+/* Admission at 130% of the links' capacity: every admitted client is
+ * clean, and the refused share is the analytic one (the links carry
+ * --admit-load of their wire rate, media plus headers); without admission
+ * the same load underruns. */
+static void check_admission(const char *dir)
+{
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int D = size - 1;
+    const uint64_t R = 4000000, nic = 40000000;
+    const char *lib = synthetic(dir, "adm.h5", 16, R, 40000000000, 262144);
+    dsend_sim_config c = base(lib);
+    c.nic_bps = nic;
+    c.clients = (int64_t)(1.3 * (double)D * (double)nic / (double)R + 0.5);
+    c.arrival_window = 5000000000;
+    c.sub_block = 25 * 1316;
+    dsend_sim_result on, off;
+    c.admission = 1;
+    run(MPI_COMM_WORLD, &c, &on);
+    c.admission = 0;
+    run(MPI_COMM_WORLD, &c, &off);
+    if (world_rank != 0)
+        return;
+    uint64_t refused = 0, under_off = 0;
+    for (uint32_t i = 0; i < on.nclients; i++) {
+        const dsend_client_stats *s = &on.clients[i];
+        if (s->refused) {
+            CHECK(s->received == 0 && s->expected == 0, "refused client %u got packets", i);
+            refused++;
+            continue;
+        }
+        CHECK(s->received == s->expected && s->lost == 0 && s->underruns == 0 && s->late == 0,
+              "admitted client %u: %llu of %llu packets, %u underruns, %llu late", i,
+              (unsigned long long)s->received, (unsigned long long)s->expected, s->underruns,
+              (unsigned long long)s->late);
+    }
+    for (uint32_t i = 0; i < off.nclients; i++)
+        under_off += off.clients[i].underruns;
+    double want = 1 - 0.9 * 1316.0 / 1356.0 / 1.3, got = (double)refused / on.nclients;
+    CHECK(got > want - 0.08 && got < want + 0.08,
+          "refused %.1f%% of %u offered, analytic %.1f%%", 100 * got, on.nclients, 100 * want);
+    CHECK(under_off > 0, "admission off at 130%%: no underruns");
+    printf("admission: 130%% offered (%u clients): %llu refused (%.1f%%, analytic %.1f%%), every "
+           "admitted client clean; admission off: %llu underruns\n",
+           on.nclients, (unsigned long long)refused, 100 * got, 100 * want,
+           (unsigned long long)under_off);
+    dsend_sim_result_free(&on);
+    dsend_sim_result_free(&off);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -351,6 +484,10 @@ int main(int argc, char **argv)
         check_determinism(dir);
     else if (strcmp(what, "striping") == 0)
         check_striping(dir);
+    else if (strcmp(what, "failover") == 0)
+        check_failover(dir);
+    else if (strcmp(what, "admission") == 0)
+        check_admission(dir);
     else
         CHECK(0, "unknown check '%s'", what);
     MPI_Finalize();

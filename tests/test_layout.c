@@ -88,6 +88,31 @@ static void stripe_balance(void **state)
         }
 }
 
+/* stripe: declustered secondaries.  Over (D-1) rounds of D blocks, the
+ * secondaries of the blocks whose primary is device x are every other
+ * device equally often, so a dead device's load spreads evenly. */
+static void stripe_declustered(void **state)
+{
+    (void)state;
+    for (int D = 2; D <= 17; D++) {
+        dsend_layout L;
+        assert_int_equal(dsend_layout_open(&L, &dsend_layout_stripe, D, 2), 0);
+        for (uint32_t a = 0; a < 5; a++) {
+            uint64_t sec[17][17] = {{0}};
+            for (uint64_t b = 0; b < (uint64_t)D * (uint64_t)(D - 1); b++) {
+                int x[2];
+                dsend_layout_place(&L, a, b, x);
+                assert_int_not_equal(x[0], x[1]);
+                sec[x[0]][x[1]]++;
+            }
+            for (int p = 0; p < D; p++)
+                for (int q = 0; q < D; q++)
+                    assert_int_equal(sec[p][q], p == q ? 0 : 1);
+        }
+        dsend_layout_close(&L);
+    }
+}
+
 /* hash: over 100 assets x 1000 blocks every device's primary count is near
  * the mean.  Blocks pick one of 64*D bins (at least 1024) uniformly and bins
  * are dealt evenly to devices, so a device's count is about binomial(N, 1/D):
@@ -175,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(distinct_and_deterministic),
         cmocka_unit_test(stripe_balance),
+        cmocka_unit_test(stripe_declustered),
         cmocka_unit_test(hash_balance),
         cmocka_unit_test(validation),
     };

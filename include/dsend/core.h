@@ -42,7 +42,8 @@ typedef struct dsend_send_request {
     uint64_t block;
     uint32_t sub_first, sub_count;
     int64_t deadline;    /* ns: playout time of the first byte of sub_first */
-    uint32_t priority;   /* 0 = normal; later mechanisms rank by it */
+    uint32_t priority;   /* after urgency (the deadline): holders of the block that were
+                          * alive when it was asked for; fewer ranks higher */
     uint32_t scheduler;  /* device of the scheduler that asked */
     uint32_t epoch;      /* the stream's plan: a pause, resume or seek starts a new one */
     uint32_t last_len;   /* bytes of the last sub-block to send (0: all of it) */
@@ -82,6 +83,31 @@ typedef struct dsend_packet_run {
     const uint8_t *data;   /* the payload in RAM (stored assets), NULL if synthetic */
 } dsend_packet_run;
 
+/* A session's plan as its scheduler holds it, backed up on one other
+ * device (its deputy), which takes the session over if the scheduler's
+ * device dies.  Fits one simulation event. */
+enum { DSEND_PLAN_PAUSED = 1, DSEND_PLAN_FORGET = 2 };
+typedef struct dsend_session_plan {
+    uint32_t client, asset, epoch;
+    uint16_t owner;      /* device of the scheduler */
+    uint16_t flags;      /* DSEND_PLAN_* */
+    uint64_t from, to;   /* the current plan's byte range */
+    int64_t play_start;  /* ns: playout of `from` */
+    uint64_t paused_pos; /* paused: the byte playing when paused */
+    int64_t paused_wait; /* paused: ns of startup still to go */
+} dsend_session_plan;
+
+/* What a device tells every other device each heartbeat: that it lives,
+ * and its sender's load (dsend/device.h: threshold priorities). */
+typedef struct dsend_load_report {
+    uint32_t device;
+    uint32_t streams;      /* streams its scheduler owns */
+    uint64_t demand_bps;   /* wire bits/s its queue asks for over the next --lead */
+    int64_t threshold;     /* deadline of the last sub-block its link accepts in that
+                            * window; INT64_MAX: it accepts everything */
+    uint64_t admitted_bps; /* media bits/s of the streams its scheduler admitted */
+} dsend_load_report;
+
 /* ---- the three seams ---- */
 typedef struct dsend_clock {
     const char *name;
@@ -90,13 +116,21 @@ typedef struct dsend_clock {
      * calls dsend_device_wake(dev, who, at) then */
     int (*wake)(void *ctx, int who, int64_t at);
 } dsend_clock;
-enum { DSEND_WAKE_SCHEDULER = 0, DSEND_WAKE_SENDER = 1, DSEND_WAKE_EMIT = 2, DSEND_WAKERS = 3 };
+enum { DSEND_WAKE_SCHEDULER = 0, DSEND_WAKE_SENDER = 1, DSEND_WAKE_EMIT = 2,
+       DSEND_WAKE_HEALTH = 3, DSEND_WAKERS = 4 };
 
 typedef struct dsend_ctrl {
     const char *name;
     int (*send_request)(void *ctx, int device, const dsend_send_request *rq);
     /* tell every other device (this one already knows) */
     int (*announce)(void *ctx, const dsend_peer *peer);
+    /* back a session's plan up on its deputy `device` */
+    int (*backup)(void *ctx, int device, const dsend_session_plan *plan);
+    /* tell every other live device that this one lives, with its load */
+    int (*heartbeat)(void *ctx, const dsend_load_report *report);
+    /* this device's scheduler took a session over: tell the client where its
+     * scheduler is now */
+    int (*adopted)(void *ctx, const dsend_peer *peer);
 } dsend_ctrl;
 
 typedef struct dsend_emit {
@@ -128,6 +162,12 @@ typedef struct dsend_core_params {
     int64_t send_ahead;   /* ns: a sub-block goes to the pacer its deadline minus this */
     int64_t pace_lead;    /* ns: a packet leaves its playout time minus this */
     int64_t pace_batch;   /* ns: the link's budget slot; serve sends what is due within it at once */
+    int64_t heartbeat;    /* ns between a device's heartbeats (and load reports) */
+    int64_t detect;       /* ns of silence after which a device is taken for dead */
+    int beat_idle;        /* heartbeats while idle too (serve sends them; the simulation
+                           * models them, so an idle device needs no timer) */
+    int admission;        /* admit a stream only where the links have room */
+    double admit_load;    /* ... up to this fraction of the devices' links */
 } dsend_core_params;
 
 /* One line naming the option, or 0. */

@@ -5,6 +5,40 @@
 
 #include <stdint.h>
 
+/* ---- health: which devices live, as this device knows it ----
+ * Every device sends every other one a heartbeat (with its load report)
+ * each --heartbeat; a device not heard for --detect is taken for dead.
+ * Its blocks are then asked of their next holder, and the sessions its
+ * scheduler owned are taken over by their deputies. */
+typedef struct dsend_health {
+    int D, self;
+    int64_t *heard;        /* ns: last heard from each device */
+    int64_t *alive_until;  /* a dead device: the last time it surely lived */
+    uint8_t *dead;
+    dsend_load_report *report;  /* the last report of each device */
+    uint32_t ndead;
+    int64_t next_beat;     /* DSEND_WAKE_HEALTH's timer; 0: not armed */
+    uint64_t failovers;    /* devices this one took for dead */
+    uint64_t takeovers;    /* sessions this device's scheduler took over */
+} dsend_health;
+
+int dsend_health_init(dsend_health *h, int D, int self);
+void dsend_health_free(dsend_health *h);
+/* The first holder of (asset, block) that lives (placement order:
+ * primary first); *holders: how many live.  All dead: the primary. */
+int dsend_health_route(const dsend_health *h, const dsend_layout *L, uint32_t asset,
+                       uint64_t block, uint32_t *holders);
+/* The device that backs up the plan of `client` owned by `owner`: one of
+ * the others, spread by client so a dead device's sessions spread over
+ * several survivors; -1 if none lives. */
+int dsend_health_deputy(const dsend_health *h, uint32_t client, int owner);
+
+/* Backed-up plans this device is deputy for. */
+typedef struct dsend_backups {
+    dsend_session_plan *v;
+    uint32_t n, cap;
+} dsend_backups;
+
 /* ---- scheduler: plans every stream of its clients ---- */
 typedef struct dsend_stream {
     uint32_t client, asset;
@@ -24,15 +58,18 @@ typedef struct dsend_scheduler {
     void *clock_ctx;
     const dsend_ctrl *ctrl;
     void *ctrl_ctx;
+    const dsend_health *health;
     dsend_stream *streams;
     uint32_t nstreams, cap;
     int64_t next_tick;    /* DSEND_TIME_INF when idle */
     uint64_t requests;    /* send requests formulated */
+    uint64_t admitted, refused;
+    uint64_t rerouted;    /* send requests asked again of another holder */
 } dsend_scheduler;
 
 int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
                          const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
-                         void *ctrl_ctx);
+                         void *ctrl_ctx, const dsend_health *health);
 /* A client asks for bytes [from, to) of an asset; playout of `from`
  * (rounded down to a sub-block, *from) starts `startup` from now. */
 int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, uint64_t *from,
@@ -52,6 +89,18 @@ int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *resume
  * to a sub-block, *from) after the startup delay. */
 int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, uint64_t *from,
                          uint32_t *epoch);
+/* Failover: the sub-blocks of every stream asked of `dead` that may not
+ * have left by the time it was last known alive (`alive`) are asked of
+ * another holder. */
+int dsend_scheduler_reroute(dsend_scheduler *s, int dead, int64_t alive);
+/* Take over a stream from a backed-up plan whose owner died (last known
+ * alive at `alive`): what the owner surely asked for is left to the
+ * senders; the rest is asked from here on. */
+int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *plan, int64_t alive);
+/* The plan of a stream, to back up. */
+int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_session_plan *plan);
+/* Media bits/s of the streams playing now. */
+uint64_t dsend_scheduler_playing_bps(const dsend_scheduler *s);
 /* The client is gone (teardown): its stream is forgotten. */
 int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
 const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client);
@@ -94,6 +143,12 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
 /* The client's plan changed (a pause, seek or end): packets of older epochs
  * committed to leave from now on are not sent. */
 int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch);
+/* The link's load over what is committed (the next lead - pace_lead): its
+ * wire bits/s, and its threshold priority: sub-blocks are taken by
+ * priority (deadline first) while the link has room, so a full window
+ * means nothing due after it is taken on time (threshold: the window's
+ * last deadline); INT64_MAX: room. */
+int dsend_pacer_load(const dsend_pacer *q, uint64_t *demand_bps, int64_t *threshold);
 void dsend_pacer_free(dsend_pacer *q);
 
 /* ---- sender: ranks the requests of all schedulers, earliest deadline
@@ -123,6 +178,7 @@ int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
                       const dsend_store *store, const dsend_peers *peers, dsend_pacer *pacer,
                       const dsend_clock *clock, void *clock_ctx);
 int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq);
+
 /* Hand over every sub-block due; arm the timer for the next. */
 int dsend_sender_run(dsend_sender *s);
 void dsend_sender_free(dsend_sender *s);
@@ -136,6 +192,8 @@ typedef struct dsend_device {
     const dsend_ctrl *ctrl;
     void *ctrl_ctx;
     dsend_peers peers;
+    dsend_health health;
+    dsend_backups backups;
     dsend_scheduler sched;
     dsend_sender sender;
     dsend_pacer pacer;
@@ -150,6 +208,7 @@ void dsend_device_free(dsend_device *d);
 
 /* The scheduler's side: a session this device's scheduler owns.  `peer`
  * carries the client id, asset and addressing; the device sets its epoch. */
+/* DSEND_EBUSY: admission refused the stream (the links have no room). */
 int dsend_device_play(dsend_device *d, const dsend_peer *peer, uint64_t *from, uint64_t to);
 int dsend_device_pause(dsend_device *d, uint32_t client, uint64_t *resume_at);
 int dsend_device_resume(dsend_device *d, uint32_t client, uint64_t *resume_at);
@@ -159,6 +218,24 @@ int dsend_device_stop(dsend_device *d, uint32_t client);
 /* What arrives through the seams. */
 int dsend_device_request(dsend_device *d, const dsend_send_request *rq);
 int dsend_device_peer(dsend_device *d, const dsend_peer *peer);
+/* Once the backends are in place: arm the heartbeat (every device is
+ * taken to live from now). */
+int dsend_device_start(dsend_device *d);
+/* Arm the heartbeat timer if it is not (a device that was idle has work). */
+int dsend_device_arm_beat(dsend_device *d);
+/* The heartbeat's timer fired: take the silent for dead, send the report. */
+int dsend_device_beat(dsend_device *d);
+/* heartbeats modelled (the simulation): heard until told otherwise */
+#define DSEND_HEARD_MODELLED (INT64_MAX / 4)
+/* A backed-up plan from its owner (or, with DSEND_PLAN_FORGET, its end). */
+int dsend_device_backup(dsend_device *d, const dsend_session_plan *plan);
+/* Device `from` was heard at `at` (its heartbeat or any message; the
+ * simulation models heartbeats: it says once when they stop). */
+int dsend_device_heard(dsend_device *d, int from, int64_t at);
+/* A device's load report (with its heartbeat). */
+int dsend_device_report(dsend_device *d, const dsend_load_report *r);
+/* This device's own report now. */
+void dsend_device_own_report(dsend_device *d, dsend_load_report *r);
 /* The clock's timer of `who`, armed for `at`, fired (a stale one is ignored). */
 int dsend_device_wake(dsend_device *d, int who, int64_t at);
 

@@ -19,6 +19,7 @@ enum dsend_rc {
     DSEND_ECHECKSUM = -7,/* data does not match its stored checksum */
     DSEND_ENOENT = -8,   /* unknown asset, missing file */
     DSEND_EPEER = -9,    /* another rank failed */
+    DSEND_EBUSY = -10,   /* no room: admission refused a stream */
 };
 
 #if defined(__GNUC__)

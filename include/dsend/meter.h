@@ -68,6 +68,8 @@ void dsend_meter_seek(dsend_meter *m, int64_t now);
 /* A packet (payload [offset, offset + len)) arrives; `sender` names who sent it. */
 void dsend_meter_packet(dsend_meter *m, uint64_t offset, uint32_t len, int64_t arrival,
                         uint32_t sender);
+/* Admission refused the stream: no plan, counted as refused. */
+void dsend_meter_refused(dsend_meter *m);
 /* Close: expected, lost, MLR, DF, jitter into *st. */
 void dsend_meter_final(dsend_meter *m);
 void dsend_meter_free(dsend_meter *m);

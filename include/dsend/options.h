@@ -32,6 +32,7 @@ typedef enum dsend_opt_type {
     DSEND_OPT_RATE_RANGE,     /* uint64_t min at offset, max at offset2 */
     DSEND_OPT_DURATION_RANGE, /* int64_t min at offset, max at offset2 */
     DSEND_OPT_REAL,           /* double in [min, max]; "1%" is 0.01 */
+    DSEND_OPT_LIST,           /* const char *: repeated values joined with ',' */
 } dsend_opt_type;
 
 /* Everything a command line can say.  Positional arguments follow. */
@@ -79,8 +80,14 @@ typedef struct dsend_config {
     const char *like;
     /* plan */
     const char *sla;
+    /* failures and admission */
+    int64_t heartbeat, detect;
+    const char *fail, *recover, *admission;
+    double admit_load;
     int npos;
     char **pos;
+    char *joined[8];      /* DSEND_OPT_LIST values built from repeats */
+    int njoined;
 } dsend_config;
 
 typedef struct dsend_option {

@@ -25,6 +25,10 @@ typedef struct dsend_serve_config {
     int max_peer_sessions;     /* per client address, per device */
     const char *layout;
     int replicas;
+    int64_t heartbeat, detect; /* ns: failure detection */
+    const char *fail;          /* DEVICE@TIME list: those devices go silent then */
+    int admission;
+    double admit_load;
     uint64_t seed;
     int quiet;
 } dsend_serve_config;

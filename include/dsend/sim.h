@@ -41,6 +41,10 @@ typedef struct dsend_sim_config {
     int64_t until;               /* stop virtual time here; 0: run to the end */
     const char *layout;
     int replicas;
+    int64_t heartbeat, detect;   /* ns: failure detection */
+    const char *fail, *recover;  /* DEVICE@TIME lists */
+    int admission;
+    double admit_load;
     uint64_t seed;
     int trace;                   /* keep every sub-block arrival */
     int progress;                /* progress line on stderr (rank 0) */
@@ -60,7 +64,7 @@ typedef struct dsend_client_stats {
     int64_t max_lateness;        /* ns: arrival - playout deadline, max over packets */
     int64_t mean_lateness;       /* ns, over packets with a deadline (negative: early) */
     uint32_t underruns;          /* playout stalls */
-    uint32_t pad2_;
+    uint32_t refused;            /* 1: admission refused the stream (RTSP 453) */
     int64_t stall_ns;
     double jitter_ms;            /* RFC 3550 interarrival jitter, final value */
     double df_ms;                /* RFC 4445 MDI delay factor, max over 1 s intervals */
@@ -72,6 +76,10 @@ typedef struct dsend_device_stats {
     uint64_t packets, wire_bytes;  /* paced out, with RTP/UDP/IP headers */
     uint64_t stale;                /* dropped: their plan was paused, sought or ended */
     uint64_t delayed;              /* packets that waited for room on the link (--nic) */
+    uint64_t admitted, refused;    /* streams its scheduler admitted, refused */
+    uint64_t failovers;            /* devices it took for dead */
+    uint64_t takeovers;            /* sessions its scheduler took over from a dead device */
+    uint64_t rerouted;             /* send requests it asked again of another holder */
 } dsend_device_stats;
 
 /* One packet arrival (--trace). */

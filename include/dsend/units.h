@@ -30,4 +30,14 @@ char *dsend_human_size(double bytes, char *buf, size_t n);
 char *dsend_human_rate(double bits_per_s, char *buf, size_t n);
 char *dsend_human_duration(int64_t ns, char *buf, size_t n);
 
+/* "DEVICE@TIME[,DEVICE@TIME...]" (--fail, --recover): at most max events,
+ * devices below `devices`; errors name the option and the bad item. */
+#define DSEND_MAX_DEVICE_EVENTS 64
+typedef struct dsend_device_event {
+    int device;
+    int64_t at;
+} dsend_device_event;
+int dsend_parse_device_events(const char *list, const char *opt, int devices,
+                              dsend_device_event *ev, int max, int *n);
+
 #endif

@@ -61,6 +61,11 @@ int dsend_cmd_serve(dsend_cli *c)
         .max_peer_sessions = (int)g->max_peer_sessions,
         .layout = g->layout,
         .replicas = (int)g->replicas,
+        .heartbeat = g->heartbeat,
+        .detect = g->detect,
+        .fail = g->fail,
+        .admission = g->admission && strcmp(g->admission, "on") == 0,
+        .admit_load = g->admit_load,
         .seed = (uint64_t)g->seed,
         .quiet = g->quiet,
     };

@@ -16,6 +16,7 @@
 #define PLAN DSEND_CMD_PLAN
 
 static const char *const layout_choices[] = {"stripe", "hash", NULL};
+static const char *const onoff_choices[] = {"on", "off", NULL};
 static const char *const arrival_choices[] = {"staggered", "all", "poisson", NULL};
 
 const dsend_option dsend_options[] = {
@@ -197,6 +198,27 @@ const dsend_option dsend_options[] = {
      .metavar = "FILE.h5[,FILE.h5]", .unset = "none",
      .help = "simulate the scenario of a measured run: the configuration of a serve --out file and "
              "the workload of a clients --out file; options given too win"},
+    /* ---- failures and admission (sim, plan, serve) ---- */
+    {.name = "heartbeat", .type = DSEND_OPT_DURATION, .offset = OFF(heartbeat),
+     .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "100ms",
+     .help = "every device tells every other it lives (with its load) this often"},
+    {.name = "detect", .type = DSEND_OPT_DURATION, .offset = OFF(detect),
+     .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "300ms",
+     .help = "a device not heard for this long is taken for dead: its blocks are asked of the "
+             "next holder, its sessions taken over (>= 2 heartbeats)"},
+    {.name = "fail", .type = DSEND_OPT_LIST, .offset = OFF(fail), .commands = SIM | PLAN | SERVE,
+     .metavar = "DEVICE@TIME", .unset = "none",
+     .help = "device DEVICE stops sending and answering at TIME (repeatable; serve: it goes "
+             "silent)"},
+    {.name = "recover", .type = DSEND_OPT_LIST, .offset = OFF(recover), .commands = SIM | PLAN,
+     .metavar = "DEVICE@TIME", .unset = "none",
+     .help = "a failed device comes back at TIME, its blocks in RAM and no sessions (repeatable)"},
+    {.name = "admission", .type = DSEND_OPT_CHOICE, .offset = OFF(admission),
+     .commands = SIM | PLAN | SERVE, .metavar = "on|off", .defval = "on", .choices = onoff_choices,
+     .help = "admit a stream only where the links have room (refused: RTSP 453 in serve)"},
+    {.name = "admit-load", .type = DSEND_OPT_REAL, .offset = OFF(admit_load),
+     .commands = SIM | PLAN | SERVE, .metavar = "F", .defval = "0.9", .rmin = 0.01, .rmax = 1,
+     .help = "admission fills the live devices' links up to this fraction (media and headers)"},
     {.name = "trace", .type = DSEND_OPT_FLAG, .offset = OFF(trace), .commands = SIM,
      .help = "keep every sub-block arrival in the results file"},
     {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json), .commands = SIM | CLIENTS,
@@ -217,6 +239,23 @@ static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
     case DSEND_OPT_STRING:
         *FIELD(cfg, o->offset, const char *) = v;
         return 0;
+    case DSEND_OPT_LIST: {
+        const char *cur = *FIELD(cfg, o->offset, const char *);
+        if (!cur) {
+            *FIELD(cfg, o->offset, const char *) = v;
+            return 0;
+        }
+        if (cfg->njoined == (int)(sizeof cfg->joined / sizeof *cfg->joined))
+            return dsend_seterr(DSEND_EINVAL, "too many repeated options");
+        size_t n = strlen(cur) + strlen(v) + 2;
+        char *j = malloc(n);
+        if (!j)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory");
+        snprintf(j, n, "%s,%s", cur, v);
+        cfg->joined[cfg->njoined++] = j;
+        *FIELD(cfg, o->offset, const char *) = j;
+        return 0;
+    }
     case DSEND_OPT_CHOICE:
         for (const char *const *c = o->choices; *c; c++)
             if (strcmp(*c, v) == 0) {
@@ -310,6 +349,7 @@ int dsend_options_set(unsigned cmd, dsend_config *cfg, const char *name, const c
         /* the printed form of "not set" */
         switch (o->type) {
         case DSEND_OPT_STRING:
+        case DSEND_OPT_LIST:
         case DSEND_OPT_CHOICE:
             *FIELD(cfg, o->offset, const char *) = NULL;
             return 0;
@@ -424,6 +464,9 @@ void dsend_options_free(dsend_config *cfg)
     free(cfg->pos);
     cfg->pos = NULL;
     cfg->npos = 0;
+    for (int i = 0; i < cfg->njoined; i++)
+        free(cfg->joined[i]);
+    cfg->njoined = 0;
 }
 
 void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *buf, size_t n)
@@ -434,6 +477,7 @@ void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *bu
         snprintf(buf, n, "%s", *FIELD(cfg, o->offset, int) ? "yes" : "no");
         return;
     case DSEND_OPT_STRING:
+    case DSEND_OPT_LIST:
     case DSEND_OPT_CHOICE: {
         const char *s = *FIELD(cfg, o->offset, const char *);
         snprintf(buf, n, "%s", s ? s : (o->unset ? o->unset : "(none)"));

@@ -27,6 +27,13 @@ void dsend_meter_free(dsend_meter *m)
     m->nplans = 0;
 }
 
+void dsend_meter_refused(dsend_meter *m)
+{
+    dsend_meter_free(m); /* nothing was asked for: nothing is missed */
+    m->waiting = 0;
+    m->st->refused = 1;
+}
+
 static void plan_cut(dsend_meter *m, dsend_meter_plan *p, uint64_t hi)
 {
     if (hi >= p->hi)

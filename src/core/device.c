@@ -4,6 +4,7 @@
 #include "dsend/core.h"
 #include "dsend/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
@@ -21,10 +22,12 @@ int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
     d->ctrl = ctrl;
     d->ctrl_ctx = ctrl_ctx;
     if ((rc = dsend_peers_init(&d->peers, expect_sessions)) ||
+        (rc = dsend_health_init(&d->health, p->layout->devices, id)) ||
         (rc = dsend_pacer_init(&d->pacer, id, p, clock, clock_ctx, emit, emit_ctx)) ||
         (rc = dsend_sender_init(&d->sender, id, p, store, &d->peers, &d->pacer, clock,
                                 clock_ctx)) ||
-        (rc = dsend_scheduler_init(&d->sched, id, p, clock, clock_ctx, ctrl, ctrl_ctx)))
+        (rc = dsend_scheduler_init(&d->sched, id, p, clock, clock_ctx, ctrl, ctrl_ctx,
+                                   &d->health)))
         dsend_device_free(d);
     d->pacer.queue = &d->sender.n;
     return rc;
@@ -36,6 +39,9 @@ void dsend_device_free(dsend_device *d)
     dsend_sender_free(&d->sender);
     dsend_pacer_free(&d->pacer);
     dsend_peers_free(&d->peers);
+    dsend_health_free(&d->health);
+    free(d->backups.v);
+    memset(&d->backups, 0, sizeof d->backups);
 }
 
 /* A session's new state on this device: what its pacer committed for an
@@ -69,26 +75,90 @@ static int set_epoch(dsend_device *d, uint32_t client, uint32_t epoch)
     return announce(d, &p);
 }
 
+/* The stream's plan, to its deputy (which takes it over if this device
+ * dies). */
+static int backup(dsend_device *d, uint32_t client, int forget)
+{
+    dsend_session_plan pl;
+    int deputy = dsend_health_deputy(&d->health, client, d->id);
+    if (deputy < 0)
+        return 0; /* alone: nobody to take over */
+    if (forget)
+        pl = (dsend_session_plan){.client = client, .owner = (uint16_t)d->id,
+                          .flags = DSEND_PLAN_FORGET};
+    else if (dsend_scheduler_plan(&d->sched, client, &pl))
+        return 0;
+    return d->ctrl->backup(d->ctrl_ctx, deputy, &pl);
+}
+
+/* Admission: a stream is admitted while the streams playing on every live
+ * device (their reports; this one's own, exact) leave room for it under
+ * --admit-load of the live links, and a holder of its first block has
+ * room by its threshold. */
+static int admit(dsend_device *d, uint32_t client, uint32_t asset, uint64_t from)
+{
+    const dsend_core_params *p = d->p;
+    if (!p->admission || asset >= p->lib->nassets)
+        return 0;
+    const dsend_asset *a = &p->lib->assets[asset];
+    const dsend_health *h = &d->health;
+    unsigned __int128 playing = dsend_scheduler_playing_bps(&d->sched), links = 0;
+    for (int x = 0; x < h->D; x++) {
+        if (h->dead[x])
+            continue;
+        links += p->nic_bps;
+        if (x != d->id)
+            playing += h->report[x].admitted_bps;
+    }
+    /* the links carry wire bytes: media plus RTP/UDP/IP headers */
+    double room = p->admit_load * (double)links * DSEND_PKT_PAYLOAD /
+                  (DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD);
+    int holder_room = 0, dev[DSEND_MAX_REPLICAS];
+    dsend_layout_place(p->layout, asset, from / a->block_size, dev);
+    for (int r = 0; r < p->layout->replicas; r++)
+        if (!h->dead[dev[r]] && (dev[r] == d->id ? 1 : h->report[dev[r]].threshold == INT64_MAX))
+            holder_room = 1;
+    if ((double)(playing + a->bitrate_bps) <= room && holder_room) {
+        d->sched.admitted++;
+        return 0;
+    }
+    d->sched.refused++;
+    return dsend_seterr(DSEND_EBUSY,
+                        "device %d: client %u refused: %.0f of %.0f Mbit/s admitted on %d live "
+                        "devices%s",
+                        d->id, client, (double)playing / 1e6, room / 1e6, h->D - (int)h->ndead,
+                        holder_room ? "" : ", and no holder of its first block has room");
+}
+
 int dsend_device_play(dsend_device *d, const dsend_peer *peer, uint64_t *from, uint64_t to)
 {
     dsend_peer p = *peer;
     p.epoch = 0;
     p.open = 1;
-    int rc = announce(d, &p);
-    return rc ? rc : dsend_scheduler_start(&d->sched, p.client, p.asset, from, to);
+    int rc = admit(d, p.client, p.asset, *from);
+    if (rc == 0)
+        rc = announce(d, &p);
+    if (rc == 0)
+        rc = dsend_scheduler_start(&d->sched, p.client, p.asset, from, to);
+    if (rc == 0)
+        rc = dsend_device_arm_beat(d);
+    return rc ? rc : backup(d, p.client, 0);
 }
 
 int dsend_device_pause(dsend_device *d, uint32_t client, uint64_t *resume_at)
 {
     uint32_t epoch;
     int rc = dsend_scheduler_pause(&d->sched, client, resume_at, &epoch);
-    return rc ? rc : set_epoch(d, client, epoch);
+    if (rc == 0)
+        rc = set_epoch(d, client, epoch);
+    return rc ? rc : backup(d, client, 0);
 }
 
 int dsend_device_resume(dsend_device *d, uint32_t client, uint64_t *resume_at)
 {
     uint32_t epoch;
-    return dsend_scheduler_resume(&d->sched, client, resume_at, &epoch);
+    int rc = dsend_scheduler_resume(&d->sched, client, resume_at, &epoch);
+    return rc ? rc : backup(d, client, 0);
 }
 
 int dsend_device_seek(dsend_device *d, uint32_t client, uint64_t offset, uint64_t *from)
@@ -99,7 +169,9 @@ int dsend_device_seek(dsend_device *d, uint32_t client, uint64_t offset, uint64_
         return dsend_seterr(DSEND_ENOENT, "device %d: client %u has no stream", d->id, client);
     /* the new epoch is known everywhere before its first request leaves */
     int rc = set_epoch(d, client, st->epoch + 1);
-    return rc ? rc : dsend_scheduler_seek(&d->sched, client, offset, from, &epoch);
+    if (rc == 0)
+        rc = dsend_scheduler_seek(&d->sched, client, offset, from, &epoch);
+    return rc ? rc : backup(d, client, 0);
 }
 
 int dsend_device_stop(dsend_device *d, uint32_t client)
@@ -107,14 +179,16 @@ int dsend_device_stop(dsend_device *d, uint32_t client)
     const dsend_peer *cur = dsend_peers_find(&d->peers, client);
     dsend_peer p = cur ? *cur : (dsend_peer){.client = client};
     p.open = 0;
-    dsend_scheduler_stop(&d->sched, client);
-    return announce(d, &p);
+    int owned = dsend_scheduler_stop(&d->sched, client) == 0;
+    int rc = announce(d, &p);
+    return rc || !owned ? rc : backup(d, client, 1);
 }
 
 int dsend_device_request(dsend_device *d, const dsend_send_request *rq)
 {
     d->requests_received++;
-    return dsend_sender_submit(&d->sender, rq);
+    int rc = dsend_sender_submit(&d->sender, rq);
+    return rc ? rc : dsend_device_arm_beat(d);
 }
 
 int dsend_device_peer(dsend_device *d, const dsend_peer *peer)
@@ -129,6 +203,8 @@ int dsend_device_peer(dsend_device *d, const dsend_peer *peer)
 int dsend_device_wake(dsend_device *d, int who, int64_t at)
 {
     switch (who) {
+    case DSEND_WAKE_HEALTH:
+        return at == d->health.next_beat ? dsend_device_beat(d) : 0;
     case DSEND_WAKE_SCHEDULER:
         /* a round superseded by an earlier one is stale */
         return at == d->sched.next_tick ? dsend_scheduler_tick(&d->sched) : 0;

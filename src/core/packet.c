@@ -92,7 +92,8 @@ int dsend_check_clock(const dsend_clock *c)
 
 int dsend_check_ctrl(const dsend_ctrl *c)
 {
-    if (!c || !c->name || !c->send_request || !c->announce)
+    if (!c || !c->name || !c->send_request || !c->announce || !c->backup || !c->heartbeat ||
+        !c->adopted)
         return dsend_seterr(DSEND_EINVAL, "control backend '%s' lacks a method",
                             c && c->name ? c->name : "(unnamed)");
     return 0;
@@ -131,5 +132,13 @@ int dsend_core_params_check(const dsend_core_params *p)
                             "their sub-block reaches the pacer",
                             dsend_format_duration(p->pace_lead, a, sizeof a),
                             dsend_format_duration(p->send_ahead, b, sizeof b));
+    if (p->heartbeat <= 0 || p->detect < 2 * p->heartbeat)
+        return dsend_seterr(DSEND_EINVAL,
+                            "--detect %s must be at least twice --heartbeat %s (> 0): one late "
+                            "heartbeat is not a death",
+                            dsend_format_duration(p->detect, a, sizeof a),
+                            dsend_format_duration(p->heartbeat, b, sizeof b));
+    if (p->admission && !(p->admit_load > 0 && p->admit_load <= 1))
+        return dsend_seterr(DSEND_EINVAL, "--admit-load %g: a fraction in (0, 1]", p->admit_load);
     return 0;
 }

@@ -11,7 +11,7 @@
 
 int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
                          const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
-                         void *ctrl_ctx)
+                         void *ctrl_ctx, const dsend_health *health)
 {
     int rc;
     memset(s, 0, sizeof *s);
@@ -23,6 +23,7 @@ int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params
     s->clock_ctx = clock_ctx;
     s->ctrl = ctrl;
     s->ctrl_ctx = ctrl_ctx;
+    s->health = health;
     s->next_tick = DSEND_TIME_INF;
     return 0;
 }
@@ -180,53 +181,65 @@ static int64_t request_time(const dsend_scheduler *s, const dsend_stream *st)
     return dsend_media_time(a, st->from, st->play_start, st->next) - s->p->lead;
 }
 
+/* Ask for [start, end) of one block of a stream (start on a sub-block
+ * boundary) of the block's first live holder, or of `device` if >= 0. */
+static int request_range(dsend_scheduler *s, const dsend_stream *st, uint64_t start, uint64_t end)
+{
+    const dsend_core_params *p = s->p;
+    const dsend_asset *a = &p->lib->assets[st->asset];
+    uint64_t b = start / a->block_size, base = b * a->block_size;
+    uint64_t blen = dsend_asset_block_len(a, b);
+    if (end > base + blen)
+        end = base + blen;
+    dsend_send_request rq = {
+        .client = st->client,
+        .asset = st->asset,
+        .block = b,
+        .sub_first = (uint32_t)((start - base) / p->sub_block),
+        .scheduler = (uint32_t)s->device,
+        .epoch = st->epoch,
+    };
+    uint32_t last = (uint32_t)((end - base + p->sub_block - 1) / p->sub_block);
+    rq.sub_count = last - rq.sub_first;
+    /* a plan ending inside a sub-block ends after the packet holding its
+     * last byte */
+    uint64_t whole = base + (uint64_t)last * p->sub_block;
+    if (whole > base + blen)
+        whole = base + blen;
+    if (end < whole)
+        rq.last_len = (uint32_t)(end - (base + (uint64_t)(last - 1) * p->sub_block));
+    if (end == st->to)
+        rq.flags |= DSEND_RQ_PLAN_END;
+    rq.deadline = dsend_media_time(a, st->from, st->play_start,
+                                   base + (uint64_t)rq.sub_first * p->sub_block);
+    /* urgency is the deadline; then blocks fewer live devices hold rank
+     * higher (the priority mechanism of the patent family) */
+    int dev = dsend_health_route(s->health, p->layout, st->asset, b, &rq.priority);
+    int rc = s->ctrl->send_request(s->ctrl_ctx, dev, &rq);
+    if (rc == 0)
+        s->requests++;
+    return rc;
+}
+
 int dsend_scheduler_tick(dsend_scheduler *s)
 {
     const dsend_core_params *p = s->p;
     int64_t now = s->clock->now(s->clock_ctx);
     int64_t horizon = now + p->tick; /* due before the next round: send now */
     int64_t next = DSEND_TIME_INF;
-    int dev[DSEND_MAX_REPLICAS];
     for (uint32_t i = 0; i < s->nstreams; i++) {
         dsend_stream *st = &s->streams[i];
         const dsend_asset *a = &p->lib->assets[st->asset];
         if (st->paused)
             continue;
         while (st->next < st->to && request_time(s, st) <= horizon) {
-            uint64_t b = st->next / a->block_size, base = b * a->block_size;
-            uint64_t end = base + dsend_asset_block_len(a, b);
+            uint64_t b = st->next / a->block_size;
+            uint64_t end = b * a->block_size + dsend_asset_block_len(a, b);
             if (end > st->to)
                 end = st->to;
-            dsend_send_request rq = {
-                .client = st->client,
-                .asset = st->asset,
-                .block = b,
-                .sub_first = (uint32_t)((st->next - base) / p->sub_block),
-                .sub_count = 0,
-                .deadline = 0,
-                .priority = 0,
-                .scheduler = (uint32_t)s->device,
-                .epoch = st->epoch,
-            };
-            uint32_t last = (uint32_t)((end - base + p->sub_block - 1) / p->sub_block);
-            rq.sub_count = last - rq.sub_first;
-            /* a plan ending inside a sub-block ends after the packet holding
-             * its last byte */
-            uint64_t whole = base + (uint64_t)last * p->sub_block;
-            if (whole > base + dsend_asset_block_len(a, b))
-                whole = base + dsend_asset_block_len(a, b);
-            if (end < whole)
-                rq.last_len = (uint32_t)(end - (base + (uint64_t)(last - 1) * p->sub_block));
-            if (end == st->to)
-                rq.flags |= DSEND_RQ_PLAN_END;
-            rq.deadline = dsend_media_time(a, st->from, st->play_start,
-                                           base + (uint64_t)rq.sub_first * p->sub_block);
-            /* the primary copy; replica failover comes with send priorities */
-            dsend_layout_place(p->layout, st->asset, b, dev);
-            int rc = s->ctrl->send_request(s->ctrl_ctx, dev[0], &rq);
+            int rc = request_range(s, st, st->next, end);
             if (rc)
                 return rc;
-            s->requests++;
             st->next = end;
         }
         if (st->next >= st->to)
@@ -247,4 +260,118 @@ int dsend_scheduler_tick(dsend_scheduler *s)
         s->next_tick = DSEND_TIME_INF;
     }
     return 0;
+}
+
+/* The first byte (on a sub-block boundary) whose packets leave after
+ * `alive`: the pacers release a packet pace_lead before its playout. */
+static uint64_t first_unsent(const dsend_scheduler *s, const dsend_stream *st, int64_t alive)
+{
+    const dsend_asset *a = &s->p->lib->assets[st->asset];
+    uint64_t off = st->from;
+    if (alive + s->p->pace_lead > st->play_start)
+        off += dsend_media_bytes(a, alive + s->p->pace_lead - st->play_start);
+    off -= off % s->p->sub_block;
+    return off < st->from ? st->from : off;
+}
+
+/* The blocks of [start, end) that were asked of `dead` (its first live
+ * holder while `dead` lived) are asked again of their first live holder. */
+static int reroute_stream(dsend_scheduler *s, const dsend_stream *st, int dead, uint64_t start,
+                          uint64_t end)
+{
+    const dsend_asset *a = &s->p->lib->assets[st->asset];
+    int dev[DSEND_MAX_REPLICAS];
+    while (start < end) {
+        uint64_t b = start / a->block_size;
+        uint64_t bend = b * a->block_size + dsend_asset_block_len(a, b);
+        if (bend > end)
+            bend = end;
+        dsend_layout_place(s->p->layout, st->asset, b, dev);
+        int then = -1;
+        for (int r = 0; r < s->p->layout->replicas && then < 0; r++)
+            if (dev[r] == dead || !s->health->dead[dev[r]])
+                then = dev[r];
+        if (then == dead) {
+            int rc = request_range(s, st, start, bend);
+            if (rc)
+                return rc;
+            s->rerouted++;
+        }
+        start = bend;
+    }
+    return 0;
+}
+
+int dsend_scheduler_reroute(dsend_scheduler *s, int dead, int64_t alive)
+{
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        const dsend_stream *st = &s->streams[i];
+        if (st->paused)
+            continue;
+        int rc = reroute_stream(s, st, dead, first_unsent(s, st, alive), st->next);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *pl, int64_t alive)
+{
+    if (pl->asset >= s->p->lib->nassets || pl->from >= pl->to ||
+        pl->to > s->p->lib->assets[pl->asset].size)
+        return dsend_seterr(DSEND_EINVAL, "scheduler %d: malformed plan of client %u", s->device,
+                            pl->client);
+    if (dsend_scheduler_stream(s, pl->client))
+        return 0; /* already ours */
+    if (s->nstreams == s->cap) {
+        uint32_t cap = s->cap ? 2 * s->cap : 64;
+        void *q = realloc(s->streams, cap * sizeof *s->streams);
+        if (!q)
+            return dsend_seterr(DSEND_ENOMEM, "scheduler %d: out of memory", s->device);
+        s->streams = q;
+        s->cap = cap;
+    }
+    const dsend_asset *a = &s->p->lib->assets[pl->asset];
+    dsend_stream *st = &s->streams[s->nstreams++];
+    *st = (dsend_stream){.client = pl->client, .asset = pl->asset, .from = pl->from,
+                         .to = pl->to, .next = pl->from, .play_start = pl->play_start,
+                         .epoch = pl->epoch, .paused = !!(pl->flags & DSEND_PLAN_PAUSED),
+                         .paused_pos = pl->paused_pos, .paused_wait = pl->paused_wait};
+    s->admitted++;
+    if (st->paused)
+        return 0; /* its resume asks from `from` */
+    /* the owner asked for every block whose request time came while it
+     * lived (rounds are at most a tick late, never later than that time) */
+    while (st->next < st->to && request_time(s, st) <= alive) {
+        uint64_t b = st->next / a->block_size;
+        uint64_t end = b * a->block_size + dsend_asset_block_len(a, b);
+        st->next = end < st->to ? end : st->to;
+    }
+    return 0;
+}
+
+int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_session_plan *pl)
+{
+    const dsend_stream *st = dsend_scheduler_stream(s, client);
+    if (!st)
+        return DSEND_ENOENT;
+    *pl = (dsend_session_plan){.client = st->client, .asset = st->asset, .epoch = st->epoch,
+                       .owner = (uint16_t)s->device,
+                       .flags = st->paused ? DSEND_PLAN_PAUSED : 0, .from = st->from,
+                       .to = st->to, .play_start = st->play_start,
+                       .paused_pos = st->paused_pos, .paused_wait = st->paused_wait};
+    return 0;
+}
+
+uint64_t dsend_scheduler_playing_bps(const dsend_scheduler *s)
+{
+    int64_t now = s->clock->now(s->clock_ctx);
+    uint64_t bps = 0;
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        const dsend_stream *st = &s->streams[i];
+        const dsend_asset *a = &s->p->lib->assets[st->asset];
+        if (!st->paused && dsend_media_time(a, st->from, st->play_start, st->to) > now)
+            bps += a->bitrate_bps;
+    }
+    return bps;
 }

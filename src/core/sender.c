@@ -48,6 +48,8 @@ static int before(const dsend_pending *x, const dsend_pending *y)
 {
     if (x->next_deadline != y->next_deadline)
         return x->next_deadline < y->next_deadline;
+    if (x->rq.priority != y->rq.priority)
+        return x->rq.priority < y->rq.priority; /* fewer live holders first */
     if (x->rq.client != y->rq.client)
         return x->rq.client < y->rq.client;
     if (x->rq.asset != y->rq.asset)
@@ -154,3 +156,4 @@ int dsend_sender_run(dsend_sender *s)
     }
     return 0;
 }
+

@@ -36,7 +36,7 @@ static pct percentiles(double *v, size_t n)
 
 typedef struct summary {
     uint64_t expected, received, lost, late, dup, ooo, crc, bytes;
-    uint64_t underruns, clients_underrun, started, pauses, seeks;
+    uint64_t underruns, clients_underrun, started, pauses, seeks, refused;
     double ontime_pct, stall_s;
     pct startup_ms, jitter_ms, df_ms, mlr, late_ms;
     uint64_t dev_min, dev_max;
@@ -63,6 +63,7 @@ static void summarize(const dsend_sim_result *r, summary *s)
         s->underruns += c->underruns;
         s->pauses += c->pauses;
         s->seeks += c->seeks;
+        s->refused += c->refused;
         s->clients_underrun += c->underruns > 0;
         s->stall_s += (double)c->stall_ns / 1e9;
     }
@@ -127,9 +128,10 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
                 r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
                 (unsigned long long)r->windows);
     }
-    fprintf(o, "  streams       %llu started of %u; %llu pauses, %llu seeks\n",
-            (unsigned long long)s.started, r->nclients, (unsigned long long)s.pauses,
-            (unsigned long long)s.seeks);
+    fprintf(o, "  streams       %llu started of %u, %llu refused by admission; %llu pauses, "
+               "%llu seeks\n",
+            (unsigned long long)s.started, r->nclients, (unsigned long long)s.refused,
+            (unsigned long long)s.pauses, (unsigned long long)s.seeks);
     fprintf(o, "  packets       %llu expected, %llu received, %llu lost, %llu duplicate, "
                "%llu out of order, %llu payload errors\n",
             (unsigned long long)s.expected, (unsigned long long)s.received,
@@ -166,8 +168,9 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
     fprintf(o, " \"simulated_s\": %.6f, \"wall_s\": %.3f, \"events\": %llu, \"windows\": %llu,\n",
             (double)r->sim_end / 1e9, r->wall_seconds, (unsigned long long)r->events,
             (unsigned long long)r->windows);
-    fprintf(o, " \"pauses\": %llu, \"seeks\": %llu,\n", (unsigned long long)s.pauses,
-            (unsigned long long)s.seeks);
+    fprintf(o, " \"pauses\": %llu, \"seeks\": %llu, \"refused\": %llu,\n",
+            (unsigned long long)s.pauses, (unsigned long long)s.seeks,
+            (unsigned long long)s.refused);
     fprintf(o, " \"streams_started\": %llu, \"units\": \"packets\", \"packets\": {\"expected\": %llu, \"received\": %llu, "
                "\"lost\": %llu, \"duplicate\": %llu, \"out_of_order\": %llu, \"payload_errors\": %llu},\n",
             (unsigned long long)s.started, (unsigned long long)s.expected,
@@ -232,6 +235,7 @@ hid_t dsend_results_client_type(void)
     FIELD(t, max_lateness, H5T_NATIVE_INT64);
     FIELD(t, mean_lateness, H5T_NATIVE_INT64);
     FIELD(t, underruns, H5T_NATIVE_UINT32);
+    FIELD(t, refused, H5T_NATIVE_UINT32);
     FIELD(t, stall_ns, H5T_NATIVE_INT64);
     FIELD(t, jitter_ms, H5T_NATIVE_DOUBLE);
     FIELD(t, df_ms, H5T_NATIVE_DOUBLE);
@@ -252,6 +256,11 @@ static hid_t device_type(void)
     H5Tinsert(t, "wire_bytes", HOFFSET(dsend_device_stats, wire_bytes), H5T_NATIVE_UINT64);
     H5Tinsert(t, "stale", HOFFSET(dsend_device_stats, stale), H5T_NATIVE_UINT64);
     H5Tinsert(t, "delayed", HOFFSET(dsend_device_stats, delayed), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "admitted", HOFFSET(dsend_device_stats, admitted), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "refused", HOFFSET(dsend_device_stats, refused), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "failovers", HOFFSET(dsend_device_stats, failovers), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "takeovers", HOFFSET(dsend_device_stats, takeovers), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "rerouted", HOFFSET(dsend_device_stats, rerouted), H5T_NATIVE_UINT64);
     return t;
 }
 

@@ -27,7 +27,10 @@ void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
         serve_reply(c, 454, r->cseq, NULL, NULL);
         return;
     }
+    /* dealt as sim deals them; a device taken for dead is passed over */
     uint32_t d = dsend_workload_scheduler(w->next_device++, (uint32_t)w->size);
+    for (int k = 0; k < w->size && w->dev.health.dead[d]; k++)
+        d = (d + 1) % (uint32_t)w->size;
     snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", w->cfg->host, w->cfg->port + 1 + (int)d,
              name);
     serve_reply(c, 302, r->cseq, h, NULL);

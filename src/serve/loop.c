@@ -8,6 +8,7 @@
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
 #include "dsend/ts.h"
+#include "dsend/units.h"
 #include "serve/serve_internal.h"
 #include "util/check.h"
 
@@ -56,9 +57,23 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
                                     .sub_block = cfg->sub_block, .startup = cfg->startup,
                                     .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
                                     .send_ahead = cfg->lead, .pace_lead = cfg->pace_lead,
-                                    .pace_batch = cfg->pace_batch};
+                                    .pace_batch = cfg->pace_batch, .heartbeat = cfg->heartbeat,
+                                    .detect = cfg->detect, .beat_idle = 1,
+                                    .admission = cfg->admission,
+                                    .admit_load = cfg->admit_load};
     if (rc == 0)
         rc = dsend_core_params_check(&w->params);
+    /* --fail: this device goes silent then */
+    w->silent_at = INT64_MAX;
+    if (rc == 0) {
+        dsend_device_event ev[DSEND_MAX_DEVICE_EVENTS];
+        int n = 0;
+        rc = dsend_parse_device_events(cfg->fail, "fail", w->size, ev, DSEND_MAX_DEVICE_EVENTS,
+                                       &n);
+        for (int i = 0; i < n; i++)
+            if (ev[i].device == w->rank && ev[i].at < w->silent_at)
+                w->silent_at = ev[i].at;
+    }
     if ((rc = dsend_mpi_agree(comm, rc)))
         return rc;
     if ((rc = dsend_load(comm, &w->lib, &w->layout, &w->store)))
@@ -66,7 +81,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
 
     w->sessions = calloc((size_t)cfg->max_sessions, sizeof *w->sessions);
     w->out = calloc((size_t)w->size, sizeof *w->out);
-    if (!w->sessions || !w->out)
+    w->stopped = calloc((size_t)w->size, 1);
+    if (!w->sessions || !w->out || !w->stopped)
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %d sessions", cfg->max_sessions);
     if (rc == 0 && w->rank == 0)
         rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
@@ -80,7 +96,9 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
                                w, &dsend_ctrl_mpi, w, &dsend_emit_udp, w);
     w->dev.pacer.account = account;
     w->dev.pacer.account_ctx = w;
-    return dsend_mpi_agree(comm, rc);
+    if ((rc = dsend_mpi_agree(comm, rc)))
+        return rc;
+    return dsend_device_start(&w->dev);
 }
 
 static void teardown(serve_world *w)
@@ -99,6 +117,8 @@ static void teardown(serve_world *w)
     free(w->out);
     free(w->local.v);
     free(w->sessions);
+    free(w->stopped);
+    free(w->told_dead);
     dsend_series_free(&w->series);
     dsend_device_free(&w->dev);
     dsend_store_free(&w->store);
@@ -126,6 +146,45 @@ static int fire_timers(serve_world *w)
     return rc;
 }
 
+/* --fail: the device goes silent -- it sends, answers and plans nothing
+ * more (its sockets close, what it committed is dropped) and only waits
+ * for the stop, as if it had died but could still take part in it. */
+static void go_silent(serve_world *w)
+{
+    w->silent = 1;
+    while (w->nconns)
+        serve_conn_close(w, w->nconns - 1);
+    if (w->front_fd >= 0)
+        close(w->front_fd);
+    if (w->rtsp_fd >= 0)
+        close(w->rtsp_fd);
+    w->front_fd = w->rtsp_fd = -1;
+    w->ntx = 0;
+    for (int i = 0; i < DSEND_WAKERS; i++)
+        w->timer[i] = INT64_MAX;
+    for (int r = 0; r < w->size; r++)
+        w->out[r].n = 0;
+    w->local.n = 0;
+    fprintf(stderr, "dsend serve: device %d goes silent (--fail)\n", w->rank);
+}
+
+/* Say which devices this one took for dead (once each). */
+static void tell_failovers(serve_world *w)
+{
+    const dsend_health *h = &w->dev.health;
+    for (int x = 0; x < h->D; x++)
+        if (h->dead[x] && !w->stopped[x] && !(w->told_dead && w->told_dead[x])) {
+            if (!w->told_dead && !(w->told_dead = calloc((size_t)h->D, 1)))
+                return;
+            w->told_dead[x] = 1;
+            fprintf(stderr,
+                    "dsend serve: device %d: device %d silent for %lld ms: taken for dead; its "
+                    "blocks are asked of their next holders, %llu sessions taken over here\n",
+                    w->rank, x, (long long)(w->cfg->detect / 1000000),
+                    (unsigned long long)h->takeovers);
+        }
+}
+
 static int loop(serve_world *w)
 {
     const dsend_serve_config *cfg = w->cfg;
@@ -135,10 +194,19 @@ static int loop(serve_world *w)
         int64_t now = serve_now(w);
         if (cfg->duration > 0 && now >= cfg->duration)
             break;
+        if (!w->silent && now >= w->silent_at)
+            go_silent(w);
+        if (w->silent) {
+            struct timespec nap = {0, 1000000};
+            rc = serve_mpi_receive(w, &peer_stop);
+            nanosleep(&nap, NULL);
+            continue;
+        }
         if ((rc = fire_timers(w)) || (rc = serve_mpi_flush(w)) ||
             (rc = serve_mpi_receive(w, &peer_stop)) || (rc = serve_mpi_flush(w)))
             break;
         serve_mpi_reap(w);
+        tell_failovers(w);
         serve_sessions_housekeeping(w, now);
         int n = 0;
         if (w->front_fd >= 0)
@@ -182,8 +250,14 @@ static void stop_all(serve_world *w)
     int one = 1;
     for (int r = 0; r < w->size; r++)
         if (r != w->rank)
-            MPI_Send(&one, 1, MPI_INT, r, TAG_STOP, w->comm);
-    while (w->stops_seen < w->size - 1) {
+            serve_mpi_isend(w, &one, sizeof one, r, TAG_STOP);
+    /* every device that lives says so too (a silent one, --fail, as well) */
+    for (;;) {
+        int waiting = 0;
+        for (int r = 0; r < w->size; r++)
+            waiting += r != w->rank && !w->stopped[r] && !w->dev.health.dead[r];
+        if (!waiting)
+            break;
         MPI_Status st;
         int n = 0;
         MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, w->comm, &st);
@@ -191,7 +265,10 @@ static void stop_all(serve_world *w)
         char *buf = malloc(n ? (size_t)n : 1);
         MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, w->comm, MPI_STATUS_IGNORE);
         free(buf);
-        w->stops_seen += st.MPI_TAG == TAG_STOP;
+        if (st.MPI_TAG == TAG_STOP && !w->stopped[st.MPI_SOURCE]) {
+            w->stopped[st.MPI_SOURCE] = 1;
+            w->stops_seen++;
+        }
     }
 }
 
@@ -210,7 +287,11 @@ static int gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6])
                                .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
                                .wire_bytes = dev->pacer.wire_bytes,
                                .stale = w->cancelled + w->unaddressed,
-                               .delayed = dev->pacer.delayed};
+                               .delayed = dev->pacer.delayed, .admitted = dev->sched.admitted,
+                               .refused = dev->sched.refused,
+                               .failovers = dev->health.failovers,
+                               .takeovers = dev->health.takeovers,
+                               .rerouted = dev->sched.rerouted};
     uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
                           w->cancelled + w->unaddressed, w->sessions_total, 0};
     unsigned long long nl = w->series.n, nmax = 0;

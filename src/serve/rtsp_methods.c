@@ -149,7 +149,9 @@ static void on_play(req_ctx *q)
         rc = dsend_device_seek(&w->dev, s->peer.client, offset, &offset);
     }
     if (rc) {
-        serve_reply(q->c, 500, q->r->cseq, q->h, NULL);
+        /* admission: the links are full (the session stays ready: the
+         * client may try again, or tear it down) */
+        serve_reply(q->c, rc == DSEND_EBUSY ? 453 : 500, q->r->cseq, q->h, NULL);
         return;
     }
     s->state = S_PLAYING;

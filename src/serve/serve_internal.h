@@ -16,7 +16,8 @@
 #include "dsend/series.h"
 #include "dsend/serve.h"
 
-enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14 };
+enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14, TAG_HEARTBEAT = 15,
+       TAG_BACKUP = 16 };
 enum { S_READY = 1, S_PLAYING, S_PAUSED };
 
 #define CONN_BUF DSEND_RTSP_MAX_REQUEST
@@ -83,6 +84,10 @@ typedef struct serve_world {
     pending_send *pend;
     size_t npend, cappend;
     int stops_seen;        /* devices that said they stop */
+    uint8_t *stopped;      /* per device: it said so */
+    int64_t silent_at;     /* --fail: this device goes silent then (INT64_MAX: never) */
+    int silent;
+    uint8_t *told_dead;    /* devices whose death was said on stderr */
     /* UDP: the transmit queue (a heap by next_at) and one sendmmsg batch */
     txrun *tx;
     size_t ntx, captx, max_tx;
@@ -95,6 +100,7 @@ typedef struct serve_world {
     /* statistics */
     uint32_t next_device;  /* front: arrivals so far */
     uint64_t sent_packets, sent_bytes, send_errors, unaddressed, cancelled, sessions_total;
+    uint64_t adopted;      /* sessions taken over from a dead device */
     dsend_series series;   /* wire bytes per --interval */
 } serve_world;
 

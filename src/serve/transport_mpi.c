@@ -70,7 +70,9 @@ int serve_mpi_flush(serve_world *w)
 {
     int rc = 0;
     for (int r = 0; r < w->size && rc == 0; r++)
-        if (w->out[r].n) {
+        if (w->out[r].n && w->dev.health.dead[r]) {
+            w->out[r].n = 0; /* asked before its death was known: rerouted since */
+        } else if (w->out[r].n) {
             rc = serve_mpi_isend(w, w->out[r].v, w->out[r].n * sizeof *w->out[r].v, r,
                                  TAG_REQUESTS);
             w->out[r].n = 0;
@@ -78,6 +80,40 @@ int serve_mpi_flush(serve_world *w)
     for (size_t i = 0; i < w->local.n && rc == 0; i++)
         rc = dsend_device_request(&w->dev, &w->local.v[i]);
     w->local.n = 0;
+    return rc;
+}
+
+static void note_stop(serve_world *w, int tag, int source, int *stop)
+{
+    if (tag != TAG_STOP)
+        return;
+    if (!w->stopped[source]) {
+        w->stopped[source] = 1;
+        w->stops_seen++;
+    }
+    *stop = 1; /* another device stopped: so do we */
+}
+
+/* One message from another device (a silent device, --fail, hears nothing
+ * but the stop). */
+static int handle(serve_world *w, int tag, int source, const char *buf, int n, int *stop)
+{
+    /* any message is a sign of life */
+    int rc = dsend_device_heard(&w->dev, source, serve_now(w));
+    if (rc)
+        return rc;
+    note_stop(w, tag, source, stop);
+    if (tag == TAG_HEARTBEAT && (size_t)n == sizeof(dsend_load_report))
+        return dsend_device_report(&w->dev, (const dsend_load_report *)buf);
+    if (tag == TAG_BACKUP && (size_t)n == sizeof(dsend_session_plan))
+        return dsend_device_backup(&w->dev, (const dsend_session_plan *)buf);
+    if (tag == TAG_PEER && (size_t)n == sizeof(dsend_peer))
+        return dsend_device_peer(&w->dev, (const dsend_peer *)buf);
+    if (tag == TAG_REQUESTS && n % (int)sizeof(dsend_send_request) == 0) {
+        const dsend_send_request *rq = (const dsend_send_request *)buf;
+        for (int i = 0; i < n / (int)sizeof *rq && rc == 0; i++)
+            rc = dsend_device_request(&w->dev, &rq[i]);
+    }
     return rc;
 }
 
@@ -100,17 +136,8 @@ int serve_mpi_receive(serve_world *w, int *stop)
             free(buf);
             return dsend_mpi_fail(__FILE__, __LINE__, "MPI_Recv", rc);
         }
-        rc = 0;
-        if (st.MPI_TAG == TAG_STOP) {
-            w->stops_seen++;
-            *stop = 1; /* another device stopped: so do we */
-        } else if (st.MPI_TAG == TAG_PEER && (size_t)n == sizeof(dsend_peer)) {
-            rc = dsend_device_peer(&w->dev, (const dsend_peer *)buf);
-        } else if (st.MPI_TAG == TAG_REQUESTS && n % (int)sizeof(dsend_send_request) == 0) {
-            const dsend_send_request *rq = (const dsend_send_request *)buf;
-            for (int i = 0; i < n / (int)sizeof *rq && rc == 0; i++)
-                rc = dsend_device_request(&w->dev, &rq[i]);
-        }
+        rc = w->silent ? (note_stop(w, st.MPI_TAG, st.MPI_SOURCE, stop), 0)
+                       : handle(w, st.MPI_TAG, st.MPI_SOURCE, buf, n, stop);
         free(buf);
         if (rc)
             return rc;
@@ -125,15 +152,40 @@ static int mpi_send_request(void *ctx, int device, const dsend_send_request *rq)
     return serve_queue_request(ctx, device, rq);
 }
 
-static int mpi_announce(void *ctx, const dsend_peer *p)
+/* to every other device not taken for dead */
+static int to_live(serve_world *w, const void *data, size_t len, int tag)
 {
-    serve_world *w = ctx;
     for (int r = 0; r < w->size; r++)
-        if (r != w->rank) {
-            int rc = serve_mpi_isend(w, p, sizeof *p, r, TAG_PEER);
+        if (r != w->rank && !w->dev.health.dead[r]) {
+            int rc = serve_mpi_isend(w, data, len, r, tag);
             if (rc)
                 return rc;
         }
+    return 0;
+}
+
+static int mpi_announce(void *ctx, const dsend_peer *p)
+{
+    return to_live(ctx, p, sizeof *p, TAG_PEER);
+}
+
+static int mpi_backup(void *ctx, int device, const dsend_session_plan *plan)
+{
+    return serve_mpi_isend(ctx, plan, sizeof *plan, device, TAG_BACKUP);
+}
+
+static int mpi_heartbeat(void *ctx, const dsend_load_report *r)
+{
+    return to_live(ctx, r, sizeof *r, TAG_HEARTBEAT);
+}
+
+/* The RTP goes on from here; the session's RTSP control stayed with the
+ * dead device (doc/serving.md: failover). */
+static int mpi_adopted(void *ctx, const dsend_peer *p)
+{
+    serve_world *w = ctx;
+    w->adopted++;
+    (void)p;
     return 0;
 }
 
@@ -141,4 +193,7 @@ const dsend_ctrl dsend_ctrl_mpi = {
     .name = "mpi",
     .send_request = mpi_send_request,
     .announce = mpi_announce,
+    .backup = mpi_backup,
+    .heartbeat = mpi_heartbeat,
+    .adopted = mpi_adopted,
 };

@@ -43,6 +43,7 @@ static int send_ctrl(sim_client *c, dsend_des *des, dsend_lp *lp, uint32_t kind,
     out.type = kind;
     ev_ctrl m = {.client = c->st.client, .kind = kind, .offset = c->plan.seek_to};
     memcpy(out.payload, &m, sizeof m);
+    c->awaiting = kind;
     return dsend_des_send(des, lp, &out);
 }
 
@@ -279,6 +280,14 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         return rc;
     switch (ev->type) {
     case EV_CLIENT_ARRIVE: {
+        /* the front sends a client only to a device it knows alive: one
+         * found dead (--detect after its failure) is passed over */
+        const sim_world *w = c->w;
+        int64_t known = ev->ts - w->cfg->detect - w->cfg->heartbeat;
+        for (int k = 0; k < w->D && sim_device_down(w, (int)c->st.scheduler, ev->ts) &&
+                            sim_device_down(w, (int)c->st.scheduler, known);
+             k++)
+            c->st.scheduler = (c->st.scheduler + 1) % (uint32_t)w->D;
         dsend_event out;
         memset(&out, 0, sizeof out);
         out.ts = ev->ts + c->w->cfg->ctrl_latency;
@@ -302,6 +311,11 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     case EV_CTRL_REPLY: {
         ev_ctrl m;
         memcpy(&m, ev->payload, sizeof m);
+        if (m.kind == SIM_REFUSED) {
+            dsend_meter_refused(&c->meter);
+            return 0;
+        }
+        c->awaiting = 0;
         if (m.kind == EV_PAUSE)
             return 0; /* the plan ends where the resume says it goes on */
         const dsend_asset *a = &c->w->lib.assets[c->st.asset];
@@ -313,6 +327,14 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         return client_packets(c, des, lp, ev);
     case EV_CLIENT_DRAIN:
         return 0; /* drained above */
+    case EV_TAKEOVER: {
+        /* its scheduler died and a deputy holds the session now; a control
+         * request the dead one never answered goes again */
+        uint32_t device;
+        memcpy(&device, ev->payload, sizeof device);
+        c->st.scheduler = device;
+        return c->awaiting ? send_ctrl(c, des, lp, c->awaiting, ev->ts) : 0;
+    }
     case EV_CANCEL: {
         ev_cancel m;
         memcpy(&m, ev->payload, sizeof m);

@@ -14,7 +14,8 @@ static int64_t virtual_now(void *ctx)
 static int virtual_wake(void *ctx, int who, int64_t at)
 {
     sim_device *d = ctx;
-    static const uint32_t type[DSEND_WAKERS] = {EV_SCHED_TICK, EV_SENDER_WAKE, EV_EMIT_WAKE};
+    static const uint32_t type[DSEND_WAKERS] = {EV_SCHED_TICK, EV_SENDER_WAKE, EV_EMIT_WAKE,
+                                                     EV_HEALTH_WAKE};
     dsend_event ev;
     memset(&ev, 0, sizeof ev);
     ev.ts = at;

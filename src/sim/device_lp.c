@@ -23,6 +23,13 @@ int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
     case EV_PAUSE:         /*    this device's pacer committed (data network) */
     case EV_RESUME:
     case EV_SEEK:
+    case EV_HEALTH_WAKE:   /* -> reports, failover: requests, backups, takeovers */
+    case EV_SILENT:        /* (a death is found at a heartbeat: these only set its time) */
+    case EV_HELLO:
+    case EV_DEVICE_FAIL:   /* -> silence to every device */
+    case EV_DEVICE_RECOVER:
+    case EV_REPORT:
+    case EV_BACKUP:
         return w->cfg->ctrl_latency < w->cfg->data_latency ? w->cfg->ctrl_latency
                                                            : w->cfg->data_latency;
     case EV_SEND_REQUEST:  /* -> sender -> pacer -> packets */
@@ -41,23 +48,193 @@ void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t que
     dsend_series_note(&d->series, at, d->cfg->interval, wire_bytes, queue);
 }
 
+int sim_device_down(const sim_world *w, int d, int64_t t)
+{
+    int64_t failed = -1, back = -1;
+    for (int i = 0; i < w->nfails; i++)
+        if (w->fails[i].device == d && w->fails[i].at <= t && w->fails[i].at > failed)
+            failed = w->fails[i].at;
+    for (int i = 0; i < w->nrecovers; i++)
+        if (w->recovers[i].device == d && w->recovers[i].at <= t && w->recovers[i].at > back)
+            back = w->recovers[i].at;
+    return failed >= 0 && failed >= back;
+}
+
+int64_t sim_device_next_fail(const sim_world *w, int d, int64_t t)
+{
+    int64_t next = INT64_MAX;
+    for (int i = 0; i < w->nfails; i++)
+        if (w->fails[i].device == d && w->fails[i].at >= t && w->fails[i].at < next)
+            next = w->fails[i].at;
+    return next;
+}
+
+static int self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
+{
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = ts;
+    ev.dst_lp = lp->id;
+    ev.type = type;
+    return dsend_des_send(des, lp, &ev);
+}
+
+/* Heartbeats are modelled: every device is heard until it fails. */
+static int start_device(sim_device *d)
+{
+    for (int x = 0; x < d->D; x++)
+        dsend_device_heard(&d->dev, x, DSEND_HEARD_MODELLED);
+    d->sent = (dsend_load_report){.threshold = INT64_MAX};
+    return dsend_device_start(&d->dev);
+}
+
 static int device_init(dsend_lp *lp, dsend_des *des)
 {
-    (void)lp;
-    (void)des;
+    sim_device *d = lp->state;
+    const sim_world *w = d->w;
+    int rc = 0;
+    d->down_at = sim_device_next_fail(w, (int)lp->id, 0);
+    for (int i = 0; i < w->nfails && rc == 0; i++)
+        if (w->fails[i].device == (int)lp->id)
+            rc = self_event(des, lp, w->fails[i].at, EV_DEVICE_FAIL);
+    for (int i = 0; i < w->nrecovers && rc == 0; i++)
+        if (w->recovers[i].device == (int)lp->id)
+            rc = self_event(des, lp, w->recovers[i].at, EV_DEVICE_RECOVER);
+    return rc ? rc : start_device(d);
+}
+
+static void add_stats(dsend_device_stats *s, const dsend_device *dev)
+{
+    s->sub_blocks += dev->sender.sub_blocks;
+    s->bytes += dev->pacer.bytes;
+    s->requests_received += dev->requests_received;
+    s->requests_sent += dev->sched.requests;
+    if (dev->sender.max_queue > s->max_queue)
+        s->max_queue = dev->sender.max_queue;
+    s->packets += dev->pacer.packets;
+    s->wire_bytes += dev->pacer.wire_bytes;
+    s->stale += dev->sender.stale;
+    s->delayed += dev->pacer.delayed;
+    s->admitted += dev->sched.admitted;
+    s->refused += dev->sched.refused;
+    s->failovers += dev->health.failovers;
+    s->takeovers += dev->health.takeovers;
+    s->rerouted += dev->sched.rerouted;
+}
+
+void sim_device_stats(const sim_device *d, dsend_device_stats *s)
+{
+    *s = d->before;
+    add_stats(s, &d->dev);
+}
+
+/* The device dies: it sends and answers nothing from now on; every other
+ * device stops hearing its heartbeats (the last arrived one control
+ * latency after it left, at the last multiple of --heartbeat before now). */
+static int device_fail(sim_device *d, dsend_des *des, int64_t now)
+{
+    if (d->down)
+        return 0;
+    d->down = 1;
+    int64_t h = d->params->heartbeat, beat = now > 0 ? (now - 1) / h * h : 0;
+    ev_silent m = {.device = d->lp->id,
+                   .heard = beat > 0 ? beat + d->cfg->ctrl_latency : 0};
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = now + d->cfg->ctrl_latency;
+    ev.type = EV_SILENT;
+    memcpy(ev.payload, &m, sizeof m);
+    for (int x = 0; x < d->D; x++) {
+        if ((uint32_t)x == d->lp->id)
+            continue;
+        ev.dst_lp = (uint32_t)x;
+        int rc = dsend_des_send(des, d->lp, &ev);
+        if (rc)
+            return rc;
+    }
     return 0;
+}
+
+/* It comes back with its blocks (reloaded) and nothing else: a new device. */
+static int device_recover(sim_device *d, dsend_des *des, int64_t now)
+{
+    if (!d->down)
+        return 0;
+    add_stats(&d->before, &d->dev);
+    dsend_device_free(&d->dev);
+    int rc = dsend_device_init(&d->dev, (int)d->lp->id, d->params, d->store, d->expect,
+                               &dsend_clock_virtual, d, &dsend_ctrl_des, d, &dsend_emit_des, d);
+    if (rc)
+        return rc;
+    d->dev.pacer.account = sim_device_account;
+    d->dev.pacer.account_ctx = d;
+    d->down = 0;
+    d->down_at = sim_device_next_fail(d->w, (int)d->lp->id, now);
+    if ((rc = start_device(d)))
+        return rc;
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = now + d->cfg->ctrl_latency;
+    ev.type = EV_HELLO;
+    uint32_t me = d->lp->id;
+    memcpy(ev.payload, &me, sizeof me);
+    for (int x = 0; x < d->D && rc == 0; x++)
+        if ((uint32_t)x != d->lp->id) {
+            ev.dst_lp = (uint32_t)x;
+            rc = dsend_des_send(des, d->lp, &ev);
+        }
+    return rc;
 }
 
 static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
 {
     sim_device *d = lp->state;
     dsend_device *dev = &d->dev;
+    if (ev->type == EV_DEVICE_RECOVER)
+        return device_recover(d, des, ev->ts);
+    if (d->down)
+        return 0; /* a dead device hears nothing */
     switch (ev->type) {
+    case EV_DEVICE_FAIL:
+        return device_fail(d, des, ev->ts);
     case EV_START: {
         ev_start s;
         memcpy(&s, ev->payload, sizeof s);
         dsend_peer p = {.client = s.client, .asset = s.asset, .open = 1};
-        return dsend_device_play(dev, &p, &s.from, s.to);
+        int rc = dsend_device_play(dev, &p, &s.from, s.to);
+        if (rc != DSEND_EBUSY)
+            return rc;
+        /* admission refused it: the client hears so */
+        ev_ctrl m = {.client = s.client, .kind = SIM_REFUSED};
+        dsend_event out;
+        memset(&out, 0, sizeof out);
+        out.ts = ev->ts + d->cfg->ctrl_latency;
+        out.dst_lp = d->nclients_lp0 + s.client;
+        out.type = EV_CTRL_REPLY;
+        memcpy(out.payload, &m, sizeof m);
+        return dsend_des_send(des, lp, &out);
+    }
+    case EV_HEALTH_WAKE:
+        return dsend_device_wake(dev, DSEND_WAKE_HEALTH, ev->ts);
+    case EV_REPORT: {
+        dsend_load_report r;
+        memcpy(&r, ev->payload, sizeof r);
+        return dsend_device_report(dev, &r);
+    }
+    case EV_BACKUP: {
+        dsend_session_plan pl;
+        memcpy(&pl, ev->payload, sizeof pl);
+        return dsend_device_backup(dev, &pl);
+    }
+    case EV_SILENT: {
+        ev_silent m;
+        memcpy(&m, ev->payload, sizeof m);
+        return dsend_device_heard(dev, (int)m.device, m.heard);
+    }
+    case EV_HELLO: {
+        uint32_t x;
+        memcpy(&x, ev->payload, sizeof x);
+        return dsend_device_heard(dev, (int)x, ev->ts);
     }
     case EV_SCHED_TICK:
         return dsend_device_wake(dev, DSEND_WAKE_SCHEDULER, ev->ts);

@@ -14,11 +14,21 @@ static int des_packets(void *ctx, const dsend_packet_run *run)
     const dsend_asset *a = &d->dev.p->lib->assets[run->asset];
     if (run->flags & DSEND_RUN_PLAN_END)
         return 0; /* an RTCP BYE and an end-of-stream packet: nothing a virtual client meters */
+    /* a device that dies sends nothing from then on (--fail) */
+    uint32_t bytes = run->bytes;
+    if (d->down_at != INT64_MAX) {
+        if (run->depart >= d->down_at)
+            return 0;
+        uint64_t o = run->offset, end = run->offset + run->bytes;
+        while (o < end && dsend_media_time(a, run->offset, run->depart, o) < d->down_at)
+            o += dsend_packet_len(a, o);
+        bytes = (uint32_t)((o < end ? o : end) - run->offset);
+    }
     ev_packets m = {.client = run->client, .asset = run->asset, .epoch = run->epoch,
-                    .device = run->device, .offset = run->offset, .bytes = run->bytes,
+                    .device = run->device, .offset = run->offset, .bytes = bytes,
                     .flags = run->flags, .depart = run->depart};
     if (!(run->flags & DSEND_RUN_END_MARKER))
-        m.crc32c = dsend_payload_crc(a, run->offset, run->bytes, run->data);
+        m.crc32c = dsend_payload_crc(a, run->offset, bytes, run->data);
     dsend_event ev;
     memset(&ev, 0, sizeof ev);
     ev.ts = run->depart + d->cfg->data_latency;

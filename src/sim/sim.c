@@ -23,6 +23,34 @@ static int lp_rank(uint32_t lp, const void *arg)
 
 /* ------------------------------------------------------------ set-up */
 
+/* --fail and --recover: parsed into the world; a recovery follows its
+ * failure's detection (the device has been replaced by then). */
+static int parse_failures(const dsend_sim_config *cfg, int D, sim_world *w)
+{
+    int rc = dsend_parse_device_events(cfg->fail, "fail", D, w->fails, DSEND_MAX_DEVICE_EVENTS,
+                                       &w->nfails);
+    if (rc == 0)
+        rc = dsend_parse_device_events(cfg->recover, "recover", D, w->recovers,
+                                       DSEND_MAX_DEVICE_EVENTS, &w->nrecovers);
+    for (int i = 0; i < w->nrecovers && rc == 0; i++) {
+        const dsend_device_event *r = &w->recovers[i];
+        int64_t failed = -1;
+        for (int k = 0; k < w->nfails; k++)
+            if (w->fails[k].device == r->device && w->fails[k].at <= r->at &&
+                w->fails[k].at > failed)
+                failed = w->fails[k].at;
+        if (failed < 0)
+            rc = dsend_seterr(DSEND_EINVAL, "--recover %d@%.3fs: device %d has not failed by then",
+                              r->device, (double)r->at / 1e9, r->device);
+        else if (r->at < failed + cfg->detect + 2 * cfg->heartbeat)
+            rc = dsend_seterr(DSEND_EINVAL,
+                              "--recover %d@%.3fs: before its failure at %.3fs is detected "
+                              "(--detect plus two heartbeats later)",
+                              r->device, (double)r->at / 1e9, (double)failed / 1e9);
+    }
+    return rc;
+}
+
 static int check_config(const dsend_sim_config *cfg, int size)
 {
     int Dr = size - cfg->client_ranks;
@@ -190,7 +218,9 @@ static dsend_core_params core_params(const sim_world *w)
                                .sub_block = cfg->sub_block, .startup = cfg->startup,
                                .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
                                .send_ahead = cfg->lead, .pace_lead = cfg->pace_lead,
-                               .pace_batch = cfg->pace_batch};
+                               .pace_batch = cfg->pace_batch, .heartbeat = cfg->heartbeat,
+                               .detect = cfg->detect, .admission = cfg->admission,
+                               .admit_load = cfg->admit_load};
 }
 
 dsend_workload_config dsend_sim_workload(const dsend_sim_config *cfg)
@@ -245,6 +275,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     params = core_params(&w);
     if (rc == 0)
         rc = dsend_core_params_check(&params);
+    if (rc == 0)
+        rc = parse_failures(cfg, w.D, &w);
     if (rc == 0) {
         dsend_workload_config wc = dsend_sim_workload(cfg);
         rc = dsend_workload_init(&w.wl, &wc, &w.lib);
@@ -278,8 +310,12 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         for (int i = 0; i < ndev && rc == 0; i++) {
             sim_device *dev = &devs[i];
             int d = w.rank + i * w.Dr;
+            dev->w = &w;
             dev->des = des;
             dev->cfg = cfg;
+            dev->store = &stores[i];
+            dev->expect = expect;
+            dev->params = &params;
             dev->D = w.D;
             dev->nclients_lp0 = (uint32_t)w.D;
             rc = dsend_device_init(&dev->dev, d, &params, &stores[i], expect,
@@ -365,15 +401,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         for (int i = 0; i < ndev; i++) {
             const sim_device *sd = &devs[i];
             const dsend_device *dev = &sd->dev;
-            dsend_device_stats ds = {.sub_blocks = dev->sender.sub_blocks,
-                                     .bytes = dev->pacer.bytes,
-                                     .requests_received = dev->requests_received,
-                                     .requests_sent = dev->sched.requests,
-                                     .max_queue = dev->sender.max_queue,
-                                     .packets = dev->pacer.packets,
-                                     .wire_bytes = dev->pacer.wire_bytes,
-                                     .stale = dev->sender.stale,
-                                     .delayed = dev->pacer.delayed};
+            dsend_device_stats ds;
+            sim_device_stats(sd, &ds);
             memcpy(dsv + (size_t)dev->id * NDS, &ds, sizeof ds);
             if (sd->series.n > nl)
                 nl = sd->series.n;

@@ -6,6 +6,7 @@
 #include "dsend/des.h"
 #include "dsend/meter.h"
 #include "dsend/series.h"
+#include "dsend/units.h"
 #include "dsend/sim.h"
 #include "dsend/workload.h"
 
@@ -27,7 +28,22 @@ enum sim_event_type {
     EV_RESUME,            /* client -> scheduler */
     EV_SEEK,              /* client -> scheduler: play from an offset */
     EV_CTRL_REPLY,        /* scheduler -> client: where the new plan starts */
+    EV_HEALTH_WAKE,       /* the heartbeat's timer (self) */
+    EV_REPORT,            /* device -> every device: its load report (heartbeats are modelled) */
+    EV_BACKUP,            /* scheduler -> deputy: a session's plan */
+    EV_DEVICE_FAIL,       /* the device dies (self, --fail) */
+    EV_DEVICE_RECOVER,    /* ... and comes back (self, --recover) */
+    EV_SILENT,            /* dead device -> every device: its heartbeats stop (the last one's arrival) */
+    EV_HELLO,             /* recovered device -> every device: it lives again */
+    EV_TAKEOVER,          /* deputy -> client: your scheduler is now this device */
 };
+/* EV_CTRL_REPLY's kind for a start admission refused */
+enum { SIM_REFUSED = 100 };
+
+typedef struct ev_silent {
+    uint32_t device, pad_;
+    int64_t heard;          /* when its last heartbeat arrived */
+} ev_silent;
 
 /* Control request and reply of a pause, resume or seek. */
 typedef struct ev_ctrl {
@@ -62,8 +78,11 @@ typedef struct arrived {
     uint32_t len, device;
 } arrived;
 
+typedef struct sim_world sim_world;
+
 /* A device LP: the shared device, and its time series. */
 typedef struct sim_device {
+    const sim_world *w;
     dsend_des *des;
     dsend_lp *lp;
     const dsend_sim_config *cfg;
@@ -72,9 +91,14 @@ typedef struct sim_device {
     dsend_device dev;
     dsend_series series;            /* wire bytes by interval of departure */
     uint64_t emitted;               /* emit_null counts here */
+    const dsend_store *store;
+    uint32_t expect;
+    const dsend_core_params *params;
+    int down;                       /* failed (--fail) and not recovered */
+    int64_t down_at;                /* its next failure, INT64_MAX: none */
+    dsend_load_report sent;              /* the last report it sent */
+    dsend_device_stats before;      /* counters of its lives before a recovery */
 } sim_device;
-
-typedef struct sim_world sim_world;
 
 /* A run on its way through the access link: its next packet. */
 typedef struct pending_run {
@@ -95,6 +119,7 @@ typedef struct sim_client {
     uint32_t nruns, capruns;
     ev_cancel cancels[16];  /* what devices will not send (runs still on their way) */
     uint32_t ncancels;
+    uint32_t awaiting;      /* a control request without reply (resent after a takeover) */
     arrived *in;            /* a heap by arrival: --jitter may reorder */
     uint32_t nin, capin;
 } sim_client;
@@ -113,10 +138,21 @@ struct sim_world {
     uint32_t nlate;
     dsend_arrival_rec *trace;
     uint64_t ntrace, captrace;
+    /* --fail and --recover */
+    dsend_device_event fails[DSEND_MAX_DEVICE_EVENTS], recovers[DSEND_MAX_DEVICE_EVENTS];
+    int nfails, nrecovers;
 };
+
+/* Is device d down at t (failed, not recovered), by the --fail and
+ * --recover schedule? */
+int sim_device_down(const sim_world *w, int d, int64_t t);
+/* When device d next fails at or after t (INT64_MAX: never). */
+int64_t sim_device_next_fail(const sim_world *w, int d, int64_t t);
 
 extern const dsend_lptype sim_device_lptype;
 extern const dsend_lptype sim_client_lptype;
+/* Its counters, over every life (a recovery starts a new device). */
+void sim_device_stats(const sim_device *d, dsend_device_stats *s);
 void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
 int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg);
 /* deterministic uniform [0, 1) of (seed, a, b) */

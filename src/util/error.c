@@ -32,6 +32,7 @@ const char *dsend_strerror(int rc)
     case DSEND_ECHECKSUM: return "checksum mismatch";
     case DSEND_ENOENT: return "not found";
     case DSEND_EPEER: return "failed on another rank";
+    case DSEND_EBUSY: return "not enough bandwidth";
     default: return "unknown error";
     }
 }

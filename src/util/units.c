@@ -239,3 +239,39 @@ char *dsend_human_duration(int64_t ns, char *buf, size_t n)
         snprintf(buf, n, "%.2f h", s / 3600);
     return buf;
 }
+
+int dsend_parse_device_events(const char *list, const char *opt, int devices,
+                              dsend_device_event *ev, int max, int *n)
+{
+    *n = 0;
+    if (!list || !*list)
+        return 0;
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        char item[64];
+        size_t len = (size_t)(end - p);
+        if (len == 0 || len >= sizeof item)
+            return dsend_seterr(DSEND_EINVAL, "--%s '%s': expected DEVICE@TIME items", opt, list);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *at = strchr(item, '@'), *stop;
+        if (!at)
+            return dsend_seterr(DSEND_EINVAL, "--%s %s: expected DEVICE@TIME (e.g. 2@30s)", opt,
+                                item);
+        *at = '\0';
+        long d = strtol(item, &stop, 10);
+        if (stop == item || *stop || d < 0 || d >= devices)
+            return dsend_seterr(DSEND_EINVAL, "--%s %s@%s: no device %s (devices are 0 to %d)",
+                                opt, item, at + 1, item, devices - 1);
+        int64_t t;
+        if (dsend_parse_duration(at + 1, &t) || t < 0)
+            return dsend_seterr(DSEND_EINVAL, "--%s %s@%s: bad time '%s'", opt, item, at + 1,
+                                at + 1);
+        if (*n == max)
+            return dsend_seterr(DSEND_EINVAL, "--%s: at most %d events", opt, max);
+        ev[(*n)++] = (dsend_device_event){(int)d, t};
+        p = comma ? comma + 1 : end;
+    }
+    return 0;
+}
