@@ -23,3 +23,20 @@ signal_ranks() {
     return $found
 }
 
+
+# rank_pid PID RANK: the process id of MPI rank RANK of the job started
+# under PID (Open MPI sets OMPI_COMM_WORLD_RANK in each rank's environment)
+rank_pid() {
+    local p
+    for p in $(descendants "$1"); do
+        case "$(ps -o comm= -p "$p" 2>/dev/null)" in
+        dsend | lt-dsend)
+            if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+                echo "$p"
+                return 0
+            fi
+            ;;
+        esac
+    done
+    return 1
+}

@@ -1,6 +1,11 @@
 # Helpers for shell tests (sourced).
 fail() {
     echo "FAIL: $*" >&2
+    # a server this test started goes too (by its process id, never by name)
+    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        signal_ranks KILL "$SERVER_PID" || true
+        kill "$SERVER_PID" 2>/dev/null || true
+    fi
     exit 1
 }
 
@@ -35,7 +40,8 @@ expect_ok() {
 rtsp_server() {
     local np=$1 port=$2
     shift 2
-    timeout -k 5 240 "$DSEND_MPIRUN" -q --oversubscribe -np "$np" "$DSEND" serve "$DSEND_SAMPLE_LIB" \
+    # shellcheck disable=SC2086 # SERVER_MPI_FLAGS: mpirun options, split
+    timeout -k 5 240 "$DSEND_MPIRUN" -q --oversubscribe ${SERVER_MPI_FLAGS:-} -np "$np" "$DSEND" serve "$DSEND_SAMPLE_LIB" \
         --rtsp "127.0.0.1:$port" --duration 200s "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
     SERVER_PID=$!
     SERVER_PORT=$port

@@ -49,6 +49,7 @@ typedef struct dsend_meter {
     int64_t first_arrival, df_start;
     double vb_min, vb_max, rx_bytes;
     uint32_t senders[64];  /* distinct senders seen */
+    int64_t gap_prev;      /* arrival of the last new packet while playing; -1 after a change */
     int last_timed;        /* the packet just metered had a deadline: */
     int64_t last_deadline, last_lateness;
 } dsend_meter;

@@ -60,7 +60,9 @@ typedef struct dsend_client_stats {
     uint64_t duplicate, out_of_order, late, crc_errors, bytes;
     uint64_t unexpected;         /* packets no plan asked for */
     uint32_t pauses, seeks;      /* control requests the client made */
-    uint32_t senders, pad3_;     /* distinct senders seen (devices; sockets for dsend clients) */
+    uint32_t senders;            /* distinct senders seen (devices; sockets for dsend clients) */
+    uint32_t max_gap_us;         /* longest wait for the next new packet while playing (a
+                                  * failover's gap), microseconds */
     int64_t max_lateness;        /* ns: arrival - playout deadline, max over packets */
     int64_t mean_lateness;       /* ns, over packets with a deadline (negative: early) */
     uint32_t underruns;          /* playout stalls */

@@ -491,9 +491,16 @@ void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *bu
             snprintf(buf, n, "%lld", (long long)v);
         return;
     }
-    case DSEND_OPT_REAL:
-        snprintf(buf, n, "%.17g", *FIELD(cfg, o->offset, double)); /* read back exactly */
+    case DSEND_OPT_REAL: {
+        /* the shortest form that reads back exactly */
+        double v = *FIELD(cfg, o->offset, double);
+        for (int prec = 6; prec <= 17; prec++) {
+            snprintf(buf, n, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
         return;
+    }
     case DSEND_OPT_SIZE:
         snprintf(buf, n, "%s", dsend_format_size(*FIELD(cfg, o->offset, uint64_t), a, sizeof a));
         return;

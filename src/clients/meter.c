@@ -17,6 +17,7 @@ void dsend_meter_init(dsend_meter *m, const dsend_asset *a, int64_t prebuffer,
     m->prebuffer = prebuffer;
     m->st = st;
     m->first_arrival = -1;
+    m->gap_prev = -1;
     st->startup_ns = -1;
 }
 
@@ -55,6 +56,7 @@ static void plan_cut(dsend_meter *m, dsend_meter_plan *p, uint64_t hi)
 
 int dsend_meter_plan_begin(dsend_meter *m, uint64_t from, uint64_t to, int afresh)
 {
+    m->gap_prev = -1; /* a new plan's first packet waits for its start, not a gap */
     if (m->nplans) {
         dsend_meter_plan *prev = &m->plan[m->nplans - 1];
         if (afresh) /* cut short by a seek: after what it had sent */
@@ -102,6 +104,7 @@ void dsend_meter_pause(dsend_meter *m, int64_t now)
     if (m->paused)
         return;
     m->paused = 1;
+    m->gap_prev = -1;
     m->st->pauses++;
     if (!m->waiting)
         m->paused_off = playing(m, now, &m->paused_wait);
@@ -124,6 +127,7 @@ void dsend_meter_seek(dsend_meter *m, int64_t now)
     (void)now;
     m->st->seeks++;
     m->paused = 0;
+    m->gap_prev = -1;
     m->waiting = 1; /* playout stops until the new plan's prebuffer */
 }
 
@@ -166,6 +170,14 @@ void dsend_meter_packet(dsend_meter *m, uint64_t offset, uint32_t len, int64_t a
         m->senders[st->senders++] = sender;
 
     int current = pi + 1 == m->nplans;
+    if (current && !m->paused) {
+        /* the longest silence of a stream going on (a dead sender's gap) */
+        if (m->gap_prev >= 0 && arrival - m->gap_prev > (int64_t)st->max_gap_us * 1000) {
+            int64_t us = (arrival - m->gap_prev) / 1000;
+            st->max_gap_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        }
+        m->gap_prev = arrival;
+    }
     if (current && m->waiting) {
         /* the first packet of a fresh plan: playout of its first byte starts
          * a prebuffer later */

@@ -44,6 +44,7 @@ typedef struct csession {
     int64_t last_k;           /* highest packet index so far (sequence extension) */
     int64_t last_rx;          /* last packet or (re)start, for giving up */
     int bye, gave_up, paused_once, sought;
+    int control_lost;      /* its RTSP connection broke (its scheduler's device died) */
     int64_t bye_at;
     int64_t keepalive;        /* ns between GET_PARAMETERs: half the session's timeout */
     int64_t last_request;
@@ -133,6 +134,9 @@ static int play(const dsend_asset *a, csession *s, int64_t start_ns, int64_t end
     else if (start_ns >= 0)
         snprintf(extra, sizeof extra, "Range: npt=%.9f-\r\n", (double)start_ns / 1e9);
     int st = call(s, "PLAY", s->url, extra[0] ? extra : NULL, resp, sizeof resp);
+    if (st == 453)
+        return dsend_seterr(DSEND_EBUSY, "session %u: PLAY answered 453 Not Enough Bandwidth",
+                            s->st.client);
     if (st != 200)
         return dsend_seterr(DSEND_EIO, "session %u: PLAY answered %d", s->st.client, st);
     unsigned seq = 0;
@@ -173,7 +177,12 @@ static int start(const dsend_clients_config *cfg, const dsend_library *lib, cses
         end = 0;
     s->st.request_at = t;
     s->last_request = t;
-    if ((rc = play(a, s, begin, end, &from, &to)))
+    if ((rc = play(a, s, begin, end, &from, &to)) == DSEND_EBUSY) {
+        dsend_meter_refused(&s->meter); /* admission: a refusal is a result, not an error */
+        s->state = C_DONE;
+        return 0;
+    }
+    if (rc)
         return rc;
     s->plan.from = s->first_offset = from;
     s->plan.to = to;
@@ -239,6 +248,8 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
     char resp[4096];
     uint64_t from, to;
     int rc = 0;
+    if (s->rtsp < 0)
+        return 0; /* control lost: the media may go on (a deputy took the session over) */
     if (s->state == C_PLAYING && !s->paused_once && s->plan.pause_at >= 0 &&
         t >= s->plan.pause_at) {
         s->paused_once = 1;
@@ -261,7 +272,15 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
     }
     if ((s->state == C_PLAYING || s->state == C_PAUSED) && t - s->last_request >= s->keepalive) {
         s->last_request = t;
-        if (call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp) != 200)
+        int st = call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp);
+        if (st < 0) {
+            /* the connection broke: its device died; keep receiving */
+            close(s->rtsp);
+            s->rtsp = -1;
+            s->control_lost = 1;
+            return 0;
+        }
+        if (st != 200)
             return dsend_seterr(DSEND_EIO, "session %u: the server dropped the session (keepalive "
                                            "refused)", s->st.client);
     }
@@ -310,6 +329,12 @@ static void log_session(FILE *log, const csession *s)
             (unsigned long long)st->crc_errors, (unsigned long long)s->first_offset,
             (unsigned long long)s->last_offset,
             s->bye ? ", BYE" : s->gave_up ? ", no BYE: gave up after silence" : ", cut short");
+    if (s->control_lost || st->refused)
+        fprintf(log, "session %u: %s\n", st->client,
+                st->refused ? "refused: 453 Not Enough Bandwidth"
+                            : "control lost (its RTSP connection broke); the media went on");
+    if (st->max_gap_us >= 100000)
+        fprintf(log, "session %u: longest gap %.1f ms\n", st->client, st->max_gap_us / 1e3);
     if (st->pauses)
         fprintf(log, "session %u: paused after offset %llu, %llu packets during the pause, "
                      "resumed at offset %llu\n",
@@ -392,6 +417,8 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
         while (started < C && ss[started].plan.request_at <= t) {
             if ((rc = start(cfg, &lib, &ss[started], now_ns(t0))))
                 goto err;
+            if (ss[started].state == C_DONE)
+                left--; /* refused */
             started++;
         }
         int n = 0;

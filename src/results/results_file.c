@@ -38,7 +38,7 @@ typedef struct summary {
     uint64_t expected, received, lost, late, dup, ooo, crc, bytes;
     uint64_t underruns, clients_underrun, started, pauses, seeks, refused;
     double ontime_pct, stall_s;
-    pct startup_ms, jitter_ms, df_ms, mlr, late_ms;
+    pct startup_ms, jitter_ms, df_ms, mlr, late_ms, gap_ms;
     uint64_t dev_min, dev_max;
     double dev_mean;
 } summary;
@@ -86,6 +86,9 @@ static void summarize(const dsend_sim_result *r, summary *s)
     for (size_t i = 0; i < n; i++)
         v[i] = (double)r->clients[i].max_lateness / 1e6;
     s->late_ms = percentiles(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)r->clients[i].max_gap_us / 1e3;
+    s->gap_ms = percentiles(v, n);
     free(v);
     s->dev_min = UINT64_MAX;
     for (int d = 0; d < r->devices; d++) {
@@ -149,6 +152,8 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
     fprintf(o, "  %-13s %10.3f %10.3f %10.3f\n", "MLR pkt/s", s.mlr.p50, s.mlr.p99, s.mlr.max);
     fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "max late ms", s.late_ms.p50, s.late_ms.p99,
             s.late_ms.max);
+    fprintf(o, "  %-13s %10.2f %10.2f %10.2f\n", "max gap ms", s.gap_ms.p50, s.gap_ms.p99,
+            s.gap_ms.max);
     if (measured)
         return; /* device load is the server's (dsend serve --out) */
     fprintf(o, "  device load   %s min, %s mean, %s max sent (max/mean %.3f)\n",
@@ -183,7 +188,7 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
             s.stall_s);
     const struct { const char *name; pct p; } ps[] = {
         {"startup_ms", s.startup_ms}, {"jitter_ms", s.jitter_ms}, {"df_ms", s.df_ms},
-        {"mlr", s.mlr}, {"max_lateness_ms", s.late_ms}};
+        {"mlr", s.mlr}, {"max_lateness_ms", s.late_ms}, {"max_gap_ms", s.gap_ms}};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         fprintf(o, " \"%s\": {\"p50\": %.6f, \"p99\": %.6f, \"max\": %.6f},\n", ps[i].name,
                 ps[i].p.p50, ps[i].p.p99, ps[i].p.max);
@@ -232,6 +237,7 @@ hid_t dsend_results_client_type(void)
     FIELD(t, pauses, H5T_NATIVE_UINT32);
     FIELD(t, seeks, H5T_NATIVE_UINT32);
     FIELD(t, senders, H5T_NATIVE_UINT32);
+    FIELD(t, max_gap_us, H5T_NATIVE_UINT32);
     FIELD(t, max_lateness, H5T_NATIVE_INT64);
     FIELD(t, mean_lateness, H5T_NATIVE_INT64);
     FIELD(t, underruns, H5T_NATIVE_UINT32);

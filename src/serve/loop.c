@@ -78,6 +78,10 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
         return rc;
     if ((rc = dsend_load(comm, &w->lib, &w->layout, &w->store)))
         return rc;
+    /* every block is in RAM now: the file is closed while every device
+     * lives (closing it is collective, and would wait for a dead one) */
+    H5Fclose(w->lib.file);
+    w->lib.file = -1;
 
     w->sessions = calloc((size_t)cfg->max_sessions, sizeof *w->sessions);
     w->out = calloc((size_t)w->size, sizeof *w->out);
@@ -119,6 +123,7 @@ static void teardown(serve_world *w)
     free(w->sessions);
     free(w->stopped);
     free(w->told_dead);
+    free(w->survivors);
     dsend_series_free(&w->series);
     dsend_device_free(&w->dev);
     dsend_store_free(&w->store);
@@ -243,100 +248,6 @@ static int loop(serve_world *w)
     return rc;
 }
 
-/* A signal (or a failure) on one device stops them all: tell the others,
- * then drain until every device has said so, so none waits forever. */
-static void stop_all(serve_world *w)
-{
-    int one = 1;
-    for (int r = 0; r < w->size; r++)
-        if (r != w->rank)
-            serve_mpi_isend(w, &one, sizeof one, r, TAG_STOP);
-    /* every device that lives says so too (a silent one, --fail, as well) */
-    for (;;) {
-        int waiting = 0;
-        for (int r = 0; r < w->size; r++)
-            waiting += r != w->rank && !w->stopped[r] && !w->dev.health.dead[r];
-        if (!waiting)
-            break;
-        MPI_Status st;
-        int n = 0;
-        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, w->comm, &st);
-        MPI_Get_count(&st, MPI_BYTE, &n);
-        char *buf = malloc(n ? (size_t)n : 1);
-        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, w->comm, MPI_STATUS_IGNORE);
-        free(buf);
-        if (st.MPI_TAG == TAG_STOP && !w->stopped[st.MPI_SOURCE]) {
-            w->stopped[st.MPI_SOURCE] = 1;
-            w->stops_seen++;
-        }
-    }
-}
-
-/* The server side of the run, on rank 0: per device statistics and series. */
-static int gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6])
-{
-    int rc = 0;
-    uint64_t *sb = NULL;
-    uint32_t *sq = NULL;
-    size_t D = (size_t)w->size;
-    enum { NDS = sizeof(dsend_device_stats) / sizeof(uint64_t) };
-    const dsend_device *dev = &w->dev;
-    dsend_device_stats mine = {.sub_blocks = dev->sender.sub_blocks, .bytes = dev->pacer.bytes,
-                               .requests_received = dev->requests_received,
-                               .requests_sent = dev->sched.requests,
-                               .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
-                               .wire_bytes = dev->pacer.wire_bytes,
-                               .stale = w->cancelled + w->unaddressed,
-                               .delayed = dev->pacer.delayed, .admitted = dev->sched.admitted,
-                               .refused = dev->sched.refused,
-                               .failovers = dev->health.failovers,
-                               .takeovers = dev->health.takeovers,
-                               .rerouted = dev->sched.rerouted};
-    uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
-                          w->cancelled + w->unaddressed, w->sessions_total, 0};
-    unsigned long long nl = w->series.n, nmax = 0;
-    MPI_CHECK(MPI_Reduce(counts, sum, 6, MPI_UINT64_T, MPI_SUM, 0, w->comm));
-    MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, w->comm));
-    if (!res)
-        return 0;
-    sb = calloc(nmax ? nmax : 1, sizeof *sb);
-    sq = calloc(nmax ? nmax : 1, sizeof *sq);
-    if (!sb || !sq) {
-        free(sb);
-        free(sq);
-        return dsend_seterr(DSEND_ENOMEM, "out of memory");
-    }
-    if (w->series.n) {
-        memcpy(sb, w->series.bytes, w->series.n * sizeof *sb);
-        memcpy(sq, w->series.queue, w->series.n * sizeof *sq);
-    }
-    if (w->rank == 0) {
-        res->kind = "serve";
-        res->devices = w->size;
-        res->devs = calloc(D, sizeof *res->devs);
-        res->series_bytes = calloc(D * (nmax ? nmax : 1), sizeof *res->series_bytes);
-        res->series_queue = calloc(D * (nmax ? nmax : 1), sizeof *res->series_queue);
-        res->late_mean_ns = calloc(nmax ? nmax : 1, sizeof *res->late_mean_ns);
-        res->late_count = calloc(nmax ? nmax : 1, sizeof *res->late_count);
-        res->nintervals = (uint32_t)nmax;
-        res->sim_end = serve_now(w);
-        res->wall_seconds = (double)res->sim_end / 1e9;
-        if (!res->devs || !res->series_bytes || !res->series_queue || !res->late_mean_ns ||
-            !res->late_count)
-            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
-    }
-    /* rank r's rows land at r (gather is in rank order) */
-    MPI_CHECK(MPI_Gather(&mine, NDS, MPI_UINT64_T, res->devs, NDS, MPI_UINT64_T, 0, w->comm));
-    MPI_CHECK(MPI_Gather(sb, (int)nmax, MPI_UINT64_T, res->series_bytes, (int)nmax, MPI_UINT64_T, 0,
-                         w->comm));
-    MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax, MPI_UINT32_T, 0,
-                         w->comm));
-err:
-    free(sb);
-    free(sq);
-    return rc;
-}
-
 int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
                     dsend_sim_result *res)
 {
@@ -366,16 +277,21 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     int lrc = loop(w);
     if (lrc)
         fprintf(stderr, "dsend serve: device %d: %s\n", w->rank, dsend_errmsg());
-    stop_all(w);
+    serve_stop_all(w);
     uint64_t sum[6] = {0};
-    rc = gather(w, res, sum);
+    int lost = 0;
+    rc = serve_gather(w, res, sum, &lost);
     if (w->rank == 0 && !cfg->quiet) {
         fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
                      "%llu packets of paused, sought or ended plans not sent, %llu send "
-                     "errors\n",
+                     "errors",
                 stop_signal ? " by a signal" : "", (unsigned long long)sum[4],
                 (unsigned long long)sum[0], (unsigned long long)sum[1],
                 (unsigned long long)sum[3], (unsigned long long)sum[2]);
+        if (lost)
+            fprintf(out, "; %d device%s lost (no statistics from %s)", lost, lost > 1 ? "s" : "",
+                    lost > 1 ? "them" : "it");
+        fputc('\n', out);
         fflush(out);
     }
     teardown(w);

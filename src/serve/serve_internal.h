@@ -17,7 +17,7 @@
 #include "dsend/serve.h"
 
 enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14, TAG_HEARTBEAT = 15,
-       TAG_BACKUP = 16 };
+       TAG_BACKUP = 16, TAG_SURVIVORS = 17 };
 enum { S_READY = 1, S_PLAYING, S_PAUSED };
 
 #define CONN_BUF DSEND_RTSP_MAX_REQUEST
@@ -88,6 +88,7 @@ typedef struct serve_world {
     int64_t silent_at;     /* --fail: this device goes silent then (INT64_MAX: never) */
     int silent;
     uint8_t *told_dead;    /* devices whose death was said on stderr */
+    uint8_t *survivors;    /* rank 0's list, if it came while stopping */
     /* UDP: the transmit queue (a heap by next_at) and one sendmmsg batch */
     txrun *tx;
     size_t ntx, captx, max_tx;
@@ -117,6 +118,10 @@ int serve_mpi_receive(serve_world *w, int *stop);
 void serve_mpi_reap(serve_world *w);
 int serve_mpi_isend(serve_world *w, const void *data, size_t len, int dest, int tag);
 int serve_queue_request(serve_world *w, int device, const dsend_send_request *rq);
+
+/* stop.c */
+void serve_stop_all(serve_world *w);
+int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lost);
 
 /* emit_udp.c */
 int serve_udp_open(serve_world *w);

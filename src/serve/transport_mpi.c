@@ -141,6 +141,8 @@ int serve_mpi_receive(serve_world *w, int *stop)
         free(buf);
         if (rc)
             return rc;
+        if (*stop)
+            break; /* what follows the stop is the stopping's (serve_stop_all) */
     }
     return 0;
 err:

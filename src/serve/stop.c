@@ -1,0 +1,184 @@
+/* Stopping `dsend serve`: every device says it stops, the devices that
+ * live agree on who they are, and their statistics are gathered on rank 0
+ * over a communicator of the survivors only (a collective over every rank
+ * would wait forever for a dead one; doc/serving.md: failover). */
+#include "dsend/error.h"
+#include "serve/serve_internal.h"
+#include "util/check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A signal (or a failure) on one device stops them all: tell the others,
+ * then drain until every device has said so, so none waits forever. */
+void serve_stop_all(serve_world *w)
+{
+    int one = 1;
+    for (int r = 0; r < w->size; r++)
+        if (r != w->rank)
+            serve_mpi_isend(w, &one, sizeof one, r, TAG_STOP);
+    /* every device that lives says so too (a silent one, --fail, as well) */
+    for (;;) {
+        int waiting = 0;
+        for (int r = 0; r < w->size; r++)
+            waiting += r != w->rank && !w->stopped[r] && !w->dev.health.dead[r];
+        if (!waiting)
+            break;
+        MPI_Status st;
+        int n = 0;
+        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, w->comm, &st);
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        char *buf = malloc(n ? (size_t)n : 1);
+        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, w->comm, MPI_STATUS_IGNORE);
+        if (st.MPI_TAG == TAG_SURVIVORS && n == w->size && !w->survivors) {
+            w->survivors = (uint8_t *)buf; /* rank 0 stopped first: kept for serve_gather */
+            continue;
+        }
+        free(buf);
+        if (st.MPI_TAG == TAG_STOP && !w->stopped[st.MPI_SOURCE]) {
+            w->stopped[st.MPI_SOURCE] = 1;
+            w->stops_seen++;
+        }
+    }
+}
+
+/* The server side of the run, on rank 0: per device statistics and series. */
+static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int nalive,
+                  dsend_sim_result *res, uint64_t sum[6])
+{
+    int rc = 0;
+    uint64_t *sb = NULL;
+    uint32_t *sq = NULL;
+    size_t D = (size_t)w->size;
+    enum { NDS = sizeof(dsend_device_stats) / sizeof(uint64_t) };
+    const dsend_device *dev = &w->dev;
+    dsend_device_stats mine = {.sub_blocks = dev->sender.sub_blocks, .bytes = dev->pacer.bytes,
+                               .requests_received = dev->requests_received,
+                               .requests_sent = dev->sched.requests,
+                               .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
+                               .wire_bytes = dev->pacer.wire_bytes,
+                               .stale = w->cancelled + w->unaddressed,
+                               .delayed = dev->pacer.delayed, .admitted = dev->sched.admitted,
+                               .refused = dev->sched.refused,
+                               .failovers = dev->health.failovers,
+                               .takeovers = dev->health.takeovers,
+                               .rerouted = dev->sched.rerouted};
+    uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
+                          w->cancelled + w->unaddressed, w->sessions_total, 0};
+    unsigned long long nl = w->series.n, nmax = 0;
+    MPI_CHECK(MPI_Reduce(counts, sum, 6, MPI_UINT64_T, MPI_SUM, 0, comm));
+    MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm));
+    if (!res)
+        return 0;
+    sb = calloc(nmax ? nmax : 1, sizeof *sb);
+    sq = calloc(nmax ? nmax : 1, sizeof *sq);
+    if (!sb || !sq) {
+        free(sb);
+        free(sq);
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    }
+    if (w->series.n) {
+        memcpy(sb, w->series.bytes, w->series.n * sizeof *sb);
+        memcpy(sq, w->series.queue, w->series.n * sizeof *sq);
+    }
+    if (w->rank == 0) {
+        res->kind = "serve";
+        res->devices = w->size;
+        res->devs = calloc(D, sizeof *res->devs);
+        res->series_bytes = calloc(D * (nmax ? nmax : 1), sizeof *res->series_bytes);
+        res->series_queue = calloc(D * (nmax ? nmax : 1), sizeof *res->series_queue);
+        res->late_mean_ns = calloc(nmax ? nmax : 1, sizeof *res->late_mean_ns);
+        res->late_count = calloc(nmax ? nmax : 1, sizeof *res->late_count);
+        res->nintervals = (uint32_t)nmax;
+        res->sim_end = serve_now(w);
+        res->wall_seconds = (double)res->sim_end / 1e9;
+        if (!res->devs || !res->series_bytes || !res->series_queue || !res->late_mean_ns ||
+            !res->late_count)
+            rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+    }
+    /* rank r's rows land at r (gather is in rank order) */
+    /* survivor j's rows land at j (gather is in rank order), then move to
+     * its device's row; a lost device's rows stay 0 */
+    MPI_CHECK(MPI_Gather(&mine, NDS, MPI_UINT64_T, res->devs, NDS, MPI_UINT64_T, 0, comm));
+    MPI_CHECK(MPI_Gather(sb, (int)nmax, MPI_UINT64_T, res->series_bytes, (int)nmax, MPI_UINT64_T, 0,
+                         comm));
+    MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax, MPI_UINT32_T, 0,
+                         comm));
+    if (w->rank == 0 && nalive < w->size) {
+        size_t n = nmax ? nmax : 1;
+        int j = nalive - 1;
+        for (int r = w->size - 1; r >= 0; r--) {
+            if (!alive[r]) {
+                memset(&res->devs[r], 0, sizeof res->devs[r]);
+                memset(res->series_bytes + (size_t)r * n, 0, n * sizeof *res->series_bytes);
+                memset(res->series_queue + (size_t)r * n, 0, n * sizeof *res->series_queue);
+                continue;
+            }
+            if (j != r) {
+                res->devs[r] = res->devs[j];
+                memcpy(res->series_bytes + (size_t)r * n, res->series_bytes + (size_t)j * n,
+                       n * sizeof *res->series_bytes);
+                memcpy(res->series_queue + (size_t)r * n, res->series_queue + (size_t)j * n,
+                       n * sizeof *res->series_queue);
+            }
+            j--;
+        }
+    }
+err:
+    free(sb);
+    free(sq);
+    return rc;
+}
+
+
+/* Rank 0 (the front) says who survived: the devices it did not take for
+ * dead.  Everyone else, dead in its view or not, hears the list. */
+int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lost)
+{
+    int rc = 0, nalive = 0;
+    uint8_t *alive = calloc((size_t)w->size, 1);
+    int *ranks = calloc((size_t)w->size, sizeof *ranks);
+    MPI_Comm comm = MPI_COMM_NULL;
+    MPI_Group all = MPI_GROUP_NULL, some = MPI_GROUP_NULL;
+    if (!alive || !ranks) {
+        free(alive);
+        free(ranks);
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    }
+    if (w->rank == 0) {
+        for (int r = 0; r < w->size; r++)
+            alive[r] = r == 0 || !w->dev.health.dead[r];
+        for (int r = 1; r < w->size && rc == 0; r++)
+            rc = serve_mpi_isend(w, alive, (size_t)w->size, r, TAG_SURVIVORS);
+    } else if (w->survivors) {
+        memcpy(alive, w->survivors, (size_t)w->size);
+    } else {
+        MPI_CHECK(MPI_Recv(alive, w->size, MPI_BYTE, 0, TAG_SURVIVORS, w->comm,
+                           MPI_STATUS_IGNORE));
+    }
+    for (int r = 0; r < w->size; r++)
+        if (alive[r])
+            ranks[nalive++] = r;
+    *lost = w->size - nalive;
+    if (!alive[w->rank])
+        goto out; /* taken for dead (a silent device, --fail): no statistics */
+    if (nalive == w->size) {
+        comm = w->comm;
+    } else {
+        MPI_CHECK(MPI_Comm_group(w->comm, &all));
+        MPI_CHECK(MPI_Group_incl(all, nalive, ranks, &some));
+        MPI_CHECK(MPI_Comm_create_group(w->comm, some, TAG_SURVIVORS, &comm));
+    }
+    rc = gather(w, comm, alive, nalive, res, sum);
+err:
+out:
+    if (comm != MPI_COMM_NULL && comm != w->comm)
+        MPI_Comm_free(&comm);
+    if (some != MPI_GROUP_NULL)
+        MPI_Group_free(&some);
+    if (all != MPI_GROUP_NULL)
+        MPI_Group_free(&all);
+    free(alive);
+    free(ranks);
+    return rc;
+}
