@@ -10,6 +10,7 @@
 #   2. model: mpirun -np 5 dsend sim --like serve.h5,clients.h5 (the same configuration
 #      and workload, virtual time);
 #   3. the per-metric agreement, against the targets of issue #8.
+# Admission is off (--admission off): the bench measures what overload does.
 # Environment: LOADS (default "0.3 0.9 1.2"), CLIENTS (40), PORT (a free base port), KEEP (a
 # directory to keep the results files in, for `dsend report`).
 # It stops only the processes it started, by process id.
@@ -53,7 +54,7 @@ for load in ${LOADS:-0.3 0.9 1.2}; do
     p=$((port + 10))
     port=$p
     "$DSEND_MPIRUN" -q --oversubscribe -np 4 ./dsend serve "$lib" --rtsp "127.0.0.1:$p" \
-        --nic "${nic}bit/s" --duration 300s --out "$work/serve-$load.h5" -q \
+        --nic "${nic}bit/s" --admission off --duration 300s --out "$work/serve-$load.h5" -q \
         >"$work/serve.out" 2>"$work/serve.err" &
     mpid=$!
     up=0

@@ -358,9 +358,14 @@ static void check_failover(const char *dir)
     char fail[32];
     snprintf(fail, sizeof fail, "%d@20s", D / 2);
     c.fail = fail;
-    dsend_sim_result two, one, none;
+    dsend_sim_result two, one, none, back;
     c.replicas = 2;
     run(MPI_COMM_WORLD, &c, &two);
+    char recover[32];
+    snprintf(recover, sizeof recover, "%d@30s", D / 2);
+    c.recover = recover;
+    run(MPI_COMM_WORLD, &c, &back);
+    c.recover = NULL;
     c.replicas = 1;
     run(MPI_COMM_WORLD, &c, &one);
     c.replicas = 2;
@@ -407,14 +412,23 @@ static void check_failover(const char *dir)
     for (uint32_t i = 0; i < one.nclients; i++)
         lost1 += one.clients[i].lost;
     CHECK(lost1 > 0, "replicas 1: the failure lost nothing (was it real?)");
+    /* back at 30 s: nothing lost, and it sends its blocks again */
+    for (uint32_t i = 0; i < back.nclients; i++)
+        CHECK(back.clients[i].lost == 0 && back.clients[i].underruns == 0,
+              "recovery: client %u lost %llu packets", i,
+              (unsigned long long)back.clients[i].lost);
+    CHECK(back.devs[D / 2].bytes > two.devs[D / 2].bytes + 10 * block,
+          "device %d recovered at 30 s but sent %.1f MiB (%.1f MiB without recovering)", D / 2,
+          back.devs[D / 2].bytes / 1048576.0, two.devs[D / 2].bytes / 1048576.0);
     printf("failover: device %d of %d dies at 20 s: replicas 2: 0 lost, 0 underruns (prebuffer "
            "%.2f s), %llu duplicates, %llu sessions taken over by %d survivors; replicas 1: "
-           "%llu packets lost\n",
+           "%llu packets lost; back at 30 s: 0 lost, it sends again\n",
            D / 2, D, c.prebuffer / 1e9, (unsigned long long)dup, (unsigned long long)takeovers,
            deputies, (unsigned long long)lost1);
     dsend_sim_result_free(&two);
     dsend_sim_result_free(&one);
     dsend_sim_result_free(&none);
+    dsend_sim_result_free(&back);
 }
 
 /* Admission at 130% of the links' capacity: every admitted client is

@@ -20,9 +20,10 @@ int dsend_report(char *const *runs, int nruns, const char *outdir, int force, FI
 typedef struct dsend_sla {
     double underrun_pct;    /* < 0: no limit */
     double df_ms, startup_ms, ontime_pct;
+    double refused_pct;     /* < 0: no refusal allowed */
 } dsend_sla;
 
-/* "underrun<=0.1%,df<=50ms,startup<=3s,ontime>=99%". */
+/* "underrun<=0.1%,df<=50ms,startup<=3s,ontime>=99%,refused<=1%". */
 int dsend_sla_parse(const char *s, dsend_sla *sla);
 /* NULL if the figures meet the SLA, else the name of the first limit broken. */
 const char *dsend_sla_broken(const dsend_sla *sla, const dsend_sim_figures_t *f);

@@ -120,7 +120,8 @@ void dsend_sim_result_free(dsend_sim_result *res);
 /* The figures an SLA speaks of. */
 typedef struct dsend_sim_figures_t {
     uint32_t clients;
-    uint64_t started, lost;
+    uint64_t started, lost, refused;
+    double refused_pct;    /* clients admission refused, % */
     double underrun_pct;   /* clients with at least one underrun, % */
     double ontime_pct;     /* received sub-blocks on time, % */
     double startup_p99_ms, df_p99_ms, jitter_p99_ms;

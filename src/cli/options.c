@@ -31,7 +31,7 @@ const dsend_option dsend_options[] = {
      .metavar = "DIR", .unset = "none", .help = "write the capacity curve (capacity.dat, .png, .svg) here"},
     {.name = "sla", .type = DSEND_OPT_STRING, .offset = OFF(sla), .commands = PLAN,
      .metavar = "LIMITS", .defval = "underrun<=0.1%,startup<=3s",
-     .help = "what every run must meet: underrun<=P% (clients with an underrun), df<=TIME (p99 MDI DF), startup<=TIME (p99), ontime>=P%"},
+     .help = "what every run must meet: underrun<=P% (clients with an underrun), df<=TIME (p99 MDI DF), startup<=TIME (p99), ontime>=P%, refused<=P% (clients admission refused; without it, none may be)"},
     {.name = "force", .short_name = 'f', .type = DSEND_OPT_FLAG, .offset = OFF(force),
      .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | REPORT,
      .help = "replace an existing output (library file or report directory)"},

@@ -30,14 +30,16 @@ static int busy(const dsend_device *d, int64_t now)
     return 0;
 }
 
-/* Arm the heartbeat if it is not: at the next multiple of --heartbeat
- * (every device beats in the same phase). */
+/* Arm the heartbeat if it is not: at a multiple of --heartbeat (every
+ * device beats in the same phase) at least a heartbeat from now (so a
+ * timer armed by any event is further off than the event's own effects:
+ * the simulation's lookahead). */
 int dsend_device_arm_beat(dsend_device *d)
 {
     if (d->health.next_beat > 0)
         return 0;
     int64_t now = d->sched.clock->now(d->sched.clock_ctx), h = d->p->heartbeat;
-    d->health.next_beat = (now / h + 1) * h;
+    d->health.next_beat = (now + h + h - 1) / h * h;
     return d->sched.clock->wake(d->sched.clock_ctx, DSEND_WAKE_HEALTH, d->health.next_beat);
 }
 

@@ -13,7 +13,7 @@
 
 int dsend_sla_parse(const char *s, dsend_sla *sla)
 {
-    sla->underrun_pct = sla->df_ms = sla->startup_ms = sla->ontime_pct = -1;
+    sla->underrun_pct = sla->df_ms = sla->startup_ms = sla->ontime_pct = sla->refused_pct = -1;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", s);
     char *save = NULL;
@@ -31,7 +31,13 @@ int dsend_sla_parse(const char *s, dsend_sla *sla)
         int ge = op[0] == '>';
         double pct;
         char *end;
-        if (strcmp(name, "underrun") == 0 || strcmp(name, "ontime") == 0) {
+        if (strcmp(name, "refused") == 0) {
+            pct = strtod(val, &end);
+            if (ge || end == val || (*end && strcmp(end, "%") != 0) || pct < 0 || pct > 100)
+                return dsend_seterr(DSEND_EINVAL, "--sla refused<=P%%: '%s' is not a percentage",
+                                    val);
+            sla->refused_pct = pct;
+        } else if (strcmp(name, "underrun") == 0 || strcmp(name, "ontime") == 0) {
             pct = strtod(val, &end);
             if (end == val || (*end && strcmp(end, "%") != 0) || pct < 0 || pct > 100)
                 return dsend_seterr(DSEND_EINVAL, "--sla %s: '%s' is not a percentage", name, val);
@@ -44,7 +50,8 @@ int dsend_sla_parse(const char *s, dsend_sla *sla)
                 return dsend_seterr(DSEND_EINVAL, "--sla %s<=TIME: '%s' is not a duration", name, val);
             *(name[0] == 'd' ? &sla->df_ms : &sla->startup_ms) = (double)ns / 1e6;
         } else {
-            return dsend_seterr(DSEND_EINVAL, "--sla: unknown limit '%s' (underrun, df, startup, ontime)",
+            return dsend_seterr(DSEND_EINVAL,
+                                "--sla: unknown limit '%s' (underrun, df, startup, ontime, refused)",
                                 name);
         }
         any = 1;
@@ -54,7 +61,11 @@ int dsend_sla_parse(const char *s, dsend_sla *sla)
 
 const char *dsend_sla_broken(const dsend_sla *sla, const dsend_sim_figures_t *f)
 {
-    if (f->started < f->clients)
+    /* admission refusing streams means the links are full: none is
+     * allowed unless the SLA says how many */
+    if (sla->refused_pct >= 0 ? f->refused_pct > sla->refused_pct : f->refused > 0)
+        return "refused";
+    if (f->started + f->refused < f->clients)
         return "streams not started";
     if (sla->underrun_pct >= 0 && f->underrun_pct > sla->underrun_pct)
         return "underrun";
@@ -102,8 +113,10 @@ static int try_clients(MPI_Comm comm, const dsend_sim_config *base, const dsend_
                        ((double)c.nic_bps * (double)c.interval);
         st->util = cells ? 100 * sum / (double)cells : 0;
         pass = st->broken == NULL;
-        fprintf(out, "  %8lld clients: on time %7.3f%%, underruns in %6.2f%% of clients, startup p99 %8.1f ms, DF p99 %8.1f ms, mean link use %5.1f%% -> %s%s\n",
-                (long long)clients, st->f.ontime_pct, st->f.underrun_pct, st->f.startup_p99_ms,
+        fprintf(out, "  %8lld clients: %llu admitted, %llu refused; on time %7.3f%%, underruns in %6.2f%% of clients, startup p99 %8.1f ms, DF p99 %8.1f ms, mean link use %5.1f%% -> %s%s\n",
+                (long long)clients, (unsigned long long)(clients - (int64_t)st->f.refused),
+                (unsigned long long)st->f.refused, st->f.ontime_pct, st->f.underrun_pct,
+                st->f.startup_p99_ms,
                 st->f.df_p99_ms, st->util, pass ? "meets the SLA" : "fails: ",
                 pass ? "" : st->broken);
         fflush(out);

@@ -113,6 +113,8 @@ void dsend_sim_figures(const dsend_sim_result *r, dsend_sim_figures_t *f)
     f->jitter_p99_ms = s.jitter_ms.p99;
     f->lost = s.lost;
     f->started = s.started;
+    f->refused = s.refused;
+    f->refused_pct = r->nclients ? 100.0 * (double)s.refused / r->nclients : 0;
 }
 
 void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *o)

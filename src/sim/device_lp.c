@@ -234,7 +234,8 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     case EV_HELLO: {
         uint32_t x;
         memcpy(&x, ev->payload, sizeof x);
-        return dsend_device_heard(dev, (int)x, ev->ts);
+        /* its heartbeats are modelled again from now on */
+        return dsend_device_heard(dev, (int)x, DSEND_HEARD_MODELLED);
     }
     case EV_SCHED_TICK:
         return dsend_device_wake(dev, DSEND_WAKE_SCHEDULER, ev->ts);

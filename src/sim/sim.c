@@ -83,6 +83,9 @@ static int check_config(const dsend_sim_config *cfg, int size)
     }
     if (cfg->interval <= 0)
         return dsend_seterr(DSEND_EINVAL, "--interval must be > 0");
+    if (cfg->heartbeat < cfg->ctrl_latency || cfg->heartbeat < cfg->data_latency)
+        return dsend_seterr(DSEND_EINVAL, "--heartbeat must not be shorter than a modelled latency "
+                                          "(--ctrl-latency, --data-latency)");
     if (cfg->client_bps < 8u * (DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD))
         return dsend_seterr(DSEND_EINVAL, "--client-link: too slow to receive one packet a second");
     if (cfg->prebuffer < 0)
