@@ -10,8 +10,8 @@
 #      and dsend clients --prebuffer P --out clients.h5 (real RTSP, RTP/UDP on
 #      127.0.0.1, every payload byte checked);
 #   2. model: mpirun -np 5 dsend sim --like serve.h5,clients.h5 with the failure
-#      at the same moment of the clients' clock (the server starts before the
-#      clients: the offset is measured, to about 0.2 s);
+#      at the same moment of the clients' clock (which starts about 0.1 s after
+#      the service's: --fail 2@8.9s);
 #   3. lost packets, clients with underruns, and the longest gap a client saw
 #      (p50 and max), model beside measurement.
 # Environment: DETECTS ("300ms 1s"), PREBUFFERS ("250ms 1s"), PORT (a free base
@@ -23,22 +23,9 @@ cd "$top"
 lib=${DSEND_SAMPLE_LIB:-data/sample.h5}
 port=${PORT:-$((20000 + $$ % 20000))}
 work=$(mktemp -d)
-. scripts/procs.sh
-mpid=""
-stop_serve() {
-    [ -n "$mpid" ] || return 0
-    signal_ranks TERM "$mpid" || true
-    wait "$mpid" || true
-    mpid=""
-}
+. bench/lib.sh
 trap 'stop_serve; rm -rf "$work"' EXIT
 
-json() {
-    case $2 in
-    lost | clients_with_underruns) sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -1 ;;
-    *) sed -n "s/.*\"$2\": {[^}]*\"$3\": \([-0-9.]*\).*/\1/p" "$1" | head -1 ;;
-    esac
-}
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "scenario: $lib, 20 clients over 2 s, 4 devices, --replicas 2, device 2 silent at 9 s of the service"
@@ -47,24 +34,15 @@ printf "%-7s %-9s | %-17s | %-17s | %-21s | %-21s\n" detect prebuffer "lost sim/
 for detect in ${DETECTS:-300ms 1s}; do
     for pre in ${PREBUFFERS:-250ms 1s}; do
         port=$((port + 10))
-        t0=$(date +%s.%N)
-        "$DSEND_MPIRUN" -q --oversubscribe -np 4 ./dsend serve "$lib" --rtsp "127.0.0.1:$port" \
-            --replicas 2 --fail 2@9s --detect "$detect" --duration 120s \
-            --out "$work/serve.h5" -q >"$work/serve.out" 2>"$work/serve.err" &
-        mpid=$!
-        up=0
-        for _ in $(seq 100); do
-            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
-            sleep 0.05
-        done
-        [ "$up" = 1 ] || { echo "server did not start: $(cat "$work/serve.err")" >&2; exit 1; }
-        t1=$(date +%s.%N)
+        serve_start "$port" "$work/serve.err" -np 4 ./dsend serve "$lib" --rtsp "127.0.0.1:$port" \
+            --replicas 2 --fail 2@9s --detect "$detect" --duration 120s --out "$work/serve.h5" -q
         ./dsend clients "rtsp://127.0.0.1:$port/" --library "$lib" --clients 20 \
             --arrival-window 2s --prebuffer "$pre" --out "$work/clients.h5" --json -q \
             >"$work/clients.json"
         stop_serve
-        # the service's clock starts after MPI starts (about half the wait for the port)
-        at=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0fms", 9000 - (b - a) * 1000 / 2 }')
+        # the service's clock starts just before its port opens; the clients'
+        # about 0.1 s later (their process start, the library read)
+        at=8900ms
         "$DSEND_MPIRUN" -q --oversubscribe -np 5 ./dsend sim --like "$work/serve.h5,$work/clients.h5" \
             --fail "2@$at" --json -q >"$work/sim.json"
         s=$work/sim.json m=$work/clients.json

@@ -22,16 +22,7 @@ lib=${DSEND_SAMPLE_LIB:-data/sample.h5}
 clients=${CLIENTS:-40}
 port=${PORT:-$((20000 + $$ % 20000))}
 work=$(mktemp -d)
-. scripts/procs.sh
-mpid=""
-stop_serve() {
-    [ -n "$mpid" ] || return 0
-    # SIGTERM to our own dsend ranks (signalling mpirun would kill the job
-    # before it writes its results); they stop together
-    signal_ranks TERM "$mpid" || true
-    wait "$mpid" || true
-    mpid=""
-}
+. bench/lib.sh
 trap 'stop_serve; rm -rf "$work"' EXIT
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -40,29 +31,14 @@ bps=$("$DSEND_H5DUMP" -a /assets/sample/bitrate_bps "$lib" | sed -n 's/^ *(0): /
 wire=$(awk -v b="$bps" -v c="$clients" 'BEGIN { printf "%.0f", b * c * (1316 + 40) / 1316 }')
 echo "scenario: $lib at $bps bit/s, $clients clients staggered over 10 s, 4 devices; all playing: $wire bit/s on the wire"
 
-# json FILE KEY STAT: a figure of a --json summary
-json() {
-    case $2 in
-    on_time_pct | clients_with_underruns | lost) sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -1 ;;
-    *) sed -n "s/.*\"$2\": {[^}]*\"$3\": \([-0-9.]*\).*/\1/p" "$1" | head -1 ;;
-    esac
-}
 
 printf "%-5s %-9s | %-24s | %-24s | %-22s | %-16s | %-18s\n" load nic "startup p50 ms sim/srv" "startup p99 ms sim/srv" "DF p50 ms sim/srv" "on time % sim/srv" "underrun clients"
 for load in ${LOADS:-0.3 0.9 1.2}; do
     nic=$(awk -v w="$wire" -v l="$load" 'BEGIN { printf "%.0f", w / 4 / l }')
     p=$((port + 10))
     port=$p
-    "$DSEND_MPIRUN" -q --oversubscribe -np 4 ./dsend serve "$lib" --rtsp "127.0.0.1:$p" \
-        --nic "${nic}bit/s" --admission off --duration 300s --out "$work/serve-$load.h5" -q \
-        >"$work/serve.out" 2>"$work/serve.err" &
-    mpid=$!
-    up=0
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then up=1; break; fi
-        sleep 0.1
-    done
-    [ "$up" = 1 ] || { echo "server did not start: $(cat "$work/serve.err")" >&2; exit 1; }
+    serve_start "$p" "$work/serve.err" -np 4 ./dsend serve "$lib" --rtsp "127.0.0.1:$p" \
+        --nic "${nic}bit/s" --admission off --duration 300s --out "$work/serve-$load.h5" -q
     ./dsend clients "rtsp://127.0.0.1:$p/" --library "$lib" --clients "$clients" \
         --out "$work/clients-$load.h5" --json -q >"$work/clients-$load.json"
     stop_serve

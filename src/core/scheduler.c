@@ -34,6 +34,17 @@ void dsend_scheduler_free(dsend_scheduler *s)
     memset(s, 0, sizeof *s);
 }
 
+static int grow(dsend_scheduler *s)
+{
+    uint32_t cap = s->cap ? 2 * s->cap : 64;
+    void *q = realloc(s->streams, cap * sizeof *s->streams);
+    if (!q)
+        return dsend_seterr(DSEND_ENOMEM, "scheduler %d: out of memory", s->device);
+    s->streams = q;
+    s->cap = cap;
+    return 0;
+}
+
 int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, uint64_t *fromp,
                           uint64_t to)
 {
@@ -52,14 +63,8 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
     if (from >= to)
         return dsend_seterr(DSEND_EINVAL, "client %u: empty byte range of asset '%s'", client,
                             a->name);
-    if (s->nstreams == s->cap) {
-        uint32_t cap = s->cap ? 2 * s->cap : 64;
-        void *q = realloc(s->streams, cap * sizeof *s->streams);
-        if (!q)
-            return dsend_seterr(DSEND_ENOMEM, "scheduler %d: out of memory", s->device);
-        s->streams = q;
-        s->cap = cap;
-    }
+    if (s->nstreams == s->cap && grow(s))
+        return DSEND_ENOMEM;
     int64_t now = s->clock->now(s->clock_ctx);
     s->streams[s->nstreams++] = (dsend_stream){.client = client, .asset = asset, .from = from,
                                                .to = to, .next = from,
@@ -323,14 +328,8 @@ int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *pl, int6
                             pl->client);
     if (dsend_scheduler_stream(s, pl->client))
         return 0; /* already ours */
-    if (s->nstreams == s->cap) {
-        uint32_t cap = s->cap ? 2 * s->cap : 64;
-        void *q = realloc(s->streams, cap * sizeof *s->streams);
-        if (!q)
-            return dsend_seterr(DSEND_ENOMEM, "scheduler %d: out of memory", s->device);
-        s->streams = q;
-        s->cap = cap;
-    }
+    if (s->nstreams == s->cap && grow(s))
+        return DSEND_ENOMEM;
     const dsend_asset *a = &s->p->lib->assets[pl->asset];
     dsend_stream *st = &s->streams[s->nstreams++];
     *st = (dsend_stream){.client = pl->client, .asset = pl->asset, .from = pl->from,

@@ -13,7 +13,7 @@ double sim_unit(uint64_t seed, uint64_t a, uint64_t b)
     return (double)(dsend_mix64(seed ^ dsend_mix64(a ^ dsend_mix64(b))) >> 11) * 0x1p-53;
 }
 
-static int self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
+int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
 {
     dsend_event ev;
     memset(&ev, 0, sizeof ev);
@@ -26,11 +26,11 @@ static int self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
 static int client_init(dsend_lp *lp, dsend_des *des)
 {
     sim_client *c = lp->state;
-    int rc = self_event(des, lp, c->plan.request_at, EV_CLIENT_ARRIVE);
+    int rc = sim_self_event(des, lp, c->plan.request_at, EV_CLIENT_ARRIVE);
     if (rc == 0 && c->plan.pause_at >= 0)
-        rc = self_event(des, lp, c->plan.pause_at, EV_CLIENT_PAUSE);
+        rc = sim_self_event(des, lp, c->plan.pause_at, EV_CLIENT_PAUSE);
     if (rc == 0 && c->plan.seek_at >= 0)
-        rc = self_event(des, lp, c->plan.seek_at, EV_CLIENT_SEEK);
+        rc = sim_self_event(des, lp, c->plan.seek_at, EV_CLIENT_SEEK);
     return rc;
 }
 
@@ -301,7 +301,7 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     case EV_CLIENT_PAUSE:
         dsend_meter_pause(&c->meter, ev->ts);
         rc = send_ctrl(c, des, lp, EV_PAUSE, ev->ts);
-        return rc ? rc : self_event(des, lp, ev->ts + c->plan.pause_len, EV_CLIENT_RESUME);
+        return rc ? rc : sim_self_event(des, lp, ev->ts + c->plan.pause_len, EV_CLIENT_RESUME);
     case EV_CLIENT_RESUME:
         dsend_meter_resume(&c->meter, ev->ts);
         return send_ctrl(c, des, lp, EV_RESUME, ev->ts);

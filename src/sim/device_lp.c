@@ -69,16 +69,6 @@ int64_t sim_device_next_fail(const sim_world *w, int d, int64_t t)
     return next;
 }
 
-static int self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
-{
-    dsend_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.ts = ts;
-    ev.dst_lp = lp->id;
-    ev.type = type;
-    return dsend_des_send(des, lp, &ev);
-}
-
 /* Heartbeats are modelled: every device is heard until it fails. */
 static int start_device(sim_device *d)
 {
@@ -96,10 +86,10 @@ static int device_init(dsend_lp *lp, dsend_des *des)
     d->down_at = sim_device_next_fail(w, (int)lp->id, 0);
     for (int i = 0; i < w->nfails && rc == 0; i++)
         if (w->fails[i].device == (int)lp->id)
-            rc = self_event(des, lp, w->fails[i].at, EV_DEVICE_FAIL);
+            rc = sim_self_event(des, lp, w->fails[i].at, EV_DEVICE_FAIL);
     for (int i = 0; i < w->nrecovers && rc == 0; i++)
         if (w->recovers[i].device == (int)lp->id)
-            rc = self_event(des, lp, w->recovers[i].at, EV_DEVICE_RECOVER);
+            rc = sim_self_event(des, lp, w->recovers[i].at, EV_DEVICE_RECOVER);
     return rc ? rc : start_device(d);
 }
 
@@ -128,6 +118,20 @@ void sim_device_stats(const sim_device *d, dsend_device_stats *s)
     add_stats(s, &d->dev);
 }
 
+/* An event to every other device. */
+static int to_others(sim_device *d, dsend_des *des, dsend_event *ev)
+{
+    for (int x = 0; x < d->D; x++) {
+        if ((uint32_t)x == d->lp->id)
+            continue;
+        ev->dst_lp = (uint32_t)x;
+        int rc = dsend_des_send(des, d->lp, ev);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* The device dies: it sends and answers nothing from now on; every other
  * device stops hearing its heartbeats (the last arrived one control
  * latency after it left, at the last multiple of --heartbeat before now). */
@@ -144,15 +148,7 @@ static int device_fail(sim_device *d, dsend_des *des, int64_t now)
     ev.ts = now + d->cfg->ctrl_latency;
     ev.type = EV_SILENT;
     memcpy(ev.payload, &m, sizeof m);
-    for (int x = 0; x < d->D; x++) {
-        if ((uint32_t)x == d->lp->id)
-            continue;
-        ev.dst_lp = (uint32_t)x;
-        int rc = dsend_des_send(des, d->lp, &ev);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return to_others(d, des, &ev);
 }
 
 /* It comes back with its blocks (reloaded) and nothing else: a new device. */
@@ -178,12 +174,7 @@ static int device_recover(sim_device *d, dsend_des *des, int64_t now)
     ev.type = EV_HELLO;
     uint32_t me = d->lp->id;
     memcpy(ev.payload, &me, sizeof me);
-    for (int x = 0; x < d->D && rc == 0; x++)
-        if ((uint32_t)x != d->lp->id) {
-            ev.dst_lp = (uint32_t)x;
-            rc = dsend_des_send(des, d->lp, &ev);
-        }
-    return rc;
+    return to_others(d, des, &ev);
 }
 
 static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)

@@ -155,6 +155,8 @@ extern const dsend_lptype sim_client_lptype;
 void sim_device_stats(const sim_device *d, dsend_device_stats *s);
 void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
 int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg);
+/* an event an LP sends itself (a timer) */
+int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type);
 /* deterministic uniform [0, 1) of (seed, a, b) */
 double sim_unit(uint64_t seed, uint64_t a, uint64_t b);
 
