@@ -107,6 +107,7 @@ typedef struct dsend_sim_result {
     int64_t sim_end;                /* ns of virtual time reached */
     double wall_seconds;
     const char *kind;               /* "sim" (NULL), "clients" or "serve" (measured) */
+    int64_t t0_unix_ns;             /* measured runs: the wall clock (CLOCK_REALTIME) at time 0 */
     const char *not_measured;       /* comma-separated /clients fields a run could not measure */
 } dsend_sim_result;
 

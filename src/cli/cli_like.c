@@ -5,6 +5,8 @@
  * the command line win. */
 #include "cli/cli.h"
 #include "dsend/error.h"
+#include "dsend/layout.h"
+#include "dsend/units.h"
 #include "util/check.h"
 
 #include <stdlib.h>
@@ -17,6 +19,7 @@ typedef struct like_ctx {
     char **keep;           /* strings the configuration now points into */
     size_t nkeep;
     int rc;
+    int64_t t0_serve, t0_clients; /* wall clock at each run's time 0 (0: unknown) */
 } like_ctx;
 
 /* options that describe the measuring run, not the scenario */
@@ -83,6 +86,13 @@ static int read_one(like_ctx *x, const char *path)
         goto err;
     }
     x->serve_file = strcmp(kind, "serve") == 0;
+    if (H5Aexists(f, "t0_unix_ns") > 0) {
+        hid_t a = H5Aopen(f, "t0_unix_ns", H5P_DEFAULT);
+        if (a >= 0) {
+            H5Aread(a, H5T_NATIVE_INT64, x->serve_file ? &x->t0_serve : &x->t0_clients);
+            H5Aclose(a);
+        }
+    }
     if (x->serve_file && !dsend_options_given(x->c->cmd, x->c->argc, x->c->argv, "devices")) {
         int devices = 0;
         hid_t a = H5Aopen(f, "devices", H5P_DEFAULT);
@@ -104,6 +114,39 @@ err:
     return rc;
 }
 
+/* The served run's --fail times are on the service's clock; the model's
+ * clock is the clients' (their arrivals): move the failures by the time
+ * between the two starts, as both files recorded them. */
+static int shift_failures(like_ctx *x)
+{
+    dsend_config *g = x->g;
+    if (!g->fail || !x->t0_serve || !x->t0_clients ||
+        dsend_options_given(x->c->cmd, x->c->argc, x->c->argv, "fail"))
+        return 0;
+    dsend_device_event ev[DSEND_MAX_DEVICE_EVENTS];
+    int n = 0, rc = dsend_parse_device_events(g->fail, "fail", DSEND_MAX_DEVICES, ev,
+                                              DSEND_MAX_DEVICE_EVENTS, &n);
+    if (rc)
+        return rc;
+    size_t cap = (size_t)n * 48 + 1;
+    char *s = calloc(cap, 1), **k = realloc(x->keep, (x->nkeep + 1) * sizeof *k);
+    if (k)
+        x->keep = k;
+    if (!s || !k) {
+        free(s);
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    }
+    x->keep[x->nkeep++] = s;
+    int64_t offset = x->t0_clients - x->t0_serve;
+    for (int i = 0; i < n; i++) {
+        int64_t at = ev[i].at - offset;
+        snprintf(s + strlen(s), cap - strlen(s), "%s%d@%lldns", i ? "," : "", ev[i].device,
+                 (long long)(at > 0 ? at : 0));
+    }
+    g->fail = s;
+    return 0;
+}
+
 int dsend_cli_like(dsend_cli *c, dsend_config *g, char ***keep, size_t *nkeep)
 {
     like_ctx x = {.c = c, .g = g};
@@ -115,6 +158,8 @@ int dsend_cli_like(dsend_cli *c, dsend_config *g, char ***keep, size_t *nkeep)
          p = strtok_r(NULL, ",", &save))
         rc = read_one(&x, p);
     free(list);
+    if (rc == 0)
+        rc = shift_failures(&x);
     /* both worlds of a measured run share one host: loopback, not a network */
     if (rc == 0 && !dsend_options_given(c->cmd, c->argc, c->argv, "ctrl-latency"))
         g->ctrl_latency = 100000;

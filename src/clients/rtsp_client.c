@@ -408,6 +408,8 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
         dsend_meter_init(&s->meter, &lib.assets[s->plan.asset], cfg->prebuffer, &s->st);
     }
     int64_t t0 = now_ns(0);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall); /* the same instant, for lining up with serve --out */
     uint32_t started = 0, left = C;
     while (left > 0) {
         int64_t t = now_ns(t0);
@@ -475,6 +477,7 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
         }
     }
     r->kind = "clients";
+    r->t0_unix_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
     r->nclients = C;
     r->clients = calloc(C, sizeof *r->clients);
     r->devs = calloc(1, sizeof *r->devs);

@@ -317,6 +317,8 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     TRY(dsend_h5_attr_num(f, "simulated_ns", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &r->sim_end));
     TRY(dsend_h5_attr_num(f, "events", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, &r->events));
     TRY(dsend_h5_attr_num(f, "wall_seconds", H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, &r->wall_seconds));
+    if (r->t0_unix_ns) /* where a measured run's times start, to line two such runs up */
+        TRY(dsend_h5_attr_num(f, "t0_unix_ns", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &r->t0_unix_ns));
     H5_CHECK(g = H5Gcreate2(f, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (const char *p = config_lines; p && *p;) {
         const char *nl = strchr(p, '\n');

@@ -83,6 +83,7 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
     }
     if (w->rank == 0) {
         res->kind = "serve";
+        res->t0_unix_ns = w->t0_ns;
         res->devices = w->size;
         res->devs = calloc(D, sizeof *res->devs);
         res->series_bytes = calloc(D * (nmax ? nmax : 1), sizeof *res->series_bytes);
