@@ -24,10 +24,6 @@ typedef struct dsend_health {
 
 int dsend_health_init(dsend_health *h, int D, int self);
 void dsend_health_free(dsend_health *h);
-/* The first holder of (asset, block) that lives (placement order:
- * primary first); *holders: how many live.  All dead: the primary. */
-int dsend_health_route(const dsend_health *h, const dsend_layout *L, uint32_t asset,
-                       uint64_t block, uint32_t *holders);
 /* The device that backs up the plan of `client` owned by `owner`: one of
  * the others, spread by client so a dead device's sessions spread over
  * several survivors; -1 if none lives. */
@@ -40,6 +36,7 @@ typedef struct dsend_backups {
 } dsend_backups;
 
 /* ---- scheduler: plans every stream of its clients ---- */
+#define DSEND_ASKED 8
 typedef struct dsend_stream {
     uint32_t client, asset;
     uint64_t from, to;    /* byte range of the current plan [from, to) */
@@ -49,6 +46,14 @@ typedef struct dsend_stream {
     int paused;
     uint64_t paused_pos;  /* byte playing when paused */
     int64_t paused_wait;  /* ns of startup still to go when paused */
+    /* the device each recent block was asked of (a ring): a failover asks
+     * again exactly what went to the dead one (older: every block it holds) */
+    struct {
+        uint64_t block;
+        int32_t device;
+        uint32_t epoch;
+    } asked[DSEND_ASKED];
+    uint32_t nasked;      /* requests so far (the ring's write position) */
 } dsend_stream;
 
 typedef struct dsend_scheduler {

@@ -200,6 +200,7 @@ int dsend_device_beat(dsend_device *d)
         return rc;
     dsend_load_report r;
     dsend_device_own_report(d, &r);
+    h->report[d->id] = r; /* its own scheduler reads its threshold too */
     if ((rc = d->ctrl->heartbeat(d->ctrl_ctx, &r)))
         return rc;
     h->next_beat = 0;

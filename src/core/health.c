@@ -1,8 +1,8 @@
-/* Health: which devices live, as one device knows it, and the two choices
- * that depend on it -- which holder of a block is asked, and which device
+/* Health: which devices live, as one device knows it, and which device
  * backs up (and would take over) a session.  The same code in both worlds;
  * only how heartbeats arrive differs (serve: messages; sim: modelled, told
- * once when they stop). */
+ * once when they stop).  Which holder a block is asked of is the
+ * scheduler's (threshold priorities, src/core/scheduler.c). */
 #include "dsend/checksum.h"
 #include "dsend/core.h"
 #include "dsend/error.h"
@@ -38,23 +38,6 @@ void dsend_health_free(dsend_health *h)
     free(h->dead);
     free(h->report);
     memset(h, 0, sizeof *h);
-}
-
-int dsend_health_route(const dsend_health *h, const dsend_layout *L, uint32_t asset,
-                       uint64_t block, uint32_t *holders)
-{
-    int dev[DSEND_MAX_REPLICAS], first = -1;
-    uint32_t n = 0;
-    dsend_layout_place(L, asset, block, dev);
-    for (int r = 0; r < L->replicas; r++)
-        if (!h->dead[dev[r]]) {
-            if (first < 0)
-                first = dev[r];
-            n++;
-        }
-    if (holders)
-        *holders = n;
-    return first >= 0 ? first : dev[0];
 }
 
 int dsend_health_deputy(const dsend_health *h, uint32_t client, int owner)

@@ -186,9 +186,42 @@ static int64_t request_time(const dsend_scheduler *s, const dsend_stream *st)
     return dsend_media_time(a, st->from, st->play_start, st->next) - s->p->lead;
 }
 
+/* The holder a request goes to, and its priority (the priority mechanism
+ * of the patent family).  Urgency is the deadline; then blocks fewer live
+ * devices hold rank higher.  The request goes to the first live holder
+ * whose threshold says it would send it in time (its link's accepted work
+ * ends after the deadline, or it has room); when none would, it escalates:
+ * the first live holder gets it with the priority of a sole holder. */
+static int choose_holder(const dsend_scheduler *s, dsend_send_request *rq)
+{
+    const dsend_health *h = s->health;
+    int dev[DSEND_MAX_REPLICAS], first = -1;
+    uint32_t live = 0;
+    dsend_layout_place(s->p->layout, rq->asset, rq->block, dev);
+    for (int r = 0; r < s->p->layout->replicas; r++) {
+        if (h->dead[dev[r]])
+            continue;
+        live++;
+        if (first < 0)
+            first = dev[r];
+    }
+    if (first < 0) {
+        rq->priority = 0;
+        return dev[0]; /* every holder is dead: the primary, in case it comes back */
+    }
+    rq->priority = live;
+    if (live == 1)
+        return first;
+    for (int r = 0; r < s->p->layout->replicas; r++)
+        if (!h->dead[dev[r]] && h->report[dev[r]].threshold >= rq->deadline)
+            return dev[r];
+    rq->priority = 1; /* escalated */
+    return first;
+}
+
 /* Ask for [start, end) of one block of a stream (start on a sub-block
  * boundary) of the block's first live holder, or of `device` if >= 0. */
-static int request_range(dsend_scheduler *s, const dsend_stream *st, uint64_t start, uint64_t end)
+static int request_range(dsend_scheduler *s, dsend_stream *st, uint64_t start, uint64_t end)
 {
     const dsend_core_params *p = s->p;
     const dsend_asset *a = &p->lib->assets[st->asset];
@@ -217,9 +250,11 @@ static int request_range(dsend_scheduler *s, const dsend_stream *st, uint64_t st
         rq.flags |= DSEND_RQ_PLAN_END;
     rq.deadline = dsend_media_time(a, st->from, st->play_start,
                                    base + (uint64_t)rq.sub_first * p->sub_block);
-    /* urgency is the deadline; then blocks fewer live devices hold rank
-     * higher (the priority mechanism of the patent family) */
-    int dev = dsend_health_route(s->health, p->layout, st->asset, b, &rq.priority);
+    int dev = choose_holder(s, &rq);
+    st->asked[st->nasked % DSEND_ASKED].block = b;
+    st->asked[st->nasked % DSEND_ASKED].device = dev;
+    st->asked[st->nasked % DSEND_ASKED].epoch = st->epoch;
+    st->nasked++;
     int rc = s->ctrl->send_request(s->ctrl_ctx, dev, &rq);
     if (rc == 0)
         s->requests++;
@@ -279,23 +314,41 @@ static uint64_t first_unsent(const dsend_scheduler *s, const dsend_stream *st, i
     return off < st->from ? st->from : off;
 }
 
-/* The blocks of [start, end) that were asked of `dead` (its first live
- * holder while `dead` lived) are asked again of their first live holder. */
-static int reroute_stream(dsend_scheduler *s, const dsend_stream *st, int dead, uint64_t start,
+/* Where block b of the stream's current plan was asked for: the ring's
+ * newest entry, or -1 when it is too old (or the stream was adopted). */
+static int asked_of(const dsend_stream *st, uint64_t b)
+{
+    uint32_t n = st->nasked < DSEND_ASKED ? st->nasked : DSEND_ASKED;
+    for (uint32_t i = 1; i <= n; i++) {
+        uint32_t k = (st->nasked - i) % DSEND_ASKED;
+        if (st->asked[k].block == b && st->asked[k].epoch == st->epoch)
+            return st->asked[k].device;
+    }
+    return -1;
+}
+
+/* The blocks of [start, end) that were asked of `dead` are asked again of
+ * a live holder.  Where a block went is in the stream's ring; for one too
+ * old for it (or a stream taken over from a dead owner) the rule without
+ * load: its first holder that lived then (a request the thresholds sent
+ * elsewhere is then missed: only under overload). */
+static int reroute_stream(dsend_scheduler *s, dsend_stream *st, int dead, uint64_t start,
                           uint64_t end)
 {
     const dsend_asset *a = &s->p->lib->assets[st->asset];
-    int dev[DSEND_MAX_REPLICAS];
     while (start < end) {
         uint64_t b = start / a->block_size;
         uint64_t bend = b * a->block_size + dsend_asset_block_len(a, b);
         if (bend > end)
             bend = end;
-        dsend_layout_place(s->p->layout, st->asset, b, dev);
-        int then = -1;
-        for (int r = 0; r < s->p->layout->replicas && then < 0; r++)
-            if (dev[r] == dead || !s->health->dead[dev[r]])
-                then = dev[r];
+        int then = asked_of(st, b);
+        if (then < 0) {
+            int dev[DSEND_MAX_REPLICAS];
+            dsend_layout_place(s->p->layout, st->asset, b, dev);
+            for (int r = 0; r < s->p->layout->replicas && then < 0; r++)
+                if (dev[r] == dead || !s->health->dead[dev[r]])
+                    then = dev[r];
+        }
         if (then == dead) {
             int rc = request_range(s, st, start, bend);
             if (rc)
@@ -310,7 +363,7 @@ static int reroute_stream(dsend_scheduler *s, const dsend_stream *st, int dead, 
 int dsend_scheduler_reroute(dsend_scheduler *s, int dead, int64_t alive)
 {
     for (uint32_t i = 0; i < s->nstreams; i++) {
-        const dsend_stream *st = &s->streams[i];
+        dsend_stream *st = &s->streams[i];
         if (st->paused)
             continue;
         int rc = reroute_stream(s, st, dead, first_unsent(s, st, alive), st->next);

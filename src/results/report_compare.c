@@ -16,10 +16,11 @@ const rpt_metric rpt_metrics[M_N] = {
     {"ontime_pct", "on time (% of received)"},
     {"underruns", "underruns"},
     {"stall_s", "stall (s)"},
+    {"max_gap_ms", "longest gap (ms)"},
 };
 
 static const int metric_field[M_N] = {CF_STARTUP, CF_JITTER, CF_DF, CF_MLR, CF_MAXLATE, -1,
-                                      CF_UNDERRUNS, CF_STALL};
+                                      CF_UNDERRUNS, CF_STALL, CF_GAP};
 
 long rpt_values(const rpt_run *r, int m, double *v)
 {

@@ -10,7 +10,7 @@
 /* The /clients fields the report uses, read by name (doc/results-format.md). */
 enum {
     CF_STARTUP, CF_EXPECTED, CF_RECEIVED, CF_LOST, CF_DUP, CF_OOO, CF_LATE, CF_CRC, CF_BYTES,
-    CF_PAUSES, CF_SEEKS, CF_MAXLATE, CF_UNDERRUNS, CF_STALL, CF_JITTER, CF_DF, CF_MLR, CF_N
+    CF_PAUSES, CF_SEEKS, CF_MAXLATE, CF_UNDERRUNS, CF_STALL, CF_JITTER, CF_DF, CF_MLR, CF_GAP, CF_N
 };
 extern const char *const rpt_field_names[CF_N];
 
@@ -54,7 +54,7 @@ int rpt_load(char *const *files, int nfiles, rpt_run **runs, int *nruns);
 void rpt_free(rpt_run *runs, int nruns);
 
 /* report_compare.c: per-client metrics and their statistics. */
-enum { M_STARTUP, M_JITTER, M_DF, M_MLR, M_LATE, M_ONTIME, M_UNDERRUNS, M_STALL, M_N };
+enum { M_STARTUP, M_JITTER, M_DF, M_MLR, M_LATE, M_ONTIME, M_UNDERRUNS, M_STALL, M_GAP, M_N };
 typedef struct rpt_metric {
     const char *key;        /* machine name: compare lines, .dat files */
     const char *title;      /* human name */

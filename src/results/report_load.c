@@ -15,7 +15,7 @@
 const char *const rpt_field_names[CF_N] = {
     "startup_ns", "expected", "received", "lost", "duplicate", "out_of_order", "late",
     "crc_errors", "bytes", "pauses", "seeks", "max_lateness", "underruns", "stall_ns",
-    "jitter_ms", "df_ms", "mlr"};
+    "jitter_ms", "df_ms", "mlr", "max_gap_us"};
 
 
 /* A numeric root attribute, converted by HDF5 to mem; absent: left as is. */
@@ -124,6 +124,8 @@ static int read_clients(const char *path, hid_t f, rpt_run *r)
             r->field[CF_MAXLATE][c] /= 1e6;
         if (r->field[CF_STALL])
             r->field[CF_STALL][c] /= 1e9;
+        if (r->field[CF_GAP])
+            r->field[CF_GAP][c] /= 1e3;
     }
 err:
     if (t >= 0)
