@@ -143,6 +143,10 @@ struct sim_world {
     int nfails, nrecovers;
 };
 
+/* sim_config.c: the configuration's checks (one line naming the option) */
+int sim_check_config(const dsend_sim_config *cfg, int size);
+int sim_parse_failures(const dsend_sim_config *cfg, int D, sim_world *w);
+
 /* Is device d down at t (failed, not recovered), by the --fail and
  * --recover schedule? */
 int sim_device_down(const sim_world *w, int d, int64_t t);
