@@ -45,6 +45,8 @@ typedef struct csession {
     int64_t last_rx;          /* last packet or (re)start, for giving up */
     int bye, gave_up, paused_once, sought;
     int control_lost;      /* its RTSP connection broke (its scheduler's device died) */
+    int rehomed;           /* ... and the front sent it to the device holding it now */
+    char front[600];       /* the front's URL, to find the session again */
     int64_t bye_at;
     int64_t keepalive;        /* ns between GET_PARAMETERs: half the session's timeout */
     int64_t last_request;
@@ -78,6 +80,7 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
     int rc = client_parse_url(cfg->url, s->host, sizeof s->host, &s->port, path, sizeof path);
     if (rc)
         return rc;
+    snprintf(s->front, sizeof s->front, "%s", cfg->url);
     const char *name = lib->assets[s->plan.asset].name;
     for (int hop = 0;; hop++) {
         if (hop == 4)
@@ -241,6 +244,38 @@ static void on_rtp(csession *s, const dsend_library *lib, uint8_t *const *stored
         s->resume_offset = offset;
 }
 
+/* The session's device died and another holds it now: the front says
+ * which (a redirect for the session), and the control goes on there.
+ * 0 when it answers again. */
+static int rehome(csession *s, const dsend_library *lib)
+{
+    char host[64], path[512], resp[4096], h[600];
+    int port, front;
+    if (client_parse_url(s->front, host, sizeof host, &front, path, sizeof path))
+        return -1;
+    if ((s->rtsp = client_tcp_connect(host, front)) < 0)
+        return -1;
+    int st = call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp);
+    close(s->rtsp);
+    s->rtsp = -1;
+    if (st != 302 || !client_header(resp, "Location:", h, sizeof h) ||
+        client_parse_url(h, s->host, sizeof s->host, &port, path, sizeof path))
+        return -1;
+    s->port = port;
+    snprintf(s->url, sizeof s->url, "rtsp://%s:%d/%s", s->host, s->port,
+             lib->assets[s->plan.asset].name);
+    if ((s->rtsp = client_tcp_connect(s->host, s->port)) < 0)
+        return -1;
+    if (call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp) != 200) {
+        close(s->rtsp);
+        s->rtsp = -1;
+        return -1;
+    }
+    if (port > front)
+        s->st.scheduler = (uint32_t)(port - front - 1);
+    return 0;
+}
+
 /* The workload's pause, resume and seek, when their time comes. */
 static int control(const dsend_library *lib, csession *s, int64_t t)
 {
@@ -248,8 +283,16 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
     char resp[4096];
     uint64_t from, to;
     int rc = 0;
-    if (s->rtsp < 0)
-        return 0; /* control lost: the media may go on (a deputy took the session over) */
+    if (s->rtsp < 0) {
+        /* control lost: the media may go on (a deputy took the session
+         * over); each keepalive period, ask the front where it is now */
+        if (!s->control_lost || t - s->last_request < s->keepalive)
+            return 0;
+        s->last_request = t;
+        if (rehome(s, lib) != 0)
+            return 0;
+        s->rehomed = 1;
+    }
     if (s->state == C_PLAYING && !s->paused_once && s->plan.pause_at >= 0 &&
         t >= s->plan.pause_at) {
         s->paused_once = 1;
@@ -332,7 +375,9 @@ static void log_session(FILE *log, const csession *s)
     if (s->control_lost || st->refused)
         fprintf(log, "session %u: %s\n", st->client,
                 st->refused ? "refused: 453 Not Enough Bandwidth"
-                            : "control lost (its RTSP connection broke); the media went on");
+                : s->rehomed ? "control lost (its RTSP connection broke), then found again "
+                               "through the front; the media went on"
+                             : "control lost (its RTSP connection broke); the media went on");
     if (st->max_gap_us >= 100000)
         fprintf(log, "session %u: longest gap %.1f ms\n", st->client, st->max_gap_us / 1e3);
     if (st->pauses)

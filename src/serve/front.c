@@ -24,7 +24,24 @@ void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
         return;
     }
     if (r->session[0]) {
-        serve_reply(c, 454, r->cseq, NULL, NULL);
+        /* a session's control after its device died: to the device that
+         * holds the session now (its deputy), or back to its own */
+        int64_t client = serve_session_client(r->session);
+        int owner = client >= 0 ? (int)(client >> 16) : -1;
+        if (owner < 0 || owner >= w->size) {
+            serve_reply(c, 454, r->cseq, NULL, NULL);
+            return;
+        }
+        int d = w->dev.health.dead[owner]
+                    ? dsend_health_deputy(&w->dev.health, (uint32_t)client, owner)
+                    : owner;
+        if (d < 0) {
+            serve_reply(c, 454, r->cseq, NULL, NULL);
+            return;
+        }
+        snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", w->cfg->host,
+                 w->cfg->port + 1 + d, name);
+        serve_reply(c, 302, r->cseq, h, NULL);
         return;
     }
     /* dealt as sim deals them; a device taken for dead is passed over */

@@ -36,7 +36,7 @@ typedef struct conn {
 
 typedef struct session {
     int used;
-    char id[20];
+    char id[32];           /* 16 hex digits of secret, '-', the client id in hex */
     int state;
     uint32_t asset;
     uint32_t ip;
@@ -142,6 +142,11 @@ void serve_handle_device(serve_world *w, conn *c, const dsend_rtsp_request *r);
 /* session.c */
 session *serve_session_find(serve_world *w, const char *id);
 session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status);
+/* A session this device's scheduler took over (its owner died): its RTSP
+ * control comes here now, through the front. */
+int serve_session_adopt(serve_world *w, const dsend_peer *peer);
+/* The client id a session id names (-1: not a session id of ours). */
+int64_t serve_session_client(const char *id);
 void serve_session_end(serve_world *w, session *s);
 void serve_sessions_housekeeping(serve_world *w, int64_t now);
 

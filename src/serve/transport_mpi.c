@@ -181,14 +181,13 @@ static int mpi_heartbeat(void *ctx, const dsend_load_report *r)
     return to_live(ctx, r, sizeof *r, TAG_HEARTBEAT);
 }
 
-/* The RTP goes on from here; the session's RTSP control stayed with the
- * dead device (doc/serving.md: failover). */
+/* The RTP goes on from here, and the session's RTSP control: the client
+ * finds it through the front (doc/serving.md: failover). */
 static int mpi_adopted(void *ctx, const dsend_peer *p)
 {
     serve_world *w = ctx;
     w->adopted++;
-    (void)p;
-    return 0;
+    return serve_session_adopt(w, p);
 }
 
 const dsend_ctrl dsend_ctrl_mpi = {
