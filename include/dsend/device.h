@@ -232,6 +232,9 @@ int dsend_device_arm_beat(dsend_device *d);
 int dsend_device_beat(dsend_device *d);
 /* heartbeats modelled (the simulation): heard until told otherwise */
 #define DSEND_HEARD_MODELLED (INT64_MAX / 4)
+/* Back the plan of a stream of this device's scheduler up on its deputy
+ * (or, `forget`, tell the deputy the session ended). */
+int dsend_device_send_plan(dsend_device *d, uint32_t client, int forget);
 /* A backed-up plan from its owner (or, with DSEND_PLAN_FORGET, its end). */
 int dsend_device_backup(dsend_device *d, const dsend_session_plan *plan);
 /* Device `from` was heard at `at` (its heartbeat or any message; the

@@ -75,22 +75,6 @@ static int set_epoch(dsend_device *d, uint32_t client, uint32_t epoch)
     return announce(d, &p);
 }
 
-/* The stream's plan, to its deputy (which takes it over if this device
- * dies). */
-static int backup(dsend_device *d, uint32_t client, int forget)
-{
-    dsend_session_plan pl;
-    int deputy = dsend_health_deputy(&d->health, client, d->id);
-    if (deputy < 0)
-        return 0; /* alone: nobody to take over */
-    if (forget)
-        pl = (dsend_session_plan){.client = client, .owner = (uint16_t)d->id,
-                          .flags = DSEND_PLAN_FORGET};
-    else if (dsend_scheduler_plan(&d->sched, client, &pl))
-        return 0;
-    return d->ctrl->backup(d->ctrl_ctx, deputy, &pl);
-}
-
 /* Admission: a stream is admitted while the streams playing on every live
  * device (their reports; this one's own, exact) leave room for it under
  * --admit-load of the live links, and a holder of its first block has
@@ -116,8 +100,8 @@ static int admit(dsend_device *d, uint32_t client, uint32_t asset, uint64_t from
     int holder_room = 0, dev[DSEND_MAX_REPLICAS];
     dsend_layout_place(p->layout, asset, from / a->block_size, dev);
     for (int r = 0; r < p->layout->replicas; r++)
-        if (!h->dead[dev[r]] && (dev[r] == d->id ? 1 : h->report[dev[r]].threshold == INT64_MAX))
-            holder_room = 1;
+        if (!h->dead[dev[r]] && h->report[dev[r]].threshold == INT64_MAX)
+            holder_room = 1; /* its own report too: the last heartbeat's */
     if ((double)(playing + a->bitrate_bps) <= room && holder_room) {
         d->sched.admitted++;
         return 0;
@@ -142,7 +126,7 @@ int dsend_device_play(dsend_device *d, const dsend_peer *peer, uint64_t *from, u
         rc = dsend_scheduler_start(&d->sched, p.client, p.asset, from, to);
     if (rc == 0)
         rc = dsend_device_arm_beat(d);
-    return rc ? rc : backup(d, p.client, 0);
+    return rc ? rc : dsend_device_send_plan(d, p.client, 0);
 }
 
 int dsend_device_pause(dsend_device *d, uint32_t client, uint64_t *resume_at)
@@ -151,14 +135,14 @@ int dsend_device_pause(dsend_device *d, uint32_t client, uint64_t *resume_at)
     int rc = dsend_scheduler_pause(&d->sched, client, resume_at, &epoch);
     if (rc == 0)
         rc = set_epoch(d, client, epoch);
-    return rc ? rc : backup(d, client, 0);
+    return rc ? rc : dsend_device_send_plan(d, client, 0);
 }
 
 int dsend_device_resume(dsend_device *d, uint32_t client, uint64_t *resume_at)
 {
     uint32_t epoch;
     int rc = dsend_scheduler_resume(&d->sched, client, resume_at, &epoch);
-    return rc ? rc : backup(d, client, 0);
+    return rc ? rc : dsend_device_send_plan(d, client, 0);
 }
 
 int dsend_device_seek(dsend_device *d, uint32_t client, uint64_t offset, uint64_t *from)
@@ -171,7 +155,7 @@ int dsend_device_seek(dsend_device *d, uint32_t client, uint64_t offset, uint64_
     int rc = set_epoch(d, client, st->epoch + 1);
     if (rc == 0)
         rc = dsend_scheduler_seek(&d->sched, client, offset, from, &epoch);
-    return rc ? rc : backup(d, client, 0);
+    return rc ? rc : dsend_device_send_plan(d, client, 0);
 }
 
 int dsend_device_stop(dsend_device *d, uint32_t client)
@@ -181,7 +165,7 @@ int dsend_device_stop(dsend_device *d, uint32_t client)
     p.open = 0;
     int owned = dsend_scheduler_stop(&d->sched, client) == 0;
     int rc = announce(d, &p);
-    return rc || !owned ? rc : backup(d, client, 1);
+    return rc || !owned ? rc : dsend_device_send_plan(d, client, 1);
 }
 
 int dsend_device_request(dsend_device *d, const dsend_send_request *rq)

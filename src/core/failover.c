@@ -59,8 +59,8 @@ void dsend_device_own_report(dsend_device *d, dsend_load_report *r)
     int64_t threshold = INT64_MAX;
     dsend_pacer_load(&d->pacer, &demand, &threshold);
     *r = (dsend_load_report){.device = (uint32_t)d->id, .streams = d->sched.nstreams,
-                        .demand_bps = demand, .threshold = threshold,
-                        .admitted_bps = dsend_scheduler_playing_bps(&d->sched)};
+                             .demand_bps = demand, .threshold = threshold,
+                             .admitted_bps = dsend_scheduler_playing_bps(&d->sched)};
 }
 
 int dsend_device_report(dsend_device *d, const dsend_load_report *r)
@@ -106,12 +106,16 @@ int dsend_device_backup(dsend_device *d, const dsend_session_plan *pl)
     return dsend_device_arm_beat(d);
 }
 
-/* Back up a stream's plan on its (new) deputy. */
-static int rebackup(dsend_device *d, uint32_t client)
+int dsend_device_send_plan(dsend_device *d, uint32_t client, int forget)
 {
     dsend_session_plan pl;
     int deputy = dsend_health_deputy(&d->health, client, d->id);
-    if (deputy < 0 || dsend_scheduler_plan(&d->sched, client, &pl))
+    if (deputy < 0)
+        return 0; /* alone: nobody to take over */
+    if (forget)
+        pl = (dsend_session_plan){.client = client, .owner = (uint16_t)d->id,
+                                  .flags = DSEND_PLAN_FORGET};
+    else if (dsend_scheduler_plan(&d->sched, client, &pl))
         return 0;
     return d->ctrl->backup(d->ctrl_ctx, deputy, &pl);
 }
@@ -149,11 +153,11 @@ static int declare_dead(dsend_device *d, int x)
         dsend_peer p = peer ? *peer
                             : (dsend_peer){.client = pl.client, .asset = pl.asset,
                                            .epoch = pl.epoch, .open = 1};
-        if ((rc = d->ctrl->adopted(d->ctrl_ctx, &p)) || (rc = rebackup(d, pl.client)))
+        if ((rc = d->ctrl->adopted(d->ctrl_ctx, &p)) || (rc = dsend_device_send_plan(d, pl.client, 0)))
             break;
     }
     for (uint32_t i = 0; i < nmoved && rc == 0; i++)
-        rc = rebackup(d, moved[i]);
+        rc = dsend_device_send_plan(d, moved[i], 0);
     free(moved);
     /* what may not have left it is asked of the next holders (adopted
      * streams too: the blocks their owner asked of itself) */
@@ -177,7 +181,7 @@ int dsend_device_heard(dsend_device *d, int from, int64_t at)
         /* its plans come back to it where it is the deputy again */
         for (uint32_t i = 0; i < d->sched.nstreams; i++)
             if (dsend_health_deputy(h, d->sched.streams[i].client, d->id) == from) {
-                int rc = rebackup(d, d->sched.streams[i].client);
+                int rc = dsend_device_send_plan(d, d->sched.streams[i].client, 0);
                 if (rc)
                     return rc;
             }

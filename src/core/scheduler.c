@@ -408,10 +408,10 @@ int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_sessio
     if (!st)
         return DSEND_ENOENT;
     *pl = (dsend_session_plan){.client = st->client, .asset = st->asset, .epoch = st->epoch,
-                       .owner = (uint16_t)s->device,
-                       .flags = st->paused ? DSEND_PLAN_PAUSED : 0, .from = st->from,
-                       .to = st->to, .play_start = st->play_start,
-                       .paused_pos = st->paused_pos, .paused_wait = st->paused_wait};
+                               .owner = (uint16_t)s->device,
+                               .flags = st->paused ? DSEND_PLAN_PAUSED : 0, .from = st->from,
+                               .to = st->to, .play_start = st->play_start,
+                               .paused_pos = st->paused_pos, .paused_wait = st->paused_wait};
     return 0;
 }
 
