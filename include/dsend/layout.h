@@ -8,8 +8,10 @@
  * Policies are backends behind one small interface (one per file):
  *   stripe  round-robin from a per-asset start device, as Tiger striped files
  *           over every disk: primary = (asset % D + block) % D, replica r on
- *           (primary + r) % D.  Balanced to within one block per device per
- *           asset.
+ *           (primary + 1 + (k + r - 1) % (D - 1)) % D with k = (block / D +
+ *           asset) % (D - 1): declustered, so a dead device's blocks have
+ *           every other device as secondary equally often.  Balanced to
+ *           within one block per device per asset.
  *   hash    the block id is hashed into a table of bins; each bin names a
  *           primary and R-1 secondary devices (the "media organization"
  *           patent of the family).  Bins are dealt round-robin to primaries
