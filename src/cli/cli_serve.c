@@ -76,7 +76,8 @@ int dsend_cmd_serve(dsend_cli *c)
     }
     dsend_sim_result r;
     int rc = dsend_serve_run(c->comm, &s, c->out, &r);
-    if (rc == 0 && c->rank == 0 && g->output) {
+    /* the results are the coordinator's (rank 0, or the lowest that lived) */
+    if (rc == 0 && r.kind && g->output) {
         char *conf = config_lines(c);
         dsend_sim_config sc = {.seed = (uint64_t)g->seed, .interval = g->interval,
                                .nic_bps = g->nic};
@@ -85,8 +86,7 @@ int dsend_cmd_serve(dsend_cli *c)
             fprintf(c->out, "results written to %s\n", g->output);
         free(conf);
     }
-    if (c->rank == 0)
-        dsend_sim_result_free(&r);
+    dsend_sim_result_free(&r);
     /* no collective over every rank here: a device may have died (the
      * survivors agreed on the statistics among themselves); each rank's
      * status is its own */

@@ -28,6 +28,7 @@ enum { C_WAITING, C_PLAYING, C_PAUSED, C_ENDING, C_DONE };
 /* after a BYE, what other senders still have in flight */
 #define BYE_GRACE 500000000
 #define MAX_SENDERS 64
+#define MAX_PROBE 64 /* device ports asked for a session when the front is gone */
 
 typedef struct csession {
     dsend_client_stats st;
@@ -247,29 +248,45 @@ static void on_rtp(csession *s, const dsend_library *lib, uint8_t *const *stored
 /* The session's device died and another holds it now: the front says
  * which (a redirect for the session), and the control goes on there.
  * 0 when it answers again. */
-static int rehome(csession *s, const dsend_library *lib)
+/* GET_PARAMETER for the session at host:port; 0 (connected) if it answers 200. */
+static int try_device(csession *s, const dsend_library *lib, const char *host, int port)
 {
-    char host[64], path[512], resp[4096], h[600];
-    int port, front;
-    if (client_parse_url(s->front, host, sizeof host, &front, path, sizeof path))
+    char resp[4096];
+    if ((s->rtsp = client_tcp_connect(host, port)) < 0)
         return -1;
-    if ((s->rtsp = client_tcp_connect(host, front)) < 0)
-        return -1;
-    int st = call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp);
-    close(s->rtsp);
-    s->rtsp = -1;
-    if (st != 302 || !client_header(resp, "Location:", h, sizeof h) ||
-        client_parse_url(h, s->host, sizeof s->host, &port, path, sizeof path))
-        return -1;
+    snprintf(s->host, sizeof s->host, "%s", host);
     s->port = port;
     snprintf(s->url, sizeof s->url, "rtsp://%s:%d/%s", s->host, s->port,
              lib->assets[s->plan.asset].name);
-    if ((s->rtsp = client_tcp_connect(s->host, s->port)) < 0)
+    if (call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp) == 200)
+        return 0;
+    close(s->rtsp);
+    s->rtsp = -1;
+    return -1;
+}
+
+static int rehome(csession *s, const dsend_library *lib)
+{
+    char host[64], dhost[64], path[512], resp[4096], h[600];
+    int port, front;
+    if (client_parse_url(s->front, host, sizeof host, &front, path, sizeof path))
         return -1;
-    if (call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp) != 200) {
+    if ((s->rtsp = client_tcp_connect(host, front)) >= 0) {
+        int st = call(s, "GET_PARAMETER", s->url, NULL, resp, sizeof resp);
         close(s->rtsp);
         s->rtsp = -1;
-        return -1;
+        if (st != 302 || !client_header(resp, "Location:", h, sizeof h) ||
+            client_parse_url(h, dhost, sizeof dhost, &port, path, sizeof path) ||
+            try_device(s, lib, dhost, port) != 0)
+            return -1;
+    } else {
+        /* the front itself is gone (it was a device too): ask the devices'
+         * own ports (PORT+1+d) which one holds the session now */
+        for (port = front + 1; port <= front + MAX_PROBE; port++)
+            if (try_device(s, lib, host, port) == 0)
+                break;
+        if (port > front + MAX_PROBE)
+            return -1;
     }
     if (port > front)
         s->st.scheduler = (uint32_t)(port - front - 1);
@@ -372,12 +389,15 @@ static void log_session(FILE *log, const csession *s)
             (unsigned long long)st->crc_errors, (unsigned long long)s->first_offset,
             (unsigned long long)s->last_offset,
             s->bye ? ", BYE" : s->gave_up ? ", no BYE: gave up after silence" : ", cut short");
-    if (s->control_lost || st->refused)
-        fprintf(log, "session %u: %s\n", st->client,
-                st->refused ? "refused: 453 Not Enough Bandwidth"
-                : s->rehomed ? "control lost (its RTSP connection broke), then found again "
-                               "through the front; the media went on"
-                             : "control lost (its RTSP connection broke); the media went on");
+    if (st->refused)
+        fprintf(log, "session %u: refused: 453 Not Enough Bandwidth\n", st->client);
+    else if (s->rehomed)
+        fprintf(log, "session %u: control lost (its RTSP connection broke), then found again at "
+                     "device %u; the media went on\n",
+                st->client, st->scheduler);
+    else if (s->control_lost)
+        fprintf(log, "session %u: control lost (its RTSP connection broke); the media went on\n",
+                st->client);
     if (st->max_gap_us >= 100000)
         fprintf(log, "session %u: longest gap %.1f ms\n", st->client, st->max_gap_us / 1e3);
     if (st->pauses)

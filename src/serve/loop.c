@@ -281,7 +281,7 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     uint64_t sum[6] = {0};
     int lost = 0;
     rc = serve_gather(w, res, sum, &lost);
-    if (w->rank == 0 && !cfg->quiet) {
+    if (w->coordinator && !cfg->quiet) {
         fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
                      "%llu packets of paused, sought or ended plans not sent, %llu send "
                      "errors",

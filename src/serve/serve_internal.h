@@ -88,7 +88,8 @@ typedef struct serve_world {
     int64_t silent_at;     /* --fail: this device goes silent then (INT64_MAX: never) */
     int silent;
     uint8_t *told_dead;    /* devices whose death was said on stderr */
-    uint8_t *survivors;    /* rank 0's list, if it came while stopping */
+    uint8_t *survivors;    /* the coordinator's list, if it came while stopping */
+    int coordinator;       /* this device gathers the statistics at the stop */
     /* UDP: the transmit queue (a heap by next_at) and one sendmmsg batch */
     txrun *tx;
     size_t ntx, captx, max_tx;

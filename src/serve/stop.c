@@ -81,7 +81,7 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
         memcpy(sb, w->series.bytes, w->series.n * sizeof *sb);
         memcpy(sq, w->series.queue, w->series.n * sizeof *sq);
     }
-    if (w->rank == 0) {
+    if (w->coordinator) {
         res->kind = "serve";
         res->t0_unix_ns = w->t0_ns;
         res->devices = w->size;
@@ -97,7 +97,6 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
             !res->late_count)
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
     }
-    /* rank r's rows land at r (gather is in rank order) */
     /* survivor j's rows land at j (gather is in rank order), then move to
      * its device's row; a lost device's rows stay 0 */
     MPI_CHECK(MPI_Gather(&mine, NDS, MPI_UINT64_T, res->devs, NDS, MPI_UINT64_T, 0, comm));
@@ -105,7 +104,7 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
                          comm));
     MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax, MPI_UINT32_T, 0,
                          comm));
-    if (w->rank == 0 && nalive < w->size) {
+    if (w->coordinator && nalive < w->size) {
         size_t n = nmax ? nmax : 1;
         int j = nalive - 1;
         for (int r = w->size - 1; r >= 0; r--) {
@@ -132,8 +131,10 @@ err:
 }
 
 
-/* Rank 0 (the front) says who survived: the devices it did not take for
- * dead.  Everyone else, dead in its view or not, hears the list. */
+/* Rank 0 (the front), or the lowest rank alive if it died, coordinates:
+ * it says who survived (the devices it did not take for dead; everyone
+ * else, dead in its view or not, hears the list), gathers their statistics
+ * and writes the results. */
 int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lost)
 {
     int rc = 0, nalive = 0;
@@ -146,15 +147,22 @@ int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lo
         free(ranks);
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
     }
-    if (w->rank == 0) {
+    /* the coordinator: rank 0, or the lowest rank that lives if it died */
+    int coord = 0;
+    while (coord < w->size - 1 &&
+           (coord == w->rank ? w->silent : w->dev.health.dead[coord]))
+        coord++; /* (a silent device, --fail, is dead to the others) */
+    w->coordinator = coord == w->rank;
+    if (w->coordinator) {
         for (int r = 0; r < w->size; r++)
-            alive[r] = r == 0 || !w->dev.health.dead[r];
-        for (int r = 1; r < w->size && rc == 0; r++)
-            rc = serve_mpi_isend(w, alive, (size_t)w->size, r, TAG_SURVIVORS);
+            alive[r] = r == w->rank || !w->dev.health.dead[r];
+        for (int r = 0; r < w->size && rc == 0; r++)
+            if (r != w->rank)
+                rc = serve_mpi_isend(w, alive, (size_t)w->size, r, TAG_SURVIVORS);
     } else if (w->survivors) {
         memcpy(alive, w->survivors, (size_t)w->size);
     } else {
-        MPI_CHECK(MPI_Recv(alive, w->size, MPI_BYTE, 0, TAG_SURVIVORS, w->comm,
+        MPI_CHECK(MPI_Recv(alive, w->size, MPI_BYTE, coord, TAG_SURVIVORS, w->comm,
                            MPI_STATUS_IGNORE));
     }
     for (int r = 0; r < w->size; r++)
