@@ -100,9 +100,7 @@ typedef struct dsend_session_plan {
 /* What a device tells every other device each heartbeat: that it lives,
  * and its sender's load (dsend/device.h: threshold priorities). */
 typedef struct dsend_load_report {
-    uint32_t device;
-    uint32_t streams;      /* streams its scheduler owns */
-    uint64_t demand_bps;   /* wire bits/s its queue asks for over the next --lead */
+    uint32_t device, pad_;
     int64_t threshold;     /* deadline of the last sub-block its link accepts in that
                             * window; INT64_MAX: it accepts everything */
     uint64_t admitted_bps; /* media bits/s of the streams its scheduler admitted */

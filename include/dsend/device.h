@@ -148,12 +148,11 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
 /* The client's plan changed (a pause, seek or end): packets of older epochs
  * committed to leave from now on are not sent. */
 int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch);
-/* The link's load over what is committed (the next lead - pace_lead): its
- * wire bits/s, and its threshold priority: sub-blocks are taken by
- * priority (deadline first) while the link has room, so a full window
- * means nothing due after it is taken on time (threshold: the window's
- * last deadline); INT64_MAX: room. */
-int dsend_pacer_load(const dsend_pacer *q, uint64_t *demand_bps, int64_t *threshold);
+/* The link's threshold priority over what is committed (the next lead -
+ * pace_lead): sub-blocks are taken by priority (deadline first) while the
+ * link has room, so a full window means nothing due after it is taken on
+ * time (the window's last deadline); INT64_MAX: room. */
+int64_t dsend_pacer_threshold(const dsend_pacer *q);
 void dsend_pacer_free(dsend_pacer *q);
 
 /* ---- sender: ranks the requests of all schedulers, earliest deadline

@@ -55,11 +55,8 @@ int dsend_device_start(dsend_device *d)
 
 void dsend_device_own_report(dsend_device *d, dsend_load_report *r)
 {
-    uint64_t demand = 0;
-    int64_t threshold = INT64_MAX;
-    dsend_pacer_load(&d->pacer, &demand, &threshold);
-    *r = (dsend_load_report){.device = (uint32_t)d->id, .streams = d->sched.nstreams,
-                             .demand_bps = demand, .threshold = threshold,
+    *r = (dsend_load_report){.device = (uint32_t)d->id,
+                             .threshold = dsend_pacer_threshold(&d->pacer),
                              .admitted_bps = dsend_scheduler_playing_bps(&d->sched)};
 }
 

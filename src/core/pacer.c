@@ -188,7 +188,7 @@ int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch)
                            q->clock->now(q->clock_ctx));
 }
 
-int dsend_pacer_load(const dsend_pacer *q, uint64_t *demand_bps, int64_t *threshold)
+int64_t dsend_pacer_threshold(const dsend_pacer *q)
 {
     const dsend_core_params *p = q->p;
     int64_t now = q->clock->now(q->clock_ctx), w = p->pace_batch;
@@ -202,14 +202,10 @@ int dsend_pacer_load(const dsend_pacer *q, uint64_t *demand_bps, int64_t *thresh
     for (int64_t s = s0; q->nslots && s < s1; s++)
         if (s >= q->first_slot && s < q->first_slot + (int64_t)q->nslots)
             total += q->used[s & (q->nslots - 1)];
-    *demand_bps = (uint64_t)((unsigned __int128)total * 8u * 1000000000u / (uint64_t)(s1 - s0) /
-                             (uint64_t)w);
     /* the pacer never puts more on the link than it carries: what does not
      * fit waits for later slots, so a window near full means the link
      * accepts what is committed and nothing more on time: the threshold is
      * the last deadline the window covers */
-    *threshold = total * 50 >= (uint64_t)(s1 - s0) * q->slot_bytes * 49
-                     ? now + span + p->pace_lead
-                     : INT64_MAX;
-    return 0;
+    return total * 50 >= (uint64_t)(s1 - s0) * q->slot_bytes * 49 ? now + span + p->pace_lead
+                                                                    : INT64_MAX;
 }

@@ -83,7 +83,6 @@ typedef struct serve_world {
     outbuf local;          /* requests for this device's own sender */
     pending_send *pend;
     size_t npend, cappend;
-    int stops_seen;        /* devices that said they stop */
     uint8_t *stopped;      /* per device: it said so */
     int64_t silent_at;     /* --fail: this device goes silent then (INT64_MAX: never) */
     int silent;
@@ -102,7 +101,6 @@ typedef struct serve_world {
     /* statistics */
     uint32_t next_device;  /* front: arrivals so far */
     uint64_t sent_packets, sent_bytes, send_errors, unaddressed, cancelled, sessions_total;
-    uint64_t adopted;      /* sessions taken over from a dead device */
     dsend_series series;   /* wire bytes per --interval */
 } serve_world;
 

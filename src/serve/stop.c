@@ -35,10 +35,8 @@ void serve_stop_all(serve_world *w)
             continue;
         }
         free(buf);
-        if (st.MPI_TAG == TAG_STOP && !w->stopped[st.MPI_SOURCE]) {
+        if (st.MPI_TAG == TAG_STOP)
             w->stopped[st.MPI_SOURCE] = 1;
-            w->stops_seen++;
-        }
     }
 }
 

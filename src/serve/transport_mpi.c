@@ -87,10 +87,7 @@ static void note_stop(serve_world *w, int tag, int source, int *stop)
 {
     if (tag != TAG_STOP)
         return;
-    if (!w->stopped[source]) {
-        w->stopped[source] = 1;
-        w->stops_seen++;
-    }
+    w->stopped[source] = 1;
     *stop = 1; /* another device stopped: so do we */
 }
 
@@ -185,9 +182,7 @@ static int mpi_heartbeat(void *ctx, const dsend_load_report *r)
  * finds it through the front (doc/serving.md: failover). */
 static int mpi_adopted(void *ctx, const dsend_peer *p)
 {
-    serve_world *w = ctx;
-    w->adopted++;
-    return serve_session_adopt(w, p);
+    return serve_session_adopt(ctx, p);
 }
 
 const dsend_ctrl dsend_ctrl_mpi = {
