@@ -34,26 +34,72 @@ expect_ok() {
     "$@" >"$TMP/ok.out" 2>"$TMP/ok.err" || fail "exit $?: $*: $(cat "$TMP/ok.err")"
 }
 
-# rtsp_server NP PORT [ARGS...]: start `dsend serve` on the sample library in
-# the background under real mpirun; waits until the front port answers.
-# Sets SERVER_PID; stop_server sends SIGTERM and checks a clean exit.
-rtsp_server() {
-    local np=$1 port=$2
-    shift 2
-    # shellcheck disable=SC2086 # SERVER_MPI_FLAGS: mpirun options, split
-    timeout -k 5 240 "$DSEND_MPIRUN" -q --oversubscribe ${SERVER_MPI_FLAGS:-} -np "$np" "$DSEND" serve "$DSEND_SAMPLE_LIB" \
-        --rtsp "127.0.0.1:$port" --duration 200s "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
-    SERVER_PID=$!
-    SERVER_PORT=$port
-    local i
-    for i in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || fail "server died: $(cat "$TMP/server.err")"
-        sleep 0.1
+# ports_in_use: every local TCP and UDP port bound on this host (IPv4 and
+# IPv6), one per line, in decimal.
+ports_in_use() {
+    local f sl addr rest
+    for f in /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6; do
+        [ -r "$f" ] || continue
+        while read -r sl addr rest; do
+            case "${addr##*:}" in
+            [0-9A-F][0-9A-F][0-9A-F][0-9A-F]) echo $((16#${addr##*:})) ;;
+            esac
+        done <"$f"
     done
-    fail "server did not listen on $port"
+}
+
+# free_ports SPAN: a port P such that P .. P+SPAN-1 are free now, below the
+# kernel's ephemeral range (so no outgoing connection takes one meanwhile).
+# Random, so two runs of the suite on one machine do not pick the same.
+free_ports() {
+    local span=$1 try p i used
+    used=" $(ports_in_use | sort -un | tr '\n' ' ') "
+    for try in $(seq 1 100); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % (12000 - span)))
+        for ((i = 0; i < span; i++)); do
+            case "$used" in *" $((p + i)) "*) continue 2 ;; esac
+        done
+        echo "$p"
+        return 0
+    done
+    fail "no $span free ports in 20000-32000"
+}
+
+# rtsp_server NP PORT|auto [ARGS...]: start `dsend serve` on the sample
+# library in the background under real mpirun; waits until the front port
+# answers.  With auto, the front and device ports (PORT .. PORT+NP) are
+# free ones, picked again if another process takes them first.  Sets
+# SERVER_PID and SERVER_PORT; stop_server sends SIGTERM and checks a clean
+# exit.
+rtsp_server() {
+    local np=$1 port=$2 auto= attempt
+    shift 2
+    [ "$port" = auto ] && auto=1
+    for attempt in 1 2 3 4 5; do
+        [ -n "$auto" ] && { port=$(free_ports $((np + 1))) || fail "no free ports"; }
+        # shellcheck disable=SC2086 # SERVER_MPI_FLAGS: mpirun options, split
+        timeout -k 5 240 "$DSEND_MPIRUN" -q --oversubscribe ${SERVER_MPI_FLAGS:-} -np "$np" "$DSEND" serve "$DSEND_SAMPLE_LIB" \
+            --rtsp "127.0.0.1:$port" --duration 200s "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+        SERVER_PID=$!
+        SERVER_PORT=$port
+        local i
+        for i in $(seq 1 100); do
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                return 0
+            fi
+            if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+                wait "$SERVER_PID" 2>/dev/null
+                # a port taken between the pick and the bind: pick again
+                if [ -n "$auto" ] && grep -q "cannot listen" "$TMP/server.err"; then
+                    continue 2
+                fi
+                fail "server died: $(cat "$TMP/server.err")"
+            fi
+            sleep 0.1
+        done
+        fail "server did not listen on $port"
+    done
+    fail "server found no free ports in 5 attempts: $(cat "$TMP/server.err")"
 }
 
 . "$DSEND_TOP_SRCDIR/scripts/procs.sh" # signal_ranks: our own ranks, by process id
