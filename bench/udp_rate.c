@@ -1,19 +1,29 @@
 /* What a link carries: a UDP blast from one host of the namespace cluster
- * (scripts/netns-cluster.sh) to another, measured at the receiver.
+ * (scripts/netns-cluster.sh) to another, measured on the sender's link and
+ * at the receiver.
  *
  *   udp_rate recv PORT SECONDS
  *       waits (up to SECONDS + 10 s) for the first datagram on PORT, then
  *       counts until SECONDS after it or 1 s of silence; prints one line:
  *       packets N lost N payload_bytes B seconds S wire_bit/s R
- *       (S: first to last arrival as the kernel stamped them, so that a busy
- *       machine delaying this reader does not bunch them; R: the bytes after
- *       the first packet over S, each packet counted as on an Ethernet link,
- *       payload + 42 header bytes, which is what a tc qdisc on the sending
- *       veth meters)
- *   udp_rate send ADDR PORT SECONDS RATE [SIZE]
- *       sends SIZE-byte datagrams (default 1316, an RTP payload of dsend) for
+ *       (S: first to last arrival as the kernel stamped them, not as this
+ *       reader, maybe descheduled, read them; R: the bytes after the first
+ *       packet over S, each packet counted as on an Ethernet link, payload +
+ *       42 header bytes, which is what a tc qdisc on the sending veth meters)
+ *   udp_rate send ADDR PORT SECONDS RATE [IFACE|- [SIZE]]
+ *       sends SIZE-byte datagrams (default 1328: one RTP packet of dsend, a
+ *       12-byte header and 7 TS packets; 1370 bytes as an Ethernet frame) for
  *       SECONDS, offering RATE wire bit/s (0: as fast as it can), 16 a
  *       sendmmsg; each carries its sequence number; prints what it offered.
+ *       With IFACE, also what left on that link, from its transmit counter
+ *       over the blast's last 7/8 (its queue full by then), timed from
+ *       before the first read to after the last, so the window holds every
+ *       byte counted:
+ *       link IFACE: tx_bytes B seconds S wire_bit/s R
+ *       This is the figure to hold against a rate limit: the receiver's
+ *       figure rests on when its host stamped each packet in, which a busy
+ *       machine can bunch (a backlog processed late); the link counter does
+ *       not.
  *
  * Exit status: 0, 1 on a failure (one line on stderr), 2 on bad arguments. */
 #define _GNU_SOURCE 1
@@ -39,7 +49,7 @@ static double now(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: udp_rate recv PORT SECONDS | udp_rate send ADDR PORT SECONDS RATE_BPS [SIZE]\n");
+    fprintf(stderr, "usage: udp_rate recv PORT SECONDS | udp_rate send ADDR PORT SECONDS RATE_BPS [IFACE|- [SIZE]]\n");
     return 2;
 }
 
@@ -121,7 +131,22 @@ static int recv_mode(int port, double secs)
     return 0;
 }
 
-static int send_mode(const char *addr, int port, double secs, double rate, int size)
+/* IFACE's transmit byte counter (what left this host on that link: a veth
+ * counts when its qdisc hands a frame on, Ethernet header included) */
+static int link_tx_bytes(const char *iface, unsigned long long *out)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/sys/class/net/%s/statistics/tx_bytes", iface);
+    FILE *f = fopen(path, "r");
+    int ok = f && fscanf(f, "%llu", out) == 1;
+    if (f)
+        fclose(f);
+    if (!ok)
+        fprintf(stderr, "udp_rate: cannot read %s\n", path);
+    return ok ? 0 : -1;
+}
+
+static int send_mode(const char *addr, int port, double secs, double rate, const char *iface, int size)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, addr, &a.sin_addr) != 1)
@@ -141,9 +166,15 @@ static int send_mode(const char *addr, int port, double secs, double rate, int s
         m[i].msg_hdr.msg_iovlen = 1;
     }
     uint64_t seq = 0;
-    unsigned long long refused = 0;
-    double t0 = now(), t;
+    unsigned long long refused = 0, link0 = 0, link1 = 0;
+    double t0 = now(), t, link_t0 = -1;
     while ((t = now()) - t0 < secs) {
+        /* the link's window opens once the blast has filled its queue */
+        if (iface && link_t0 < 0 && t - t0 >= secs / 8) {
+            link_t0 = now(); /* before the read: the window holds every byte counted */
+            if (link_tx_bytes(iface, &link0) != 0)
+                return 1;
+        }
         for (int i = 0; i < BATCH; i++) {
             uint64_t q = seq + (uint64_t)i;
             memcpy(buf[i], &q, sizeof q);
@@ -165,10 +196,19 @@ static int send_mode(const char *addr, int port, double secs, double rate, int s
             }
         }
     }
+    double link_t1 = 0;
+    if (iface && link_t0 >= 0) {
+        if (link_tx_bytes(iface, &link1) != 0)
+            return 1;
+        link_t1 = now(); /* after the read */
+    }
     double span = now() - t0;
     printf("sent %llu datagrams of %d bytes in %.3f s, offered wire_bit/s %.0f%s\n",
            (unsigned long long)seq, size, span, (double)seq * (size + WIRE_OVERHEAD) * 8 / span,
-           refused ? " (some refused before the receiver was up)" : "");
+           refused ? " (some refused by the receiver's host)" : "");
+    if (iface && link_t0 >= 0)
+        printf("link %s: tx_bytes %llu seconds %.6f wire_bit/s %.0f\n", iface, link1 - link0,
+               link_t1 - link_t0, (double)(link1 - link0) * 8 / (link_t1 - link_t0));
     return 0;
 }
 
@@ -181,12 +221,14 @@ int main(int argc, char **argv)
             return usage();
         return recv_mode(port, secs);
     }
-    if ((argc == 6 || argc == 7) && strcmp(argv[1], "send") == 0) {
-        int port = atoi(argv[3]), size = argc == 7 ? atoi(argv[6]) : 1316;
+    if (argc >= 6 && argc <= 8 && strcmp(argv[1], "send") == 0) {
+        int port = atoi(argv[3]), size = argc == 8 ? atoi(argv[7]) : 1328;
         double secs = atof(argv[4]), rate = atof(argv[5]);
-        if (port <= 0 || port > 65535 || secs <= 0 || rate < 0 || size < 8 || size > MAX_SIZE)
+        const char *iface = argc >= 7 && strcmp(argv[6], "-") != 0 ? argv[6] : NULL;
+        if (port <= 0 || port > 65535 || secs <= 0 || rate < 0 || size < 8 || size > MAX_SIZE ||
+            (iface && (strlen(iface) > 32 || strchr(iface, '/'))))
             return usage();
-        return send_mode(argv[2], port, secs, rate, size);
+        return send_mode(argv[2], port, secs, rate, iface, size);
     }
     return usage();
 }

@@ -259,13 +259,16 @@ EOF
     # of its own), TCP between hosts, the runtime's own traffic (oob) too.
     # mpi_yield_when_idle: the hosts share this machine's cores, so a rank
     # waiting for a message must let the others run (on real nodes, leave it
-    # out).
+    # out).  Given as OMPI_MCA_ variables, which mpirun passes on to its
+    # daemons and ranks, so that a --mca of the caller's overrides one (Open
+    # MPI refuses a parameter given twice on the command line).
     cat >"$d/mpirun" <<EOF
 #!/bin/sh
 # mpirun across cluster $CLUSTER_ID (made by scripts/netns-cluster.sh).
-exec "$d/on" launcher "$mpirun" --hostfile "$d/hostfile" --mca plm_rsh_agent "$d/agent" \\
-    --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include "$CLUSTER_CTL_NET" \\
-    --mca oob_tcp_if_include "$CLUSTER_CTL_NET" --mca mpi_yield_when_idle 1 "\$@"
+OMPI_MCA_plm_rsh_agent="$d/agent" OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self \\
+    OMPI_MCA_btl_tcp_if_include="$CLUSTER_CTL_NET" OMPI_MCA_oob_tcp_if_include="$CLUSTER_CTL_NET" \\
+    OMPI_MCA_mpi_yield_when_idle=1 \\
+    exec "$d/on" launcher "$mpirun" --hostfile "$d/hostfile" "\$@"
 EOF
     chmod +x "$d/on" "$d/agent" "$d/mpirun"
 }
@@ -325,7 +328,11 @@ cluster_up() {
     CLUSTER_DEVICES=${CLUSTER_DEVICES% } CLUSTER_CLIENTS=${CLUSTER_CLIENTS% }
     export CLUSTER_ID CLUSTER_DIR CLUSTER_CTL_NET CLUSTER_DATA_NET CLUSTER_DEVICES CLUSTER_CLIENTS CLUSTER_RATE_BPS
 
-    cluster_files && cluster_build || { cluster_die "could not build cluster $CLUSTER_ID"; return 1; }
+    if ! { cluster_files && cluster_build; }; then
+        cluster_die "could not build cluster $CLUSTER_ID"
+        cluster_down
+        return 1
+    fi
 }
 
 # cluster_down: remove this shell's cluster (again: nothing)
@@ -380,12 +387,13 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     echo "netns-cluster: $CLUSTER_ID up: control $CLUSTER_CTL_NET (launcher $CLUSTER_DEVICES)," \
         "data $CLUSTER_DATA_NET ($CLUSTER_DEVICES${CLUSTER_CLIENTS:+ $CLUSTER_CLIENTS})${CLUSTER_RATE_BPS:+, device links $CLUSTER_RATE_BPS bit/s};" \
         "files in $CLUSTER_DIR" >&2
-    # CMD in the background, so a signal to this script tears down at once
-    # (and is passed on to CMD), rather than after CMD ends
-    "$@" &
+    # CMD in the background (its input still ours), so that a signal to this
+    # script tears down at once, rather than after CMD ends, and ends CMD
+    # (by SIGTERM: a background command ignores SIGINT)
+    "$@" 0<&0 &
     child=$!
     trap 'kill -TERM $child 2>/dev/null; exit 143' TERM
-    trap 'kill -INT $child 2>/dev/null; exit 130' INT
+    trap 'kill -TERM $child 2>/dev/null; exit 130' INT
     rc=0
     wait "$child" || rc=$?
     exit "$rc"
