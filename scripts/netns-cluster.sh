@@ -261,14 +261,16 @@ EOF
     # waiting for a message must let the others run (on real nodes, leave it
     # out).  Given as OMPI_MCA_ variables, which mpirun passes on to its
     # daemons and ranks, so that a --mca of the caller's overrides one (Open
-    # MPI refuses a parameter given twice on the command line).
+    # MPI refuses a parameter given twice on the command line).  As root
+    # (namespaces need it), deliberately.
     cat >"$d/mpirun" <<EOF
 #!/bin/sh
 # mpirun across cluster $CLUSTER_ID (made by scripts/netns-cluster.sh).
-OMPI_MCA_plm_rsh_agent="$d/agent" OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self \\
+exec env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \\
+    OMPI_MCA_plm_rsh_agent="$d/agent" OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self \\
     OMPI_MCA_btl_tcp_if_include="$CLUSTER_CTL_NET" OMPI_MCA_oob_tcp_if_include="$CLUSTER_CTL_NET" \\
     OMPI_MCA_mpi_yield_when_idle=1 \\
-    exec "$d/on" launcher "$mpirun" --hostfile "$d/hostfile" "\$@"
+    "$d/on" launcher "$mpirun" --hostfile "$d/hostfile" "\$@"
 EOF
     chmod +x "$d/on" "$d/agent" "$d/mpirun"
 }

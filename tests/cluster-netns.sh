@@ -147,8 +147,9 @@ echo "ok: a run stopped by SIGTERM left nothing of $id"
 step "a run killed by SIGKILL, then reaped"
 run_stopped KILL >/dev/null
 id=$(cat "$TMP/id")
-[ -n "$(cluster_left "$id")" ] || fail "SIGKILL tore the cluster down?"
-cluster_reap # as the next cluster_up does: the owner is gone
+# left behind now (unless a run in parallel, another test suite, has just
+# reaped it); reaped as the next cluster_up does: its owner is gone
+cluster_reap
 ! running "$(cat "$TMP/pid")" || fail "reaping left the process on dev0 running"
 [ -z "$(cluster_left "$id")" ] || fail "cluster $id not reaped after SIGKILL: $(cluster_left "$id")"
 echo "ok: a run killed by SIGKILL is reaped: nothing left of $id"
