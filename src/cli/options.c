@@ -221,8 +221,9 @@ const dsend_option dsend_options[] = {
      .help = "admission fills the live devices' links up to this fraction (media and headers)"},
     {.name = "trace", .type = DSEND_OPT_FLAG, .offset = OFF(trace), .commands = SIM,
      .help = "keep every sub-block arrival in the results file"},
-    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json), .commands = SIM | CLIENTS,
-     .help = "print the summary as JSON"},
+    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json),
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM | CLIENTS | SERVE | PLAN,
+     .help = "print the results as one JSON object (on rank 0) instead of text"},
     {.name = NULL},
 };
 
