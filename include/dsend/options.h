@@ -88,6 +88,8 @@ typedef struct dsend_config {
     char **pos;
     char *joined[8];      /* DSEND_OPT_LIST values built from repeats */
     int njoined;
+    const char *config;   /* --config FILE */
+    char *config_text;    /* its contents, which values from it point into */
 } dsend_config;
 
 typedef struct dsend_option {
@@ -103,12 +105,21 @@ typedef struct dsend_option {
     const char *const *choices; /* DSEND_OPT_CHOICE */
     int64_t min, max;      /* DSEND_OPT_COUNT */
     double rmin, rmax;     /* DSEND_OPT_REAL */
+    int unprinted;         /* not part of the printed configuration (how it was given, not what) */
 } dsend_option;
 
 extern const dsend_option dsend_options[];
 
-/* Apply defaults for cmd, then parse argv (argv[0] is the command name).
- * Returns 0, or DSEND_EINVAL with one line naming the option. */
+/* Apply defaults for cmd, then the --config file if argv names one, then
+ * argv (argv[0] is the command name): the command line wins.  Returns 0, or
+ * DSEND_EINVAL with one line naming the option (and FILE:LINE for the
+ * configuration file).
+ *
+ * The configuration file holds "name = value" lines of long option names
+ * (the form of the printed configuration, '#' starts a comment; a flag's
+ * value is yes or no).  Lines before any section apply to every command
+ * that has the option; a "[command]" section applies to that command only,
+ * where an option it does not have is an error. */
 int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv,
                         dsend_config *cfg);
 /* Set one option of cmd by long name from its printed form (as stored in a

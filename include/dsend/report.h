@@ -30,9 +30,9 @@ const char *dsend_sla_broken(const dsend_sla *sla, const dsend_sim_figures_t *f)
 
 /* Collective: the largest client count whose simulation meets the SLA, by
  * doubling then bisection (cfg->clients is the first guess).  Rank 0 prints
- * every step and the answer, and writes outdir/capacity.dat and .png/.svg
- * when outdir is given. */
+ * every step and the answer (with json: one JSON object at the end), and
+ * writes outdir/capacity.dat and .png/.svg when outdir is given. */
 int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
-               const char *outdir, FILE *out, int64_t *capacity);
+               const char *outdir, FILE *out, int json, int64_t *capacity);
 
 #endif

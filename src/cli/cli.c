@@ -45,7 +45,8 @@ static void usage(FILE *f)
                "and simulate such clusters. One MPI rank is one device.\n\nCommands:\n");
     for (const dsend_command_def *d = commands; d->name; d++)
         fprintf(f, "  %-8s %s\n", d->name, d->summary);
-    fprintf(f, "\nRun 'dsend COMMAND --help' for a command's options; 'dsend --version'.\n");
+    fprintf(f, "\nRun 'dsend COMMAND --help' for a command's options; 'dsend --version';\n"
+               "'dsend --man' writes the manual page (installed as dsend(1)).\n");
 }
 
 static void command_help(const dsend_command_def *d, FILE *f)
@@ -64,6 +65,11 @@ int dsend_main(int argc, char **argv, MPI_Comm comm, FILE *out)
         if (rank == 0)
             usage(argc < 2 ? stderr : out);
         return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--man") == 0) {
+        if (rank == 0)
+            dsend_cli_man(out, commands);
+        return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         if (rank == 0)

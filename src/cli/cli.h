@@ -28,6 +28,9 @@ typedef struct dsend_command_def {
     int (*run)(dsend_cli *c); /* returns a dsend_rc */
 } dsend_command_def;
 
+/* The manual page from the command and option tables (man.c). */
+void dsend_cli_man(FILE *out, const dsend_command_def *commands);
+
 int dsend_cmd_ingest(dsend_cli *c);
 int dsend_cmd_gen(dsend_cli *c);
 int dsend_cmd_info(dsend_cli *c);

@@ -1,6 +1,7 @@
 /* dsend ingest | gen | info | load. */
 #include "cli/cli.h"
 #include "dsend/dsend.h"
+#include "util/json.h"
 
 #include <float.h>
 #include <stdlib.h>
@@ -72,28 +73,72 @@ static int open_layout(const dsend_cli *c, int devices, dsend_layout *L)
     return dsend_layout_open(L, p, devices, (int)c->cfg->replicas);
 }
 
-static int print_spread(dsend_cli *c, const dsend_library *lib, int D)
+/* Blocks and bytes per device under the chosen layout. */
+static int spread_of(dsend_cli *c, const dsend_library *lib, int D, dsend_layout *L,
+                     uint64_t **blocks, uint64_t **bytes)
 {
-    dsend_layout L;
-    int rc = open_layout(c, D, &L);
+    int rc = open_layout(c, D, L);
     if (rc)
         return rc;
-    uint64_t *blocks = calloc((size_t)D, sizeof *blocks), *bytes = calloc((size_t)D, sizeof *bytes);
-    if (!blocks || !bytes) {
-        free(blocks);
-        free(bytes);
-        dsend_layout_close(&L);
+    *blocks = calloc((size_t)D, sizeof **blocks);
+    *bytes = calloc((size_t)D, sizeof **bytes);
+    if (!*blocks || !*bytes) {
+        free(*blocks);
+        free(*bytes);
+        dsend_layout_close(L);
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
     }
     int dev[DSEND_MAX_REPLICAS];
     for (uint32_t a = 0; a < lib->nassets; a++)
         for (uint64_t b = 0; b < lib->assets[a].blocks; b++) {
-            dsend_layout_place(&L, a, b, dev);
-            for (int r = 0; r < L.replicas; r++) {
-                blocks[dev[r]]++;
-                bytes[dev[r]] += dsend_asset_block_len(&lib->assets[a], b);
+            dsend_layout_place(L, a, b, dev);
+            for (int r = 0; r < L->replicas; r++) {
+                (*blocks)[dev[r]]++;
+                (*bytes)[dev[r]] += dsend_asset_block_len(&lib->assets[a], b);
             }
         }
+    return 0;
+}
+
+static void spread_json(dsend_json *j, const char *key, const uint64_t *v, int D)
+{
+    struct spread s = {DBL_MAX, 0, 0};
+    for (int d = 0; d < D; d++)
+        spread_add(&s, (double)v[d]);
+    dsend_json_object(j, key);
+    dsend_json_real(j, "min", s.min);
+    dsend_json_real(j, "mean", s.sum / D);
+    dsend_json_real(j, "max", s.max);
+    dsend_json_real(j, "max_over_mean", s.sum ? s.max / (s.sum / D) : 0);
+    dsend_json_end(j);
+}
+
+static int print_spread(dsend_cli *c, const dsend_library *lib, int D, dsend_json *j)
+{
+    dsend_layout L;
+    uint64_t *blocks, *bytes;
+    int rc = spread_of(c, lib, D, &L, &blocks, &bytes);
+    if (rc)
+        return rc;
+    if (j) {
+        dsend_json_object(j, "layout");
+        dsend_json_str(j, "policy", L.policy->name);
+        dsend_json_int(j, "devices", D);
+        dsend_json_int(j, "replicas", L.replicas);
+        dsend_json_array(j, "per_device");
+        for (int d = 0; d < D; d++) {
+            dsend_json_object(j, NULL);
+            dsend_json_int(j, "device", d);
+            dsend_json_uint(j, "blocks", blocks[d]);
+            dsend_json_uint(j, "bytes", bytes[d]);
+            dsend_json_end(j);
+        }
+        dsend_json_end(j);
+        spread_json(j, "blocks", blocks, D);
+        spread_json(j, "bytes", bytes, D);
+        dsend_json_end(j);
+        goto out;
+    }
     FILE *o = c->out;
     char h1[32], h2[32], h3[32];
     fprintf(o, "\nlayout %s over %d devices, %d replica%s of every block:\n", L.policy->name, D,
@@ -115,10 +160,32 @@ static int print_spread(dsend_cli *c, const dsend_library *lib, int D)
     fprintf(o, "  %-16s %14s %14s %14s %9.3f\n", "bytes", dsend_human_size(sy.min, h1, sizeof h1),
             dsend_human_size(sy.sum / D, h2, sizeof h2), dsend_human_size(sy.max, h3, sizeof h3),
             sy.sum ? sy.max / (sy.sum / D) : 0);
+out:
     free(blocks);
     free(bytes);
     dsend_layout_close(&L);
     return 0;
+}
+
+static void info_json(dsend_json *j, const char *path, const dsend_library *lib)
+{
+    dsend_json_str(j, "library", path);
+    dsend_json_uint(j, "format_version", DSEND_LIBRARY_VERSION);
+    dsend_json_array(j, "assets");
+    for (uint32_t a = 0; a < lib->nassets; a++) {
+        const dsend_asset *as = &lib->assets[a];
+        dsend_json_object(j, NULL);
+        dsend_json_uint(j, "id", a);
+        dsend_json_str(j, "name", as->name);
+        dsend_json_str(j, "kind", kind_name(as->kind));
+        dsend_json_uint(j, "bitrate_bps", as->bitrate_bps);
+        dsend_json_real(j, "duration_s", (double)as->duration_ns / 1e9);
+        dsend_json_uint(j, "bytes", as->size);
+        dsend_json_uint(j, "blocks", as->blocks);
+        dsend_json_uint(j, "block_size", as->block_size);
+        dsend_json_end(j);
+    }
+    dsend_json_end(j);
 }
 
 int dsend_cmd_info(dsend_cli *c)
@@ -147,6 +214,25 @@ int dsend_cmd_info(dsend_cli *c)
         }
     }
     FILE *o = c->out;
+    if (g->json) {
+        dsend_json j;
+        dsend_json_begin(&j, o);
+        info_json(&j, g->pos[0], &lib);
+        dsend_json_object(&j, "totals");
+        dsend_json_uint(&j, "assets", lib.nassets);
+        dsend_json_uint(&j, "mpegts", nts);
+        dsend_json_uint(&j, "synthetic", lib.nassets - nts);
+        dsend_json_real(&j, "media_s", (double)media / 1e9);
+        dsend_json_uint(&j, "bytes", total);
+        dsend_json_uint(&j, "stored_bytes", stored);
+        dsend_json_uint(&j, "blocks", blocks);
+        dsend_json_end(&j);
+        if (g->devices)
+            rc = print_spread(c, &lib, (int)g->devices, &j);
+        dsend_json_finish(&j);
+        dsend_library_close(&lib);
+        return rc;
+    }
     char h1[32], h2[32], h3[32];
     fprintf(o, "library %s: format version %u, %u assets (%llu mpegts, %llu synthetic)\n",
             g->pos[0], DSEND_LIBRARY_VERSION, lib.nassets, (unsigned long long)nts,
@@ -171,7 +257,7 @@ int dsend_cmd_info(dsend_cli *c)
     if (shown < lib.nassets)
         fprintf(o, "  ... %u more (--all lists every asset)\n", lib.nassets - shown);
     if (g->devices)
-        rc = print_spread(c, &lib, (int)g->devices);
+        rc = print_spread(c, &lib, (int)g->devices, NULL);
     dsend_library_close(&lib);
     return rc;
 }
@@ -193,7 +279,7 @@ int dsend_cmd_load(dsend_cli *c)
                           (long long)g->replicas, c->size);
         goto err;
     }
-    if (!quiet) {
+    if (!quiet && !g->json) {
         fprintf(o, "# dsend load %s on %d device%s\n", g->pos[0], c->size, c->size == 1 ? "" : "s");
         dsend_options_print(c->cmd, g, o, "#   ");
         fflush(o);
@@ -218,7 +304,40 @@ int dsend_cmd_load(dsend_cli *c)
                       (double)s.synthetic_bytes, s.read_seconds, s.verify_seconds};
     double *all = c->rank == 0 ? malloc(sizeof mine * (size_t)c->size) : NULL;
     MPI_Gather(mine, 6, MPI_DOUBLE, all, 6, MPI_DOUBLE, 0, c->comm);
-    if (!quiet && all) {
+    if (!quiet && all && g->json) {
+        dsend_json j;
+        double tbytes = 0, tb = 0, rmax = 0;
+        dsend_json_begin(&j, o);
+        dsend_json_str(&j, "library", g->pos[0]);
+        dsend_json_int(&j, "devices", c->size);
+        dsend_json_str(&j, "layout", L.policy->name);
+        dsend_json_int(&j, "replicas", L.replicas);
+        dsend_json_array(&j, "per_device");
+        for (int d = 0; d < c->size; d++) {
+            double *m = all + 6 * d;
+            dsend_json_object(&j, NULL);
+            dsend_json_int(&j, "device", d);
+            dsend_json_uint(&j, "blocks", (uint64_t)m[0]);
+            dsend_json_uint(&j, "bytes", (uint64_t)m[1]);
+            dsend_json_uint(&j, "synthetic_blocks", (uint64_t)m[2]);
+            dsend_json_uint(&j, "synthetic_bytes", (uint64_t)m[3]);
+            dsend_json_real(&j, "read_s", m[4]);
+            dsend_json_real(&j, "verify_s", m[5]);
+            dsend_json_end(&j);
+            tb += m[0];
+            tbytes += m[1];
+            if (m[4] > rmax)
+                rmax = m[4];
+        }
+        dsend_json_end(&j);
+        dsend_json_uint(&j, "stored_blocks", (uint64_t)tb);
+        dsend_json_uint(&j, "stored_bytes", (uint64_t)tbytes);
+        dsend_json_real(&j, "read_s", rmax);
+        dsend_json_real(&j, "read_bytes_per_s", rmax > 0 ? tbytes / rmax : 0);
+        dsend_json_real(&j, "wall_s", wall);
+        dsend_json_bool(&j, "verified", 1);
+        dsend_json_finish(&j);
+    } else if (!quiet && all) {
         char h1[32], h2[32];
         double tb = 0, tbytes = 0, tsyn = 0, tsynb = 0, rmax = 0;
         fprintf(o, "%6s %10s %12s %12s %12s\n", "device", "blocks", "bytes", "synth blocks",

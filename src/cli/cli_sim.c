@@ -134,13 +134,13 @@ int dsend_cmd_plan(dsend_cli *c)
     dsend_sim_config s;
     dsend_cli_sim_config(c, &s);
     s.progress = 0;
-    if (c->rank == 0 && !g->quiet) {
+    if (c->rank == 0 && !g->quiet && !g->json) {
         fprintf(c->out, "# dsend plan %s on %d ranks, SLA %s\n", g->pos[0], c->size, g->sla);
         dsend_options_print(c->cmd, g, c->out, "#   ");
         fflush(c->out);
     }
     int64_t cap = 0;
-    return dsend_plan(c->comm, &s, &sla, g->output, c->out, &cap);
+    return dsend_plan(c->comm, &s, &sla, g->output, c->out, g->json, &cap);
 }
 
 int dsend_cmd_report(dsend_cli *c)

@@ -3,6 +3,7 @@
 #include "dsend/error.h"
 #include "dsend/units.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@ static const char *const arrival_choices[] = {"staggered", "all", "poisson", NUL
 const dsend_option dsend_options[] = {
     {.name = "help", .short_name = 'h', .type = DSEND_OPT_FLAG, .offset = OFF(help),
      .commands = ALLCMDS, .help = "show this help and exit"},
+    {.name = "config", .type = DSEND_OPT_STRING, .offset = OFF(config), .commands = ALLCMDS,
+     .metavar = "FILE", .unset = "none", .unprinted = 1,
+     .help = "read options from FILE: 'name = value' lines of long option names ('#' comments; "
+             "a [command] section applies to that command only); the command line wins"},
     {.name = "output", .short_name = 'o', .type = DSEND_OPT_STRING, .offset = OFF(output),
      .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN, .metavar = "LIB.h5",
      .help = "the library file to write (required)"},
@@ -221,8 +226,9 @@ const dsend_option dsend_options[] = {
      .help = "admission fills the live devices' links up to this fraction (media and headers)"},
     {.name = "trace", .type = DSEND_OPT_FLAG, .offset = OFF(trace), .commands = SIM,
      .help = "keep every sub-block arrival in the results file"},
-    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json), .commands = SIM | CLIENTS,
-     .help = "print the summary as JSON"},
+    {.name = "json", .type = DSEND_OPT_FLAG, .offset = OFF(json),
+     .commands = DSEND_CMD_INFO | DSEND_CMD_LOAD | SIM | CLIENTS | SERVE | PLAN,
+     .help = "print the results as one JSON object (on rank 0) instead of text"},
     {.name = NULL},
 };
 
@@ -390,13 +396,166 @@ int dsend_options_given(unsigned cmd, int argc, char **argv, const char *name)
     return 0;
 }
 
+/* ---- the configuration file ---- */
+
+#define CONFIG_MAX (1 << 20)
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+static unsigned command_bit(const char *name)
+{
+    static const struct { const char *name; unsigned bit; } cmds[] = {
+        {"ingest", DSEND_CMD_INGEST}, {"gen", DSEND_CMD_GEN},   {"info", DSEND_CMD_INFO},
+        {"load", DSEND_CMD_LOAD},     {"sim", DSEND_CMD_SIM},   {"serve", DSEND_CMD_SERVE},
+        {"clients", DSEND_CMD_CLIENTS}, {"report", DSEND_CMD_REPORT}, {"plan", DSEND_CMD_PLAN}};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+        if (strcmp(cmds[i].name, name) == 0)
+            return cmds[i].bit;
+    return 0;
+}
+
+static int config_line(unsigned cmd, const char *path, int line, unsigned section, char *s,
+                       dsend_config *cfg, uint8_t *from_file)
+{
+    char *eq = strchr(s, '=');
+    if (!eq)
+        return dsend_seterr(DSEND_EINVAL, "%s:%d: want 'name = value'", path, line);
+    *eq = 0;
+    char *name = trim(s), *value = trim(eq + 1);
+    if (strncmp(name, "--", 2) == 0)
+        name += 2;
+    int elsewhere;
+    const dsend_option *o = find(cmd, name, strlen(name), 0, &elsewhere);
+    if (!o) {
+        if (elsewhere && !section)
+            return 0; /* another command's option, in the shared part */
+        return dsend_seterr(DSEND_EINVAL, "%s:%d: %s '%.60s'%s", path, line,
+                            elsewhere ? "not an option of this command:" : "unknown option", name,
+                            elsewhere ? "" : " (see dsend COMMAND --help)");
+    }
+    if (strcmp(o->name, "config") == 0 || strcmp(o->name, "help") == 0)
+        return dsend_seterr(DSEND_EINVAL, "%s:%d: '%s' cannot be set in a configuration file",
+                            path, line, o->name);
+    from_file[o - dsend_options] = 1;
+    int rc = 0;
+    if (o->type == DSEND_OPT_FLAG) {
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+            *FIELD(cfg, o->offset, int) = 1;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+                 strcmp(value, "0") == 0)
+            *FIELD(cfg, o->offset, int) = 0;
+        else
+            rc = dsend_seterr(DSEND_EINVAL, "want yes or no");
+    } else {
+        rc = dsend_options_set(cmd, cfg, o->name, value);
+    }
+    if (rc) {
+        char why[600];
+        snprintf(why, sizeof why, "%s", dsend_errmsg());
+        return dsend_seterr(DSEND_EINVAL, "%s:%d: %s = %.60s: %s", path, line, o->name, value,
+                            why);
+    }
+    return 0;
+}
+
+static int read_config(unsigned cmd, const char *path, dsend_config *cfg, uint8_t *from_file)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return dsend_seterr(DSEND_EINVAL, "--config %s: %s", path, strerror(errno));
+    char *text = malloc(CONFIG_MAX + 1);
+    size_t n = text ? fread(text, 1, CONFIG_MAX + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!text)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    if (bad || n > CONFIG_MAX) {
+        free(text);
+        return dsend_seterr(DSEND_EINVAL, "--config %s: %s", path,
+                            bad ? "cannot read it" : "larger than 1 MiB");
+    }
+    if (memchr(text, 0, n)) {
+        free(text);
+        return dsend_seterr(DSEND_EINVAL, "--config %s: not a text file", path);
+    }
+    text[n] = 0;
+    cfg->config_text = text;
+    unsigned section = 0; /* 0: every command's part */
+    int skip = 0, line = 0;
+    for (char *s = text, *next; s && *s; s = next) {
+        line++;
+        next = strchr(s, '\n');
+        if (next)
+            *next++ = 0;
+        char *hash = strchr(s, '#');
+        if (hash)
+            *hash = 0;
+        s = trim(s);
+        if (!*s)
+            continue;
+        if (*s == '[') {
+            char *end = strchr(s, ']');
+            if (!end || end[1])
+                return dsend_seterr(DSEND_EINVAL, "%s:%d: want [command]", path, line);
+            *end = 0;
+            section = command_bit(trim(s + 1));
+            if (!section)
+                return dsend_seterr(DSEND_EINVAL, "%s:%d: unknown command '%.40s'", path, line,
+                                    trim(s + 1));
+            skip = !(section & cmd);
+            continue;
+        }
+        if (skip)
+            continue;
+        int rc = config_line(cmd, path, line, section, s, cfg, from_file);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* --config FILE (or --config=FILE) on the command line, or NULL. */
+static const char *config_arg(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
 int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv,
                         dsend_config *cfg)
 {
+    uint8_t from_file[256] = {0}; /* options the file set (a list on the command line replaces) */
     memset(cfg, 0, sizeof *cfg);
     for (const dsend_option *o = dsend_options; o->name; o++)
         if ((o->commands & cmd) && o->defval && set_value(o, o->defval, cfg) != 0)
             return dsend_seterr(DSEND_EINVAL, "internal: bad default for --%s", o->name);
+    size_t nopt = 0;
+    while (dsend_options[nopt].name)
+        nopt++;
+    if (nopt > sizeof from_file)
+        return dsend_seterr(DSEND_EINVAL, "internal: more options than the parser tracks");
+    const char *config = config_arg(argc, argv);
+    if (config) {
+        int rc = read_config(cmd, config, cfg, from_file);
+        if (rc)
+            return rc;
+    }
     if (!(cfg->pos = calloc((size_t)argc + 1, sizeof *cfg->pos)))
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
     int only_pos = 0;
@@ -442,6 +601,11 @@ int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv
                 return dsend_seterr(DSEND_EINVAL, "--%s needs a value (%s)", o->name, o->metavar);
             value = argv[++i];
         }
+        if (o->type == DSEND_OPT_LIST && from_file[o - dsend_options]) {
+            /* the command line's list replaces the file's */
+            from_file[o - dsend_options] = 0;
+            *FIELD(cfg, o->offset, const char *) = NULL;
+        }
         if (set_value(o, value, cfg) != 0) {
             char why[600];
             snprintf(why, sizeof why, "%s", dsend_errmsg());
@@ -461,6 +625,8 @@ int dsend_options_parse(unsigned cmd, const char *cmdname, int argc, char **argv
 
 void dsend_options_free(dsend_config *cfg)
 {
+    free(cfg->config_text);
+    cfg->config_text = NULL;
     free(cfg->pos);
     cfg->pos = NULL;
     cfg->npos = 0;
@@ -567,7 +733,7 @@ void dsend_options_help(unsigned cmd, FILE *out)
 void dsend_options_print(unsigned cmd, const dsend_config *cfg, FILE *out, const char *prefix)
 {
     for (const dsend_option *o = dsend_options; o->name; o++) {
-        if (!(o->commands & cmd) || o->type == DSEND_OPT_FLAG)
+        if (!(o->commands & cmd) || o->type == DSEND_OPT_FLAG || o->unprinted)
             continue;
         char v[128];
         dsend_option_value(o, cfg, v, sizeof v);

@@ -3,6 +3,7 @@
 #include "dsend/mpi_util.h"
 #include "dsend/report.h"
 #include "dsend/units.h"
+#include "util/json.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -86,7 +87,7 @@ typedef struct step {
 } step;
 
 static int try_clients(MPI_Comm comm, const dsend_sim_config *base, const dsend_sla *sla,
-                       int64_t clients, step *st, FILE *out)
+                       int64_t clients, step *st, FILE *out, int json)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -113,7 +114,8 @@ static int try_clients(MPI_Comm comm, const dsend_sim_config *base, const dsend_
                        ((double)c.nic_bps * (double)c.interval);
         st->util = cells ? 100 * sum / (double)cells : 0;
         pass = st->broken == NULL;
-        fprintf(out, "  %8lld clients: %llu admitted, %llu refused; on time %7.3f%%, underruns in %6.2f%% of clients, startup p99 %8.1f ms, DF p99 %8.1f ms, mean link use %5.1f%% -> %s%s\n",
+        if (!json)
+            fprintf(out, "  %8lld clients: %llu admitted, %llu refused; on time %7.3f%%, underruns in %6.2f%% of clients, startup p99 %8.1f ms, DF p99 %8.1f ms, mean link use %5.1f%% -> %s%s\n",
                 (long long)clients, (unsigned long long)(clients - (int64_t)st->f.refused),
                 (unsigned long long)st->f.refused, st->f.ontime_pct, st->f.underrun_pct,
                 st->f.startup_p99_ms,
@@ -126,8 +128,73 @@ static int try_clients(MPI_Comm comm, const dsend_sim_config *base, const dsend_
     return pass ? 0 : 1;
 }
 
+static void plan_json(FILE *out, const dsend_sla *sla, const step *steps, int nsteps,
+                      int64_t good, int64_t bad, const char *binding)
+{
+    dsend_json j;
+    dsend_json_begin(&j, out);
+    dsend_json_object(&j, "sla");
+    if (sla->underrun_pct >= 0)
+        dsend_json_real(&j, "underrun_pct", sla->underrun_pct);
+    if (sla->df_ms >= 0)
+        dsend_json_real(&j, "df_p99_ms", sla->df_ms);
+    if (sla->startup_ms >= 0)
+        dsend_json_real(&j, "startup_p99_ms", sla->startup_ms);
+    if (sla->ontime_pct >= 0)
+        dsend_json_real(&j, "ontime_pct", sla->ontime_pct);
+    dsend_json_real(&j, "refused_pct", sla->refused_pct >= 0 ? sla->refused_pct : 0);
+    dsend_json_end(&j);
+    dsend_json_array(&j, "steps"); /* in the order they ran */
+    for (int i = 0; i < nsteps; i++) {
+        const step *st = &steps[i];
+        dsend_json_object(&j, NULL);
+        dsend_json_int(&j, "clients", st->clients);
+        dsend_json_uint(&j, "admitted", (uint64_t)st->clients - st->f.refused);
+        dsend_json_uint(&j, "refused", st->f.refused);
+        dsend_json_real(&j, "ontime_pct", st->f.ontime_pct);
+        dsend_json_real(&j, "underrun_pct", st->f.underrun_pct);
+        dsend_json_real(&j, "startup_p99_ms", st->f.startup_p99_ms);
+        dsend_json_real(&j, "df_p99_ms", st->f.df_p99_ms);
+        dsend_json_real(&j, "link_use_pct", st->util);
+        dsend_json_bool(&j, "meets_sla", st->broken == NULL);
+        dsend_json_str(&j, "broken", st->broken);
+        dsend_json_end(&j);
+    }
+    dsend_json_end(&j);
+    dsend_json_int(&j, "capacity", good);
+    dsend_json_int(&j, "first_failing", bad);
+    dsend_json_str(&j, "binding", binding);
+    dsend_json_int(&j, "margin_clients", bad - good);
+    dsend_json_real(&j, "margin_pct", good ? 100.0 * (double)(bad - good) / (double)good : 0);
+    dsend_json_finish(&j);
+}
+
+/* gnuplot lines marking the capacity and each limit of the SLA */
+static void sla_marks(FILE *f, const dsend_sla *sla, int64_t good)
+{
+    fprintf(f, "set arrow from %lld, graph 0 to %lld, graph 1 nohead dt 3 lw 2\n"
+               "set label 'capacity %lld' at %lld, graph 0.96 offset 0.5, 0\n",
+            (long long)good, (long long)good, (long long)good, (long long)good);
+    if (sla->underrun_pct >= 0)
+        fprintf(f, "set arrow from graph 0, first %g to graph 1, first %g nohead dt 2 lc rgb '#c0392b'\n"
+                   "set label 'SLA underrun <= %g%%' at graph 0.01, first %g offset 0, 0.6 tc rgb '#c0392b'\n",
+                sla->underrun_pct, sla->underrun_pct, sla->underrun_pct, sla->underrun_pct);
+    if (sla->ontime_pct >= 0)
+        fprintf(f, "set arrow from graph 0, first %g to graph 1, first %g nohead dt 2 lc rgb '#27ae60'\n"
+                   "set label 'SLA on time >= %g%%' at graph 0.01, first %g offset 0, -0.6 tc rgb '#27ae60'\n",
+                sla->ontime_pct, sla->ontime_pct, sla->ontime_pct, sla->ontime_pct);
+    if (sla->df_ms >= 0)
+        fprintf(f, "set arrow from graph 0, second %g to graph 1, second %g nohead dt 4 lc rgb '#8e44ad'\n"
+                   "set label 'SLA DF p99 <= %g ms' at graph 0.99, second %g right offset 0, 0.6 tc rgb '#8e44ad'\n",
+                sla->df_ms, sla->df_ms, sla->df_ms, sla->df_ms);
+    if (sla->startup_ms >= 0)
+        fprintf(f, "set arrow from graph 0, second %g to graph 1, second %g nohead dt 4 lc rgb '#d35400'\n"
+                   "set label 'SLA startup p99 <= %g ms' at graph 0.99, second %g right offset 0, 0.6 tc rgb '#d35400'\n",
+                sla->startup_ms, sla->startup_ms, sla->startup_ms, sla->startup_ms);
+}
+
 int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
-               const char *outdir, FILE *out, int64_t *capacity)
+               const char *outdir, FILE *out, int json, int64_t *capacity)
 {
     int rank, rc = 0;
     MPI_Comm_rank(comm, &rank);
@@ -139,7 +206,7 @@ int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
     const char *why = NULL;
     /* double until the SLA breaks, then bisect */
     while (nsteps < 60) {
-        int r = try_clients(comm, cfg, sla, c, &steps[nsteps], out);
+        int r = try_clients(comm, cfg, sla, c, &steps[nsteps], out, json);
         if (r < 0) {
             rc = r;
             goto out;
@@ -174,10 +241,13 @@ int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
         for (int i = 0; i < nsteps; i++)
             if (steps[i].clients == bad && steps[i].broken)
                 binding = steps[i].broken;
-        fprintf(out, "capacity: %lld clients meet the SLA; %lld do not (binding constraint: %s); "
-                     "margin to the first failing count: %lld clients (%.1f%%)\n",
-                (long long)good, (long long)bad, binding, (long long)(bad - good),
-                good ? 100.0 * (double)(bad - good) / (double)good : 0);
+        if (json)
+            plan_json(out, sla, steps, nsteps, good, bad, binding);
+        else
+            fprintf(out, "capacity: %lld clients meet the SLA; %lld do not (binding constraint: "
+                         "%s); margin to the first failing count: %lld clients (%.1f%%)\n",
+                    (long long)good, (long long)bad, binding, (long long)(bad - good),
+                    good ? 100.0 * (double)(bad - good) / (double)good : 0);
         if (outdir) {
             mkdir(outdir, 0755);
             char p[4200];
@@ -208,10 +278,12 @@ int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
                         "plot 'capacity.dat' using 1:2 with linespoints lw 2 title 'on time (%)', "
                         "'' using 1:4 with linespoints lw 2 title 'mean link use (%)', "
                         "'' using 1:5 with linespoints lw 2 title 'clients with underruns (%)', "
-                        "'' using 1:3 axes x1y2 with linespoints dt 2 title 'MDI DF p99 (ms, right)'";
-                    fprintf(f, "set title 'Capacity curve'\nset xlabel 'clients'\nset ylabel '%%'\nset y2label 'ms'\nset y2tics\nset grid\nset key bottom left\nset arrow from %lld, graph 0 to %lld, graph 1 nohead dt 3\n"
-                               "set terminal pngcairo size 900,540\nset output 'capacity.png'\n%s\nset terminal svg size 900,540\nset output 'capacity.svg'\n%s\n",
-                            (long long)good, (long long)good, plot, plot);
+                        "'' using 1:3 axes x1y2 with linespoints dt 2 title 'MDI DF p99 (ms, right)', "
+                        "'' using 1:6 axes x1y2 with linespoints dt 2 title 'startup p99 (ms, right)'";
+                    fprintf(f, "set title 'Capacity curve'\nset xlabel 'clients'\nset ylabel '%%'\nset y2label 'ms'\nset y2tics\nset grid\nset key below maxrows 2 width -2\n");
+                    sla_marks(f, sla, good);
+                    fprintf(f, "set terminal pngcairo size 900,600\nset output 'capacity.png'\n%s\nset terminal svg size 900,600\nset output 'capacity.svg'\n%s\n",
+                            plot, plot);
                     fclose(f);
                     const char *g = getenv("DSEND_GNUPLOT");
                     pid_t pid = fork();
@@ -226,7 +298,7 @@ int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
                         waitpid(pid, &st, 0);
                     if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
                         rc = dsend_seterr(DSEND_EIO, "gnuplot could not draw %s/capacity.png: install gnuplot-nox", outdir);
-                    else
+                    else if (!json)
                         fprintf(out, "capacity curve: %s/capacity.dat, %s/capacity.png\n", outdir, outdir);
                 }
             }
