@@ -23,6 +23,13 @@ stop_serve() {
     # SIGTERM to our own dsend ranks (signalling mpirun would kill the job
     # before it writes its results); they stop together
     signal_ranks TERM "$mpid" || true
+    # a stop that hangs (devices that took each other for dead on a loaded
+    # host cannot agree who gathers) is ended after 30 s, by process id too
+    for _ in $(seq 300); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$mpid" 2>/dev/null; then
+        echo "server did not stop in 30 s: killed" >&2
+        signal_ranks KILL "$mpid" || true
+    fi
     wait "$mpid" || true
     mpid=""
 }

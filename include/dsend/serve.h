@@ -15,7 +15,7 @@ typedef struct dsend_serve_config {
     const char *host;          /* front address clients use */
     int port;                  /* front RTSP port; device d listens on port + 1 + d */
     int udp_port;              /* device d sends RTP from udp_port + 2d; 0: any */
-    int64_t startup, lead, tick, pace_lead, pace_batch; /* ns */
+    int64_t startup, lead, tick, pace_lead, pace_batch, pace_burst; /* ns */
     uint64_t sub_block;
     uint64_t nic_bps;          /* wire bits per second, paced */
     int64_t interval;          /* time-series bucket (ns) for the results */

@@ -57,7 +57,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
                                     .sub_block = cfg->sub_block, .startup = cfg->startup,
                                     .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
                                     .send_ahead = cfg->lead, .pace_lead = cfg->pace_lead,
-                                    .pace_batch = cfg->pace_batch, .heartbeat = cfg->heartbeat,
+                                    .pace_batch = cfg->pace_batch,
+                                    .pace_burst = cfg->pace_burst, .heartbeat = cfg->heartbeat,
                                     .detect = cfg->detect, .beat_idle = 1,
                                     .admission = cfg->admission,
                                     .admit_load = cfg->admit_load};
@@ -92,7 +93,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
         rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
     if (rc == 0)
         rc = serve_listen(cfg->host, cfg->port + 1 + w->rank, &w->rtsp_fd);
-    if (rc == 0)
+    /* the devices of a host agree on their one UDP port (collective) */
+    if ((rc = dsend_mpi_agree(comm, rc)) == 0)
         rc = serve_udp_open(w);
     if (rc == 0)
         rc = dsend_device_init(&w->dev, w->rank, &w->params, &w->store,
@@ -164,7 +166,7 @@ static void go_silent(serve_world *w)
     if (w->rtsp_fd >= 0)
         close(w->rtsp_fd);
     w->front_fd = w->rtsp_fd = -1;
-    w->ntx = 0;
+    serve_udp_drop_all(w);
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
     for (int r = 0; r < w->size; r++)
@@ -207,8 +209,10 @@ static int loop(serve_world *w)
             nanosleep(&nap, NULL);
             continue;
         }
-        if ((rc = fire_timers(w)) || (rc = serve_mpi_flush(w)) ||
-            (rc = serve_mpi_receive(w, &peer_stop)) || (rc = serve_mpi_flush(w)))
+        /* messages first: a device that slept long (a loaded host) hears the
+         * heartbeats waiting for it before its health timer judges anyone */
+        if ((rc = serve_mpi_receive(w, &peer_stop)) || (rc = fire_timers(w)) ||
+            (rc = serve_mpi_flush(w)))
             break;
         serve_mpi_reap(w);
         tell_failovers(w);
@@ -228,7 +232,16 @@ static int loop(serve_world *w)
             if (w->timer[who] < due)
                 due = w->timer[who];
         struct timespec wait = {0, due > t ? (long)(due - t) : 0};
-        if (ppoll(pfd, (nfds_t)n, &wait, NULL) > 0) {
+        if (t - now > w->max_work)
+            w->max_work = t - now;
+        int ready = ppoll(pfd, (nfds_t)n, &wait, NULL);
+        int64_t woke = serve_now(w) - (due > t ? due : t);
+        w->turns++;
+        if (ready == 0 && woke > w->max_oversleep)
+            w->max_oversleep = woke;
+        if (ready == 0 && woke > 1000000)
+            w->oversleeps++;
+        if (ready > 0) {
             /* connections may close while handled (the last moves into the
              * hole): walk backwards, then accept new ones */
             for (int i = n - 1; i >= base; i--) {
@@ -278,16 +291,25 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     if (lrc)
         fprintf(stderr, "dsend serve: device %d: %s\n", w->rank, dsend_errmsg());
     serve_stop_all(w);
+    if (getenv("DSEND_LOOP_STATS"))
+        fprintf(stderr,
+                "dsend serve: device %d: %llu RTP packets sent, %llu late; loop: %llu turns, "
+                "longest turn %.3f ms (without its sleep), %llu wake-ups over 1 ms late (latest "
+                "%.3f ms)\n",
+                w->rank, (unsigned long long)w->sent_packets, (unsigned long long)w->late,
+                (unsigned long long)w->turns, (double)w->max_work / 1e6,
+                (unsigned long long)w->oversleeps, (double)w->max_oversleep / 1e6);
     uint64_t sum[6] = {0};
     int lost = 0;
     rc = serve_gather(w, res, sum, &lost);
     if (w->coordinator && !cfg->quiet) {
         fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
                      "%llu packets of paused, sought or ended plans not sent, %llu send "
-                     "errors",
+                     "errors, %llu packets late (more than --pace-batch after their departure)",
                 stop_signal ? " by a signal" : "", (unsigned long long)sum[4],
                 (unsigned long long)sum[0], (unsigned long long)sum[1],
-                (unsigned long long)sum[3], (unsigned long long)sum[2]);
+                (unsigned long long)sum[3], (unsigned long long)sum[2],
+                (unsigned long long)sum[5]);
         if (lost)
             fprintf(out, "; %d device%s lost (no statistics from %s)", lost, lost > 1 ? "s" : "",
                     lost > 1 ? "them" : "it");
