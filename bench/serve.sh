@@ -15,7 +15,9 @@
 #     received by the same client, against raw loopback UDP measured in the same run
 #     (bench/udp_baseline: send, sendmmsg, UDP GSO), and the ratio to UDP GSO.
 # Environment: SESSIONS (dsend steps), PEER_SESSIONS (peer steps), STEP_SECONDS (20), RAMP (5),
-# STREAMS (one-sender steps), PORT (a free base port), PARTS ("sessions sender").
+# STREAMS (one-sender steps), PORT (a free base port), PARTS ("sessions sender"), SERVE_PREFIX
+# (a command both servers run under, e.g. "chrt -r 10" for real-time priority: on a loaded
+# host it shows what the scheduler's run queue costs the pacing).
 # Servers are stopped by their process ids only (scripts/procs.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +43,7 @@ else
 fi
 
 echo "machine: $(nproc) cores, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)${SERVE_PREFIX:+; servers run under: $SERVE_PREFIX}"
 
 # ---- CPU accounting: ticks of processes, softirq and idle of the machine
 hz=$(getconf CLK_TCK)
@@ -100,9 +102,10 @@ header() {
 loop_line() { # what the dsend ranks said of their loops and of each other at the stop
     local dead late worst
     dead=$(grep -c "taken for dead" "$work/serve.err" || true)
+    errs=$(sed -n 's/.* late, \([0-9]*\) send errors;.*/\1/p' "$work/serve.err" | paste -sd/)
     late=$(sed -n 's/.*RTP packets sent, \([0-9]*\) late;.*/\1/p' "$work/serve.err" | paste -sd/)
     worst=$(sed -n 's/.*latest \([0-9.]*\) ms).*/\1/p' "$work/serve.err" | paste -sd/)
-    echo "  dsend: packets late (> --pace-batch) per device $late; latest loop wake-up per device $worst ms; devices taken for dead: $dead"
+    echo "  dsend: packets late (> --pace-batch) per device $late; send errors $errs; latest loop wake-up per device $worst ms; devices taken for dead: $dead"
 }
 cost_line() { # NAME: server CPU per Gbit/s of the last step
     read -r c g <"$work/cost"
@@ -139,7 +142,8 @@ if [[ " ${PARTS:-sessions sender} " == *" sessions "* ]]; then
         header
         for n in ${PEER_SESSIONS:-100 200 300 400}; do
             port=$((port + 10))
-            "$work/gst_peer" "$work/sample.ts" "$port" 2>"$work/peer.err" &
+            # shellcheck disable=SC2086
+            ${SERVE_PREFIX:-} "$work/gst_peer" "$work/sample.ts" "$port" 2>"$work/peer.err" &
             peer_pid=$!
             for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
             run_step "rtsp://127.0.0.1:$port/sample" "$n" "$bps"
@@ -165,10 +169,11 @@ if [[ " ${PARTS:-sessions sender} " == *" sender "* ]]; then
     fbps=$("$DSEND_H5DUMP" -a /assets/sample/bitrate_bps "$work/fast.h5" | sed -n 's/^ *(0): //p')
     secs=12 ramp=1
     header
-    for n in ${STREAMS:-20 40 60 80}; do
+    for n in ${STREAMS:-40 80 120 160}; do
         port=$((port + 10))
+        # a link (--nic) above what loopback carries: the sender, not its pacer, is the limit
         serve_start "$port" "$work/serve.err" -np 1 ./dsend serve "$work/fast.h5" \
-            --rtsp "127.0.0.1:$port" --duration 600s --sub-block 263200 -q
+            --rtsp "127.0.0.1:$port" --duration 600s --sub-block 263200 --nic 40Gbit/s -q
         run_step "rtsp://127.0.0.1:$port/sample" "$n" "$fbps"
         stop_serve
         loop_line

@@ -381,8 +381,15 @@ static int udp_transmit(void *ctx)
         keys[k] = (due_key){.client = q->pool[q->due[k]].run.client, .i = q->due[k],
                             .next = q->pool[q->due[k]].next};
     qsort(keys, q->ndue, sizeof *keys, key_cmp);
+    /* a run that fell behind sends every burst due now, before the client's
+     * next run does: the client's packets stay in order */
+    int64_t slot = now / q->width;
     for (uint32_t k = 0; k < q->ndue && rc == 0; k++) {
-        if (one_burst(w, &q->pool[keys[k].i], now))
+        txrun *t = &q->pool[keys[k].i];
+        int more;
+        while ((more = one_burst(w, t, now)) && t->next_at / q->width <= slot) {
+        }
+        if (more)
             rc = txwheel_insert(q, keys[k].i);
         else
             txwheel_release(q, keys[k].i);

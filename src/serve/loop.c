@@ -293,10 +293,12 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     serve_stop_all(w);
     if (getenv("DSEND_LOOP_STATS"))
         fprintf(stderr,
-                "dsend serve: device %d: %llu RTP packets sent, %llu late; loop: %llu turns, "
+                "dsend serve: device %d: %llu RTP packets sent, %llu late, %llu send errors; "
+                "loop: %llu turns, "
                 "longest turn %.3f ms (without its sleep), %llu wake-ups over 1 ms late (latest "
                 "%.3f ms)\n",
                 w->rank, (unsigned long long)w->sent_packets, (unsigned long long)w->late,
+                (unsigned long long)w->send_errors,
                 (unsigned long long)w->turns, (double)w->max_work / 1e6,
                 (unsigned long long)w->oversleeps, (double)w->max_oversleep / 1e6);
     uint64_t sum[6] = {0};
