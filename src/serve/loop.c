@@ -14,6 +14,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +36,7 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     int rc = 0;
     w->comm = comm;
     w->cfg = cfg;
-    w->front_fd = w->rtsp_fd = w->udp_fd = -1;
+    w->front_fd = w->rtsp_fd = w->udp_fd = w->epfd = -1;
     w->lib.file = -1;
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
@@ -93,6 +95,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
         rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
     if (rc == 0)
         rc = serve_listen(cfg->host, cfg->port + 1 + w->rank, &w->rtsp_fd);
+    if (rc == 0 && (w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        rc = dsend_seterr(DSEND_EIO, "device %d: epoll_create1: %s", w->rank, strerror(errno));
     /* the devices of a host agree on their one UDP port (collective) */
     if ((rc = dsend_mpi_agree(comm, rc)) == 0)
         rc = serve_udp_open(w);
@@ -136,6 +140,8 @@ static void teardown(serve_world *w)
         close(w->front_fd);
     if (w->rtsp_fd >= 0)
         close(w->rtsp_fd);
+    if (w->epfd >= 0)
+        close(w->epfd);
     serve_udp_close(w);
 }
 
@@ -192,11 +198,31 @@ static void tell_failovers(serve_world *w)
         }
 }
 
+/* Sockets wait in one epoll set, so a turn costs the same with 10 or 4,000
+ * RTSP connections (a poll of every connection each turn cost most of a
+ * rank's time at 2,000 sessions); a closed one leaves the set by itself. */
+static void watch(serve_world *w, int fd)
+{
+    struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
+    if (fd >= 0)
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+static void accept_watched(serve_world *w, int lfd, int front)
+{
+    int before = w->nconns;
+    serve_accept(w, lfd, front);
+    for (int i = before; i < w->nconns; i++)
+        watch(w, w->conns[i]->fd);
+}
+
 static int loop(serve_world *w)
 {
     const dsend_serve_config *cfg = w->cfg;
-    static struct pollfd pfd[MAX_CONNS + 2];
+    struct epoll_event ev[256];
     int rc = 0, peer_stop = 0;
+    watch(w, w->front_fd);
+    watch(w, w->rtsp_fd);
     while (!stop_signal && !peer_stop && rc == 0) {
         int64_t now = serve_now(w);
         if (cfg->duration > 0 && now >= cfg->duration)
@@ -217,16 +243,9 @@ static int loop(serve_world *w)
         serve_mpi_reap(w);
         tell_failovers(w);
         serve_sessions_housekeeping(w, now);
-        int n = 0;
-        if (w->front_fd >= 0)
-            pfd[n++] = (struct pollfd){.fd = w->front_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = w->rtsp_fd, .events = POLLIN};
-        int base = n;
-        for (int i = 0; i < w->nconns; i++)
-            pfd[n++] = (struct pollfd){.fd = w->conns[i]->fd,
-                                       .events = (short)(POLLIN | (w->conns[i]->nout ? POLLOUT : 0))};
         /* sleep until the nearest timer; MPI has no descriptor, so at most
-         * a millisecond */
+         * a millisecond (ppoll on the epoll set: a timeout finer than
+         * epoll_wait's milliseconds) */
         int64_t t = serve_now(w), due = t + 1000000;
         for (int who = 0; who < DSEND_WAKERS; who++)
             if (w->timer[who] < due)
@@ -234,26 +253,32 @@ static int loop(serve_world *w)
         struct timespec wait = {0, due > t ? (long)(due - t) : 0};
         if (t - now > w->max_work)
             w->max_work = t - now;
-        int ready = ppoll(pfd, (nfds_t)n, &wait, NULL);
+        struct pollfd pfd = {.fd = w->epfd, .events = POLLIN};
+        int ready = ppoll(&pfd, 1, &wait, NULL);
         int64_t woke = serve_now(w) - (due > t ? due : t);
         w->turns++;
         if (ready == 0 && woke > w->max_oversleep)
             w->max_oversleep = woke;
         if (ready == 0 && woke > 1000000)
             w->oversleeps++;
-        if (ready > 0) {
-            /* connections may close while handled (the last moves into the
-             * hole): walk backwards, then accept new ones */
-            for (int i = n - 1; i >= base; i--) {
-                int ci = i - base;
-                if (ci < w->nconns && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                    serve_conn_read(w, ci);
+        int nev = ready > 0 ? epoll_wait(w->epfd, ev, 256, 0) : 0;
+        for (int k = 0; k < nev; k++) {
+            int fd = ev[k].data.fd;
+            if (fd == w->front_fd) {
+                accept_watched(w, fd, 1);
+            } else if (fd == w->rtsp_fd) {
+                accept_watched(w, fd, 0);
+            } else {
+                /* by descriptor: handling one may have closed others (the
+                 * last connection moves into the hole) */
+                for (int i = 0; i < w->nconns; i++)
+                    if (w->conns[i]->fd == fd) {
+                        serve_conn_read(w, i);
+                        break;
+                    }
             }
-            if (w->front_fd >= 0 && (pfd[0].revents & POLLIN))
-                serve_accept(w, w->front_fd, 1);
-            if (pfd[base - 1].revents & POLLIN)
-                serve_accept(w, w->rtsp_fd, 0);
         }
+        /* answers not written whole wait here, tried each turn */
         for (int i = w->nconns - 1; i >= 0; i--)
             if (w->conns[i]->nout)
                 serve_conn_flush(w, i);

@@ -104,6 +104,7 @@ typedef struct serve_world {
     dsend_device dev;
     int64_t timer[DSEND_WAKERS]; /* armed by the clock's wake; INT64_MAX: none */
     int front_fd, rtsp_fd, udp_fd;
+    int epfd;              /* the loop's epoll set: listening sockets, RTSP connections */
     conn *conns[MAX_CONNS];
     int nconns;
     session *sessions;
