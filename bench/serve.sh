@@ -16,8 +16,9 @@
 #     (bench/udp_baseline: send, sendmmsg, UDP GSO), and the ratio to UDP GSO.
 # Environment: SESSIONS (dsend steps), PEER_SESSIONS (peer steps), STEP_SECONDS (20), RAMP (5),
 # STREAMS (one-sender steps), PORT (a free base port), PARTS ("sessions sender"), SERVE_PREFIX
-# (a command both servers run under, e.g. "chrt -r 10" for real-time priority: on a loaded
-# host it shows what the scheduler's run queue costs the pacing).
+# (a command the servers, the load client and the raw UDP baseline run under, e.g. "chrt -r 10"
+# for real-time priority: on a host loaded by others it shows what waiting in the scheduler's
+# run queue costs the pacing).
 # Servers are stopped by their process ids only (scripts/procs.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +71,8 @@ run_step() {
     declare -A p0
     for p in $pids; do p0[$p]=$(ticks "$p"); done
     s0=$(softirq) d0=$(udp_drops) st0=$(date +%s.%N)
-    out=$(bench/rtsp_load "$url" "$n" "$secs" "$bps" "$ramp")
+    # shellcheck disable=SC2086
+    out=$(${SERVE_PREFIX:-} bench/rtsp_load "$url" "$n" "$secs" "$bps" "$ramp")
     local st1 s1 d1 wall per="" sum=0
     st1=$(date +%s.%N) s1=$(softirq) d1=$(udp_drops)
     wall=$(awk -v a="$st0" -v b="$st1" 'BEGIN { print b - a }')
@@ -160,7 +162,8 @@ fi
 
 if [[ " ${PARTS:-sessions sender} " == *" sender "* ]]; then
     echo "== one sender: raw loopback UDP, then mpirun -np 1 dsend serve with N x 100 Mbit/s streams"
-    bench/udp_baseline 3 | tee "$work/base"
+    # shellcheck disable=SC2086
+    ${SERVE_PREFIX:-} bench/udp_baseline 3 | tee "$work/base"
     gso=$(sed -n 's/^gso .* \([0-9.]*\) Gbit\/s.*/\1/p' "$work/base")
     "$DSEND_FFMPEG" -v error -y -f lavfi -i testsrc2=size=320x180:rate=25 -t 20 -c:v libx264 \
         -preset ultrafast -b:v 1000k -f mpegts -muxrate 100000000 "$work/fast.ts"
@@ -169,7 +172,7 @@ if [[ " ${PARTS:-sessions sender} " == *" sender "* ]]; then
     fbps=$("$DSEND_H5DUMP" -a /assets/sample/bitrate_bps "$work/fast.h5" | sed -n 's/^ *(0): //p')
     secs=12 ramp=1
     header
-    for n in ${STREAMS:-40 80 120 160}; do
+    for n in ${STREAMS:-40 80 120 160 200}; do
         port=$((port + 10))
         # a link (--nic) above what loopback carries: the sender, not its pacer, is the limit
         serve_start "$port" "$work/serve.err" -np 1 ./dsend serve "$work/fast.h5" \

@@ -48,10 +48,19 @@ static void link_in(txwheel *q, int32_t i, int64_t s)
     q->bits[k / 64] |= 1ull << (k % 64);
 }
 
+/* A departure at most this many slots ahead (2.3 h of 500 us slots, 128
+ * MiB of ring): only an overloaded link without admission queues longer. */
+#define MAX_SLOTS (1u << 24)
+
 /* a ring twice as large (or more), every entry in its slot again, in order */
 static int grow(txwheel *q, int64_t s)
 {
     uint32_t n = q->nslots, old = q->nslots;
+    if (s - q->base >= MAX_SLOTS)
+        return dsend_seterr(DSEND_ENOMEM,
+                            "transmit queue: a departure %.0f s ahead (the link, --nic, is far "
+                            "below the load)",
+                            (double)(s - q->base) * (double)q->width / 1e9);
     while ((int64_t)n <= s - q->base)
         n *= 2;
     int32_t *head = malloc(n * sizeof *head), *tail = malloc(n * sizeof *tail);
