@@ -105,7 +105,7 @@ loop_line() { # what the dsend ranks said of their loops and of each other at th
     local dead late worst
     dead=$(grep -c "taken for dead" "$work/serve.err" || true)
     errs=$(sed -n 's/.* late, \([0-9]*\) send errors;.*/\1/p' "$work/serve.err" | paste -sd/)
-    late=$(sed -n 's/.*RTP packets sent, \([0-9]*\) late;.*/\1/p' "$work/serve.err" | paste -sd/)
+    late=$(sed -n 's/.*RTP packets sent, \([0-9]*\) late,.*/\1/p' "$work/serve.err" | paste -sd/)
     worst=$(sed -n 's/.*latest \([0-9.]*\) ms).*/\1/p' "$work/serve.err" | paste -sd/)
     echo "  dsend: packets late (> --pace-batch) per device $late; send errors $errs; latest loop wake-up per device $worst ms; devices taken for dead: $dead"
 }
@@ -127,7 +127,7 @@ if [[ " ${PARTS:-sessions sender} " == *" sessions "* ]]; then
 
     echo "== mpirun -np 2 dsend serve: $secs s per step after a $ramp s ramp; CPU in % of one core"
     header
-    for n in ${SESSIONS:-500 1000 1500 2000 2500}; do
+    for n in ${SESSIONS:-500 1000 1500 2000 2500 3000 3500}; do
         port=$((port + 10))
         serve_start "$port" "$work/serve.err" -np 2 ./dsend serve "$work/lib.h5" \
             --rtsp "127.0.0.1:$port" --duration 600s -q
@@ -181,6 +181,7 @@ if [[ " ${PARTS:-sessions sender} " == *" sender "* ]]; then
         stop_serve
         loop_line
         awk -v g="$rx" -v b="$gso" -v n="$n" 'BEGIN { printf "  %d x 100 Mbit/s: %.2f Gbit/s received, %.2f of UDP GSO (target >= 0.7 with 0 lost)\n", n, g, g / b }'
+        [ "$clean" = 1 ] || break
     done
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
