@@ -9,7 +9,9 @@ mpid=""
 serve_start() {
     local port=$1 err=$2 up=0
     shift 2
-    "$DSEND_MPIRUN" -q --oversubscribe "$@" >/dev/null 2>"$err" &
+    # SERVE_PREFIX: a command to run the server under (e.g. "chrt -r 10": real-time priority)
+    # shellcheck disable=SC2086
+    ${SERVE_PREFIX:-} "$DSEND_MPIRUN" -q --oversubscribe "$@" >/dev/null 2>"$err" &
     mpid=$!
     for _ in $(seq 200); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
@@ -23,6 +25,13 @@ stop_serve() {
     # SIGTERM to our own dsend ranks (signalling mpirun would kill the job
     # before it writes its results); they stop together
     signal_ranks TERM "$mpid" || true
+    # a stop that hangs (devices that took each other for dead on a loaded
+    # host cannot agree who gathers) is ended after 30 s, by process id too
+    for _ in $(seq 300); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$mpid" 2>/dev/null; then
+        echo "server did not stop in 30 s: killed" >&2
+        signal_ranks KILL "$mpid" || true
+    fi
     wait "$mpid" || true
     mpid=""
 }

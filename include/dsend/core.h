@@ -34,6 +34,21 @@ uint64_t dsend_packets_before(const dsend_asset *a, uint64_t off);
 /* Payload bytes of the packet starting at `off`. */
 uint32_t dsend_packet_len(const dsend_asset *a, uint64_t off);
 
+/* ---- bursts: a session's packets leave in bursts of --pace-burst of media
+ * (at least one packet), counted from each block's start, so every device
+ * holding a block cuts the same bursts and a burst never spans two devices'
+ * blocks.  A burst leaves at the playout time of its first packet minus the
+ * pace lead: one time for all its packets (one UDP GSO send in serve), and
+ * packets of one session from different devices stay in order. */
+/* Packets per burst of asset a for a burst of `pace_burst` ns of media. */
+uint32_t dsend_burst_packets(const dsend_asset *a, int64_t pace_burst);
+/* Offset of the first packet of the burst holding the packet at `off`. */
+uint64_t dsend_burst_start(const dsend_asset *a, uint64_t off, uint32_t burst);
+/* When the packet at `off` of a run leaves: the run's first packet leaves at
+ * `depart`, and every burst one burst's media time after the one before. */
+int64_t dsend_run_depart(const dsend_asset *a, uint64_t run_offset, int64_t depart,
+                         uint32_t burst, uint64_t off);
+
 /* A scheduler's order to a sender: send sub-blocks [sub_first, sub_first +
  * sub_count) of a block straight to a client. */
 typedef struct dsend_send_request {
@@ -68,8 +83,9 @@ typedef struct dsend_peer {
 /* What the pacer hands the emit backend: `bytes` of an asset from
  * `offset`, cut into packets as above, all for one client and plan.  The
  * first packet leaves at `depart`; packet at offset o leaves at
- * dsend_media_time(a, offset, depart, o) (within 1 ns of rounding): a run is
- * as smooth as the stream, so one run stands for many packets, exactly. */
+ * dsend_run_depart(a, offset, depart, burst, o) (within 1 ns of rounding): a
+ * run is as smooth as the stream's bursts, so one run stands for many
+ * packets, exactly. */
 /* DSEND_RUN_PLAN_END: the run after a plan's last packet (an RTCP BYE goes
  * after it); with DSEND_RUN_END_MARKER its bytes are the end-of-stream
  * packet that closes every PES of an asset's end (doc/serving.md). */
@@ -80,6 +96,7 @@ typedef struct dsend_packet_run {
     uint32_t bytes;
     uint32_t flags;        /* DSEND_RUN_* */
     int64_t depart;        /* ns */
+    uint32_t burst;        /* packets per burst (dsend_burst_packets) */
     const uint8_t *data;   /* the payload in RAM (stored assets), NULL if synthetic */
 } dsend_packet_run;
 
@@ -160,6 +177,7 @@ typedef struct dsend_core_params {
     int64_t send_ahead;   /* ns: a sub-block goes to the pacer its deadline minus this */
     int64_t pace_lead;    /* ns: a packet leaves its playout time minus this */
     int64_t pace_batch;   /* ns: the link's budget slot; serve sends what is due within it at once */
+    int64_t pace_burst;   /* ns of media a session's packets leave together (0: one packet) */
     int64_t heartbeat;    /* ns between a device's heartbeats (and load reports) */
     int64_t detect;       /* ns of silence after which a device is taken for dead */
     int beat_idle;        /* heartbeats while idle too (serve sends them; the simulation

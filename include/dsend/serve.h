@@ -14,8 +14,8 @@ typedef struct dsend_serve_config {
     const char *library;
     const char *host;          /* front address clients use */
     int port;                  /* front RTSP port; device d listens on port + 1 + d */
-    int udp_port;              /* device d sends RTP from udp_port + 2d; 0: any */
-    int64_t startup, lead, tick, pace_lead, pace_batch; /* ns */
+    int udp_port;              /* every device of a host sends RTP from it (shared); 0: any */
+    int64_t startup, lead, tick, pace_lead, pace_batch, pace_burst; /* ns */
     uint64_t sub_block;
     uint64_t nic_bps;          /* wire bits per second, paced */
     int64_t interval;          /* time-series bucket (ns) for the results */

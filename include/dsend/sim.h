@@ -29,7 +29,7 @@ typedef struct dsend_sim_config {
     int64_t pause_min, pause_max; /* ns the pause lasts, uniform */
     double seek_prob;            /* a client seeks once, with this probability */
     int64_t startup, lead, tick; /* ns */
-    int64_t pace_lead, pace_batch; /* ns: the pacer (both worlds) */
+    int64_t pace_lead, pace_batch, pace_burst; /* ns: the pacer (both worlds) */
     int64_t prebuffer;           /* ns: a client plays a prebuffer after its first packet */
     uint64_t sub_block;          /* bytes */
     uint64_t nic_bps, client_bps; /* wire bits per second */

@@ -52,6 +52,7 @@ int dsend_cmd_serve(dsend_cli *c)
         .tick = g->tick,
         .pace_lead = g->pace_lead,
         .pace_batch = g->pace_batch,
+        .pace_burst = g->pace_burst,
         .sub_block = g->sub_block,
         .nic_bps = g->nic,
         .interval = g->interval,

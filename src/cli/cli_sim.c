@@ -33,6 +33,7 @@ void dsend_cli_sim_config(const dsend_cli *c, dsend_sim_config *out)
         .tick = g->tick,
         .pace_lead = g->pace_lead,
         .pace_batch = g->pace_batch,
+        .pace_burst = g->pace_burst,
         .prebuffer = g->prebuffer,
         .sub_block = g->sub_block,
         .nic_bps = g->nic,

@@ -98,7 +98,8 @@ const dsend_option dsend_options[] = {
      .help = "front address clients use; device d also listens on PORT+1+d"},
     {.name = "udp-port", .type = DSEND_OPT_COUNT, .offset = OFF(udp_port), .commands = SERVE,
      .metavar = "PORT", .defval = "0", .min = 0, .max = 65000,
-     .help = "device d sends RTP from PORT+2d (0: any free port)"},
+     .help = "every device of a host sends RTP from this one port (shared, SO_REUSEPORT), so a "
+             "client sees one source (0: a free port)"},
     {.name = "session-timeout", .type = DSEND_OPT_DURATION, .offset = OFF(session_timeout),
      .commands = SERVE, .metavar = "TIME", .defval = "60s",
      .help = "a session without a request for this long ends"},
@@ -169,6 +170,10 @@ const dsend_option dsend_options[] = {
     {.name = "pace-batch", .type = DSEND_OPT_DURATION, .offset = OFF(pace_batch),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "500us",
      .help = "the link's budget slot of the pacer; serve sends what is due within it in one batch"},
+    {.name = "pace-burst", .type = DSEND_OPT_DURATION, .offset = OFF(pace_burst),
+     .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "20ms",
+     .help = "a session's packets leave in bursts of this much media (one UDP GSO send; 0: one "
+             "packet at a time)"},
     {.name = "prebuffer", .type = DSEND_OPT_DURATION, .offset = OFF(prebuffer),
      .commands = SIM | PLAN | CLIENTS, .metavar = "TIME", .defval = "1s",
      .help = "a client starts playout this long after the first packet of a start or seek"},

@@ -1,6 +1,8 @@
 /* The pacer: between the sender and the emit backend, in both worlds.
  *
- * Every packet is released at its playout time minus pace_lead.  The
+ * Every packet is released with its burst (dsend_burst_start: --pace-burst
+ * of media from a block's start) at the playout time of the burst's first
+ * packet minus pace_lead.  The
  * device's link is a budget of wire bytes (payload plus RTP/UDP/IP headers)
  * per slot of pace_batch: a packet leaves at its release when its slot has
  * room, else at the start of the first later slot that has (a packet larger
@@ -9,8 +11,8 @@
  * batch, so finer timing than a slot is not a property of the link there.
  *
  * A sub-block is committed when the sender hands it over, so its packets'
- * departures are known at once and consecutive packets leaving exactly one
- * packet's media time apart form one run: one emit call (one event in the
+ * departures are known at once and consecutive bursts leaving exactly one
+ * burst's media time apart form one run: one emit call (one event in the
  * simulation) for a whole sub-block while the link has room. */
 #include "dsend/core.h"
 #include "dsend/error.h"
@@ -129,6 +131,7 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
     const dsend_core_params *p = q->p;
     const dsend_asset *a = &p->lib->assets[asset];
     int64_t now = q->clock->now(q->clock_ctx);
+    uint32_t burst = dsend_burst_packets(a, p->pace_burst);
     dsend_packet_run run = {.bytes = 0};
     int rc = 0;
     int64_t last = 0;
@@ -136,20 +139,23 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
         uint32_t plen = dsend_packet_len(a, o);
         if (o + plen > end)
             plen = (uint32_t)(end - o);
-        int64_t release = dsend_media_time(a, offset, deadline, o) - p->pace_lead, d;
+        int64_t release =
+            dsend_media_time(a, offset, deadline, dsend_burst_start(a, o, burst)) - p->pace_lead;
+        int64_t d;
         uint64_t wire = (uint64_t)plen + DSEND_PKT_OVERHEAD;
         if ((rc = depart(q, now, release, wire, &d)))
             return rc;
         if (d > release && d > now)
             q->delayed++;
-        /* one run while its packets leave exactly a packet's media time apart
+        /* one run while its bursts leave exactly a burst's media time apart
          * (to the ns of rounding) */
-        int64_t off_run = run.bytes ? d - dsend_media_time(a, run.offset, run.depart, o) : 0;
+        int64_t off_run = run.bytes ? d - dsend_run_depart(a, run.offset, run.depart, burst, o) : 0;
         if (run.bytes && (off_run < -1 || off_run > 1) && (rc = emit_run(q, &run)))
             return rc;
         if (!run.bytes)
             run = (dsend_packet_run){.client = client, .asset = asset, .epoch = epoch,
                                      .device = (uint32_t)q->device, .offset = o, .depart = d,
+                                     .burst = burst,
                                      .data = data ? data + (o - offset) : NULL};
         run.bytes += plen;
         q->packets++;
@@ -171,7 +177,7 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
     dsend_packet_run m = {.client = client, .asset = asset, .epoch = epoch,
                           .device = (uint32_t)q->device,
                           .offset = dsend_packet_offset(a, dsend_packets_before(a, offset + len)),
-                          .flags = DSEND_RUN_PLAN_END, .depart = last};
+                          .flags = DSEND_RUN_PLAN_END, .depart = last, .burst = 1};
     if (offset + len == a->size && a->npes > 0) {
         m.bytes = (a->npes < 7 ? a->npes : 7) * 188u;
         m.flags |= DSEND_RUN_END_MARKER;

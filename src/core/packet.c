@@ -39,6 +39,19 @@ uint32_t dsend_packet_len(const dsend_asset *a, uint64_t off)
     return (uint32_t)(left < DSEND_PKT_PAYLOAD ? left : DSEND_PKT_PAYLOAD);
 }
 
+uint32_t dsend_burst_packets(const dsend_asset *a, int64_t pace_burst)
+{
+    uint64_t k = pace_burst > 0 ? dsend_media_bytes(a, pace_burst) / DSEND_PKT_PAYLOAD : 0;
+    uint64_t ppb = per_block(a);
+    return (uint32_t)(k < 1 ? 1 : k > ppb ? ppb : k);
+}
+
+uint64_t dsend_burst_start(const dsend_asset *a, uint64_t off, uint32_t burst)
+{
+    uint64_t in = off % a->block_size / DSEND_PKT_PAYLOAD;
+    return off - off % a->block_size + in / burst * burst * DSEND_PKT_PAYLOAD;
+}
+
 /* bytes x 8e9 / bitrate, exactly: in 64 bits while the product fits (the
  * common case, 2.3 GB), else in 128 (a packet's hot path) */
 static uint64_t bytes_ns(uint64_t bytes, uint64_t bps)
@@ -54,6 +67,15 @@ int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uin
     if (off >= from)
         return start + (int64_t)bytes_ns(off - from, a->bitrate_bps);
     return start - (int64_t)bytes_ns(from - off, a->bitrate_bps);
+}
+
+int64_t dsend_run_depart(const dsend_asset *a, uint64_t run_offset, int64_t depart,
+                         uint32_t burst, uint64_t off)
+{
+    if (burst <= 1)
+        return dsend_media_time(a, run_offset, depart, off);
+    return dsend_media_time(a, dsend_burst_start(a, run_offset, burst), depart,
+                            dsend_burst_start(a, off, burst));
 }
 
 uint64_t dsend_media_bytes(const dsend_asset *a, int64_t ns)
@@ -126,6 +148,9 @@ int dsend_core_params_check(const dsend_core_params *p)
     if (p->pace_lead < 0 || p->pace_batch < 1000 || p->pace_batch > 1000000000)
         return dsend_seterr(DSEND_EINVAL, "--pace-lead must be >= 0 and --pace-batch between 1us "
                                           "and 1s");
+    if (p->pace_burst < 0 || p->pace_burst > 1000000000)
+        return dsend_seterr(DSEND_EINVAL, "--pace-burst %s: between 0 and 1s",
+                            dsend_format_duration(p->pace_burst, a, sizeof a));
     if (p->pace_lead > p->send_ahead)
         return dsend_seterr(DSEND_EINVAL,
                             "--pace-lead %s is above --lead %s: packets would be due before "

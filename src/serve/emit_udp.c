@@ -1,47 +1,111 @@
 #define _GNU_SOURCE 1 /* sendmmsg */
-/* Emit backend `udp`: the pacer's committed runs wait in a transmit queue;
- * when a packet's departure comes (within --pace-batch: one batch per
- * wake-up) it becomes an RTP packet (RFC 3550, RFC 2250: 7 TS packets)
- * sent from this device's own UDP socket straight to the client's
- * address, one sendmmsg per batch.  Sequence numbers and timestamps are
- * functions of the packet's place in the asset, so the packets of every
- * sender form one stream. */
+/* Emit backend `udp`: the pacer's committed runs wait in a transmit queue
+ * (txwheel.c, a timing wheel of --pace-batch slots); when a slot begins,
+ * every burst due in it leaves: RTP packets (RFC 3550, RFC 2250: 7 TS
+ * packets) to the client's address, a burst to one client in one UDP GSO
+ * send (UDP_SEGMENT: the kernel cuts it into datagrams), each packet a
+ * 12-byte header and an iovec pointing into the block in RAM (no copy in
+ * user space), one sendmmsg for many clients.  Packets thus leave at most a
+ * slot early, never late while the loop keeps up (`late` counts those that
+ * did not).  Sequence numbers and timestamps are functions of the packet's
+ * place in the asset, and every device of a host sends from one shared port
+ * (SO_REUSEPORT), so the packets of every sender form one RTP source. */
 #include "dsend/error.h"
+#include "dsend/mpi_util.h"
 #include "dsend/ts.h"
 #include "serve/serve_internal.h"
-#include "util/heap.h"
+#include "util/check.h"
 
 #define BYE_AFTER 500000000 /* ns from a plan's last packet to its RTCP BYE */
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-int serve_udp_open(serve_world *w)
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* One sendmmsg: up to UDP_MSGS messages of up to UDP_PKTS packets in all;
+ * a message is one packet, or with UDP GSO up to GSO_SEGS packets to one
+ * client, each a header and an iovec pointing into the block in RAM. */
+#define UDP_MSGS 64
+#define UDP_PKTS 1024
+#define GSO_SEGS 49 /* 49 x 1328 bytes: one UDP datagram of at most 64 KiB */
+struct udp_batch {
+    struct mmsghdr msgs[UDP_MSGS];
+    struct sockaddr_in to[UDP_MSGS];
+    uint32_t segs[UDP_MSGS], seglen[UDP_MSGS], bytes[UDP_MSGS];
+    char ctl[UDP_MSGS][64];
+    struct iovec iov[2 * UDP_PKTS];
+    unsigned char hdr[UDP_PKTS][12];
+    unsigned char scratch[UDP_PKTS][DSEND_PKT_PAYLOAD]; /* synthetic payloads, end markers */
+    int nmsg, npkt;
+    int open;              /* the last message may take more segments */
+    uint32_t client;       /* ... for this client */
+};
+
+static int bind_shared(serve_world *w, int port, int *bound)
 {
     const dsend_serve_config *cfg = w->cfg;
-    w->pkt = calloc(UDP_BATCH, sizeof *w->pkt);
-    w->msgs = calloc(UDP_BATCH, sizeof *w->msgs);
-    w->iov = calloc(UDP_BATCH, sizeof *w->iov);
-    w->to = calloc(UDP_BATCH, sizeof *w->to);
-    if (!w->pkt || !w->msgs || !w->iov || !w->to)
-        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    int one = 1, sndbuf = 4 << 20;
     w->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     inet_pton(AF_INET, cfg->host, &a.sin_addr);
-    a.sin_port = htons((uint16_t)(cfg->udp_port ? cfg->udp_port + 2 * w->rank : 0));
-    int sndbuf = 4 << 20;
-    if (w->udp_fd >= 0)
-        setsockopt(w->udp_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    if (w->udp_fd < 0 || bind(w->udp_fd, (struct sockaddr *)&a, sizeof a) != 0)
-        return dsend_seterr(DSEND_EIO, "device %d: cannot bind its UDP socket: %s", w->rank,
-                            strerror(errno));
+    a.sin_port = htons((uint16_t)port);
+    socklen_t al = sizeof a;
+    if (w->udp_fd < 0 || setsockopt(w->udp_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+        bind(w->udp_fd, (struct sockaddr *)&a, sizeof a) ||
+        getsockname(w->udp_fd, (struct sockaddr *)&a, &al))
+        return dsend_seterr(DSEND_EIO, "device %d: cannot bind its UDP socket to %s:%d: %s",
+                            w->rank, cfg->host, port, strerror(errno));
+    setsockopt(w->udp_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    /* nothing is read from it: a client's stray datagrams take little room */
+    int rcvbuf = 4096;
+    setsockopt(w->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    /* a kernel without UDP GSO refuses the option: one datagram a packet then */
+    int seg = 12 + DSEND_PKT_PAYLOAD;
+    w->gso = setsockopt(w->udp_fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
+    seg = 0;
+    if (w->gso)
+        setsockopt(w->udp_fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
+    *bound = ntohs(a.sin_port);
     return 0;
+}
+
+int serve_udp_open(serve_world *w)
+{
+    int rc = 0, port = w->cfg->udp_port, same = 0;
+    MPI_Comm host = MPI_COMM_NULL;
+    w->batch = calloc(1, sizeof *w->batch);
+    if (!w->batch)
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = txwheel_init(&w->tx, w->cfg->pace_batch);
+    /* the host's first device binds (a free port unless --udp-port), the
+     * others the same port */
+    MPI_CHECK(MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host));
+    int hrank = 0;
+    MPI_Comm_rank(host, &hrank);
+    if (hrank == 0 && rc == 0)
+        rc = bind_shared(w, port, &port);
+    if (rc)
+        port = -1;
+    MPI_CHECK(MPI_Bcast(&port, 1, MPI_INT, 0, host));
+    if (hrank != 0 && rc == 0)
+        rc = port < 0 ? dsend_seterr(DSEND_EIO, "device %d: the host's UDP port could not be bound",
+                                     w->rank)
+                      : bind_shared(w, port, &same);
+err:
+    if (host != MPI_COMM_NULL)
+        MPI_Comm_free(&host);
+    return rc;
 }
 
 void serve_udp_close(serve_world *w)
@@ -49,37 +113,52 @@ void serve_udp_close(serve_world *w)
     if (w->udp_fd >= 0)
         close(w->udp_fd);
     w->udp_fd = -1;
-    free(w->tx);
-    free(w->pkt);
-    free(w->msgs);
-    free(w->iov);
-    free(w->to);
+    txwheel_free(&w->tx);
+    free(w->batch);
+    w->batch = NULL;
 }
 
 static void batch_flush(serve_world *w)
 {
-    int done = 0, n = w->nbatch;
+    udp_batch *b = w->batch;
+    int done = 0, n = b->nmsg;
+    for (int i = 0; i < n; i++) {
+        struct msghdr *h = &b->msgs[i].msg_hdr;
+        if (b->segs[i] > 1) {
+            h->msg_control = b->ctl[i];
+            h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+            struct cmsghdr *c = CMSG_FIRSTHDR(h);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)b->seglen[i];
+            memcpy(CMSG_DATA(c), &seg, sizeof seg);
+        }
+    }
     while (done < n) {
-        int k = sendmmsg(w->udp_fd, w->msgs + done, (unsigned)(n - done), 0);
+        int k = sendmmsg(w->udp_fd, b->msgs + done, (unsigned)(n - done), 0);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == ENOBUFS) {
-                w->send_errors += (uint64_t)(n - done); /* the socket is full: really dropped */
+                for (int i = done; i < n; i++) /* the socket is full: really dropped */
+                    w->send_errors += b->segs[i];
                 break;
             }
             /* one destination's error (a vanished client's ICMP port
-             * unreachable): that packet only, the others still go */
-            w->send_errors++;
+             * unreachable): that message only, the others still go */
+            w->send_errors += b->segs[done];
             done++;
             continue;
         }
-        for (int i = done; i < done + k; i++)
-            w->sent_bytes += w->iov[i].iov_len;
-        w->sent_packets += (uint64_t)k;
+        for (int i = done; i < done + k; i++) {
+            w->sent_bytes += b->bytes[i];
+            w->sent_packets += b->segs[i];
+        }
         done += k;
     }
-    w->nbatch = 0;
+    b->nmsg = b->npkt = 0;
+    b->open = 0;
 }
 
 /* One TS packet per PES PID: unit start, the PID's next continuity counter,
@@ -101,17 +180,27 @@ static void end_marker(const dsend_asset *a, unsigned char *out, uint32_t n)
     }
 }
 
-/* The packet of `run` at offset o, into the batch. */
+/* The packet of `run` at offset o into the batch: a segment of the open
+ * message to the same client while every segment before it is full-sized,
+ * else a new message. */
 static void one_packet(serve_world *w, const dsend_packet_run *run, const dsend_peer *p,
                        uint64_t o, uint32_t len)
 {
     const dsend_asset *a = &w->lib.assets[run->asset];
-    if (w->nbatch == UDP_BATCH)
+    udp_batch *b = w->batch;
+    int join = b->open && b->client == run->client && w->gso &&
+               b->segs[b->nmsg - 1] < GSO_SEGS && 12 + len <= b->seglen[b->nmsg - 1];
+    if (b->npkt == UDP_PKTS || (!join && b->nmsg == UDP_MSGS)) {
         batch_flush(w);
-    int n = w->nbatch++;
-    unsigned char *h = w->pkt[n];
+        join = 0;
+    }
+    int k = b->npkt++;
+    unsigned char *h = b->hdr[k];
     uint32_t seq = p->seq_base + (uint32_t)dsend_packet_index(a, o);
-    uint32_t ts = p->ts_base + (uint32_t)((unsigned __int128)o * 8u * 90000u / a->bitrate_bps);
+    uint32_t ts = p->ts_base + (uint32_t)(o < (UINT64_MAX / 720000u)
+                                              ? o * 720000u / a->bitrate_bps
+                                              : (uint64_t)((unsigned __int128)o * 720000u /
+                                                           a->bitrate_bps)); /* 8 x 90 kHz */
     h[0] = 0x80; /* V=2 */
     h[1] = 33;   /* MP2T */
     h[2] = (unsigned char)(seq >> 8);
@@ -120,43 +209,46 @@ static void one_packet(serve_world *w, const dsend_packet_run *run, const dsend_
         h[4 + i] = (unsigned char)(ts >> (24 - 8 * i));
         h[8 + i] = (unsigned char)(p->ssrc >> (24 - 8 * i));
     }
+    const unsigned char *payload;
     if (run->flags & DSEND_RUN_END_MARKER) {
-        end_marker(a, h + 12, len / DSEND_TS_PACKET);
+        end_marker(a, b->scratch[k], len / DSEND_TS_PACKET);
+        payload = b->scratch[k];
         h[1] |= 0x80; /* RTP marker bit: the end */
     } else if (run->data) {
-        memcpy(h + 12, run->data + (o - run->offset), len);
+        payload = run->data + (o - run->offset); /* the block in RAM: no copy */
     } else {
-        dsend_synthetic_fill(a, o, h + 12, len);
+        dsend_synthetic_fill(a, o, b->scratch[k], len);
+        payload = b->scratch[k];
     }
-    memset(&w->to[n], 0, sizeof w->to[n]);
-    w->to[n].sin_family = AF_INET;
-    w->to[n].sin_addr.s_addr = p->ip;
-    w->to[n].sin_port = p->rtp_port;
-    w->iov[n].iov_base = h;
-    w->iov[n].iov_len = 12 + len;
-    memset(&w->msgs[n], 0, sizeof w->msgs[n]);
-    w->msgs[n].msg_hdr.msg_name = &w->to[n];
-    w->msgs[n].msg_hdr.msg_namelen = sizeof w->to[n];
-    w->msgs[n].msg_hdr.msg_iov = &w->iov[n];
-    w->msgs[n].msg_hdr.msg_iovlen = 1;
+    b->iov[2 * k] = (struct iovec){h, 12};
+    b->iov[2 * k + 1] = (struct iovec){(void *)payload, len};
+    if (join) {
+        int m = b->nmsg - 1;
+        b->msgs[m].msg_hdr.msg_iovlen += 2;
+        b->segs[m]++;
+        b->bytes[m] += 12 + len;
+        b->open = 12 + len == b->seglen[m]; /* a shorter segment is a message's last */
+        return;
+    }
+    int m = b->nmsg++;
+    b->to[m] = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = p->ip,
+                                    .sin_port = p->rtp_port};
+    memset(&b->msgs[m], 0, sizeof b->msgs[m]);
+    b->msgs[m].msg_hdr.msg_name = &b->to[m];
+    b->msgs[m].msg_hdr.msg_namelen = sizeof b->to[m];
+    b->msgs[m].msg_hdr.msg_iov = &b->iov[2 * k];
+    b->msgs[m].msg_hdr.msg_iovlen = 2;
+    b->segs[m] = 1;
+    b->seglen[m] = b->bytes[m] = 12 + len;
+    b->open = 1;
+    b->client = run->client;
 }
 
-static int tx_before(const txrun *x, const txrun *y)
-{
-    if (x->next_at != y->next_at)
-        return x->next_at < y->next_at;
-    if (x->run.client != y->run.client)
-        return x->run.client < y->run.client;
-    return x->next < y->next;
-}
-
-/* wake when the first packet falls within a batch */
+/* wake when the first slot with a burst begins */
 static int arm(serve_world *w)
 {
-    if (!w->ntx)
-        return 0;
-    int64_t at = w->tx[0].next_at - w->cfg->pace_batch;
-    if (at == w->tx_wake)
+    int64_t at = txwheel_next(&w->tx);
+    if (at == INT64_MAX || at == w->tx_wake)
         return 0;
     w->tx_wake = at;
     return dsend_clock_wall.wake(w, DSEND_WAKE_EMIT, at);
@@ -165,42 +257,25 @@ static int arm(serve_world *w)
 static int udp_packets(void *ctx, const dsend_packet_run *run)
 {
     serve_world *w = ctx;
-    if (w->ntx == w->captx) {
-        size_t cap = w->captx ? 2 * w->captx : 1024;
-        void *g = realloc(w->tx, cap * sizeof *w->tx);
-        if (!g)
-            return dsend_seterr(DSEND_ENOMEM, "device %d: out of memory for the transmit queue",
-                                w->rank);
-        w->tx = g;
-        w->captx = cap;
-    }
-    w->tx[w->ntx++] = (txrun){.next_at = run->depart, .next = run->offset, .run = *run};
-    DSEND_HEAP_UP(txrun, w->tx, w->ntx, tx_before);
-    if (w->ntx > w->max_tx)
-        w->max_tx = w->ntx;
-    return w->tx[0].next_at == run->depart ? arm(w) : 0;
+    txrun t = {.next_at = run->depart, .next = run->offset, .run = *run};
+    int rc = txwheel_add(&w->tx, &t);
+    return rc ? rc : run->depart < w->tx_wake || w->tx_wake < 0 ? arm(w) : 0;
 }
 
-/* What the pacer committed for older plans, leaving from `from` on, is not sent. */
+/* Packets of older plans are dropped when they come due (udp_transmit
+ * checks each burst's plan against the session's), which is exactly "from
+ * now on": what was due before has left. */
 static int udp_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from)
 {
-    serve_world *w = ctx;
-    (void)device;
-    size_t k = 0;
-    for (size_t i = 0; i < w->ntx; i++) {
-        txrun *t = &w->tx[i];
-        if (t->run.client == client && t->run.epoch < epoch && t->next_at >= from) {
-            uint64_t end = t->run.offset + t->run.bytes;
-            w->cancelled += (end - t->next + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
-            continue;
-        }
-        w->tx[k++] = *t;
-    }
-    w->ntx = k;
-    for (size_t i = 1; i <= w->ntx; i++) /* heapify again */
-        DSEND_HEAP_UP(txrun, w->tx, i, tx_before);
-    w->tx_wake = -1;
-    return arm(w);
+    (void)ctx, (void)client, (void)epoch, (void)device, (void)from;
+    return 0;
+}
+
+void serve_udp_drop_all(serve_world *w)
+{
+    txwheel_clear(&w->tx);
+    w->batch->nmsg = w->batch->npkt = 0;
+    w->batch->open = 0;
 }
 
 /* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the
@@ -224,53 +299,105 @@ static void send_bye(serve_world *w, const dsend_peer *peer)
     sendto(w->udp_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
 }
 
-/* The timer fired: every packet due within a batch leaves now. */
+typedef struct due_key {
+    uint32_t client;
+    int32_t i;
+    uint64_t next;
+} due_key;
+
+static int key_cmp(const void *x, const void *y)
+{
+    const due_key *a = x, *b = y;
+    if (a->client != b->client)
+        return a->client < b->client ? -1 : 1;
+    return a->next < b->next ? -1 : a->next > b->next;
+}
+
+/* One entry's burst (or its plan's end); 1 if the run goes on. */
+static int one_burst(serve_world *w, txrun *t, int64_t now)
+{
+    const dsend_asset *a = &w->lib.assets[t->run.asset];
+    const dsend_peer *p = dsend_peers_find(&w->dev.peers, t->run.client);
+    uint64_t end = t->run.offset + t->run.bytes;
+    if (!p || !p->ip || p->epoch != t->run.epoch) {
+        /* the plan changed or the session ended (or its address never came) */
+        if (!(t->run.flags & DSEND_RUN_PLAN_END))
+            w->not_sent += dsend_packets_before(a, end) - dsend_packets_before(a, t->next);
+        return 0;
+    }
+    if (t->run.flags & DSEND_RUN_PLAN_END) {
+        if (t->next == t->run.offset) {
+            /* the end-of-stream packet now, the BYE a little later: a player
+             * stops at the BYE, and must have read the rest */
+            if (t->run.bytes)
+                one_packet(w, &t->run, p, t->run.offset, t->run.bytes);
+            t->next = t->run.offset + 1;
+            t->next_at += BYE_AFTER;
+            return 1;
+        }
+        send_bye(w, p);
+        return 0;
+    }
+    /* the burst: to its last packet, the block's or the run's end */
+    uint32_t burst = t->run.burst ? t->run.burst : 1, n = 0;
+    uint64_t bend = dsend_burst_start(a, t->next, burst) + (uint64_t)burst * DSEND_PKT_PAYLOAD;
+    uint64_t block_end = (t->next / a->block_size + 1) * a->block_size;
+    if (bend > block_end)
+        bend = block_end;
+    if (bend > end)
+        bend = end;
+    while (t->next < bend) {
+        uint32_t len = dsend_packet_len(a, t->next);
+        if (t->next + len > bend)
+            len = (uint32_t)(bend - t->next);
+        one_packet(w, &t->run, p, t->next, len);
+        t->next += len;
+        n++;
+    }
+    if (now - t->next_at > w->cfg->pace_batch)
+        w->late += n;
+    if (t->next >= end)
+        return 0;
+    t->next_at = dsend_run_depart(a, t->run.offset, t->run.depart, burst, t->next);
+    return 1;
+}
+
+/* The timer fired: every burst whose slot has begun leaves now, the
+ * entries of one client in offset order (runs of consecutive sub-blocks
+ * may share a slot). */
 static int udp_transmit(void *ctx)
 {
     serve_world *w = ctx;
-    int64_t horizon = serve_now(w) + w->cfg->pace_batch;
+    int64_t now = serve_now(w);
+    int rc = txwheel_take(&w->tx, now);
     w->tx_wake = -1;
-    while (w->ntx && w->tx[0].next_at <= horizon) {
-        txrun *t = &w->tx[0];
-        const dsend_asset *a = &w->lib.assets[t->run.asset];
-        const dsend_peer *p = dsend_peers_find(&w->dev.peers, t->run.client);
-        int addressed = p && p->ip && p->epoch == t->run.epoch;
-        if (t->run.flags & DSEND_RUN_PLAN_END) {
-            if (t->next == t->run.offset) {
-                /* the end-of-stream packet now, the BYE a little later: a
-                 * player stops at the BYE, and must have read the rest */
-                if (addressed && t->run.bytes)
-                    one_packet(w, &t->run, p, t->run.offset, t->run.bytes);
-                t->next = t->run.offset + 1;
-                t->next_at += BYE_AFTER;
-                DSEND_HEAP_DOWN(txrun, w->tx, w->ntx, tx_before);
-                continue;
-            }
-            if (addressed)
-                send_bye(w, p);
-            txrun done;
-            DSEND_HEAP_POP(txrun, w->tx, w->ntx, &done, tx_before);
-            continue;
+    if (rc)
+        return rc;
+    txwheel *q = &w->tx;
+    due_key key[256], *keys = key;
+    if (q->ndue > 256 && !(keys = malloc(q->ndue * sizeof *keys)))
+        return dsend_seterr(DSEND_ENOMEM, "out of memory for the transmit queue");
+    for (uint32_t k = 0; k < q->ndue; k++)
+        keys[k] = (due_key){.client = q->pool[q->due[k]].run.client, .i = q->due[k],
+                            .next = q->pool[q->due[k]].next};
+    qsort(keys, q->ndue, sizeof *keys, key_cmp);
+    /* a run that fell behind sends every burst due now, before the client's
+     * next run does: the client's packets stay in order */
+    int64_t slot = now / q->width;
+    for (uint32_t k = 0; k < q->ndue && rc == 0; k++) {
+        txrun *t = &q->pool[keys[k].i];
+        int more;
+        while ((more = one_burst(w, t, now)) && t->next_at / q->width <= slot) {
         }
-        uint64_t end = t->run.offset + t->run.bytes;
-        uint32_t len = dsend_packet_len(a, t->next);
-        if (t->next + len > end)
-            len = (uint32_t)(end - t->next);
-        if (addressed)
-            one_packet(w, &t->run, p, t->next, len);
+        if (more)
+            rc = txwheel_insert(q, keys[k].i);
         else
-            w->unaddressed++; /* the session ended, or its address never reached us */
-        t->next += len;
-        if (t->next < end) {
-            t->next_at = dsend_media_time(a, t->run.offset, t->run.depart, t->next);
-            DSEND_HEAP_DOWN(txrun, w->tx, w->ntx, tx_before);
-        } else {
-            txrun done;
-            DSEND_HEAP_POP(txrun, w->tx, w->ntx, &done, tx_before);
-        }
+            txwheel_release(q, keys[k].i);
     }
+    if (keys != key)
+        free(keys);
     batch_flush(w);
-    return arm(w);
+    return rc ? rc : arm(w);
 }
 
 const dsend_emit dsend_emit_udp = {
@@ -279,4 +406,3 @@ const dsend_emit dsend_emit_udp = {
     .cancel = udp_cancel,
     .transmit = udp_transmit,
 };
-

@@ -14,6 +14,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +36,7 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     int rc = 0;
     w->comm = comm;
     w->cfg = cfg;
-    w->front_fd = w->rtsp_fd = w->udp_fd = -1;
+    w->front_fd = w->rtsp_fd = w->udp_fd = w->epfd = -1;
     w->lib.file = -1;
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
@@ -57,7 +59,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
                                     .sub_block = cfg->sub_block, .startup = cfg->startup,
                                     .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
                                     .send_ahead = cfg->lead, .pace_lead = cfg->pace_lead,
-                                    .pace_batch = cfg->pace_batch, .heartbeat = cfg->heartbeat,
+                                    .pace_batch = cfg->pace_batch,
+                                    .pace_burst = cfg->pace_burst, .heartbeat = cfg->heartbeat,
                                     .detect = cfg->detect, .beat_idle = 1,
                                     .admission = cfg->admission,
                                     .admit_load = cfg->admit_load};
@@ -92,7 +95,10 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
         rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
     if (rc == 0)
         rc = serve_listen(cfg->host, cfg->port + 1 + w->rank, &w->rtsp_fd);
-    if (rc == 0)
+    if (rc == 0 && (w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        rc = dsend_seterr(DSEND_EIO, "device %d: epoll_create1: %s", w->rank, strerror(errno));
+    /* the devices of a host agree on their one UDP port (collective) */
+    if ((rc = dsend_mpi_agree(comm, rc)) == 0)
         rc = serve_udp_open(w);
     if (rc == 0)
         rc = dsend_device_init(&w->dev, w->rank, &w->params, &w->store,
@@ -134,6 +140,8 @@ static void teardown(serve_world *w)
         close(w->front_fd);
     if (w->rtsp_fd >= 0)
         close(w->rtsp_fd);
+    if (w->epfd >= 0)
+        close(w->epfd);
     serve_udp_close(w);
 }
 
@@ -164,7 +172,7 @@ static void go_silent(serve_world *w)
     if (w->rtsp_fd >= 0)
         close(w->rtsp_fd);
     w->front_fd = w->rtsp_fd = -1;
-    w->ntx = 0;
+    serve_udp_drop_all(w);
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
     for (int r = 0; r < w->size; r++)
@@ -190,11 +198,31 @@ static void tell_failovers(serve_world *w)
         }
 }
 
+/* Sockets wait in one epoll set, so a turn costs the same with 10 or 4,000
+ * RTSP connections (a poll of every connection each turn cost most of a
+ * rank's time at 2,000 sessions); a closed one leaves the set by itself. */
+static void watch(serve_world *w, int fd)
+{
+    struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
+    if (fd >= 0)
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+static void accept_watched(serve_world *w, int lfd, int front)
+{
+    int before = w->nconns;
+    serve_accept(w, lfd, front);
+    for (int i = before; i < w->nconns; i++)
+        watch(w, w->conns[i]->fd);
+}
+
 static int loop(serve_world *w)
 {
     const dsend_serve_config *cfg = w->cfg;
-    static struct pollfd pfd[MAX_CONNS + 2];
+    struct epoll_event ev[256];
     int rc = 0, peer_stop = 0;
+    watch(w, w->front_fd);
+    watch(w, w->rtsp_fd);
     while (!stop_signal && !peer_stop && rc == 0) {
         int64_t now = serve_now(w);
         if (cfg->duration > 0 && now >= cfg->duration)
@@ -207,40 +235,50 @@ static int loop(serve_world *w)
             nanosleep(&nap, NULL);
             continue;
         }
-        if ((rc = fire_timers(w)) || (rc = serve_mpi_flush(w)) ||
-            (rc = serve_mpi_receive(w, &peer_stop)) || (rc = serve_mpi_flush(w)))
+        /* messages first: a device that slept long (a loaded host) hears the
+         * heartbeats waiting for it before its health timer judges anyone */
+        if ((rc = serve_mpi_receive(w, &peer_stop)) || (rc = fire_timers(w)) ||
+            (rc = serve_mpi_flush(w)))
             break;
         serve_mpi_reap(w);
         tell_failovers(w);
         serve_sessions_housekeeping(w, now);
-        int n = 0;
-        if (w->front_fd >= 0)
-            pfd[n++] = (struct pollfd){.fd = w->front_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = w->rtsp_fd, .events = POLLIN};
-        int base = n;
-        for (int i = 0; i < w->nconns; i++)
-            pfd[n++] = (struct pollfd){.fd = w->conns[i]->fd,
-                                       .events = (short)(POLLIN | (w->conns[i]->nout ? POLLOUT : 0))};
         /* sleep until the nearest timer; MPI has no descriptor, so at most
-         * a millisecond */
+         * a millisecond (ppoll on the epoll set: a timeout finer than
+         * epoll_wait's milliseconds) */
         int64_t t = serve_now(w), due = t + 1000000;
         for (int who = 0; who < DSEND_WAKERS; who++)
             if (w->timer[who] < due)
                 due = w->timer[who];
         struct timespec wait = {0, due > t ? (long)(due - t) : 0};
-        if (ppoll(pfd, (nfds_t)n, &wait, NULL) > 0) {
-            /* connections may close while handled (the last moves into the
-             * hole): walk backwards, then accept new ones */
-            for (int i = n - 1; i >= base; i--) {
-                int ci = i - base;
-                if (ci < w->nconns && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                    serve_conn_read(w, ci);
+        if (t - now > w->max_work)
+            w->max_work = t - now;
+        struct pollfd pfd = {.fd = w->epfd, .events = POLLIN};
+        int ready = ppoll(&pfd, 1, &wait, NULL);
+        int64_t woke = serve_now(w) - (due > t ? due : t);
+        w->turns++;
+        if (ready == 0 && woke > w->max_oversleep)
+            w->max_oversleep = woke;
+        if (ready == 0 && woke > 1000000)
+            w->oversleeps++;
+        int nev = ready > 0 ? epoll_wait(w->epfd, ev, 256, 0) : 0;
+        for (int k = 0; k < nev; k++) {
+            int fd = ev[k].data.fd;
+            if (fd == w->front_fd) {
+                accept_watched(w, fd, 1);
+            } else if (fd == w->rtsp_fd) {
+                accept_watched(w, fd, 0);
+            } else {
+                /* by descriptor: handling one may have closed others (the
+                 * last connection moves into the hole) */
+                for (int i = 0; i < w->nconns; i++)
+                    if (w->conns[i]->fd == fd) {
+                        serve_conn_read(w, i);
+                        break;
+                    }
             }
-            if (w->front_fd >= 0 && (pfd[0].revents & POLLIN))
-                serve_accept(w, w->front_fd, 1);
-            if (pfd[base - 1].revents & POLLIN)
-                serve_accept(w, w->rtsp_fd, 0);
         }
+        /* answers not written whole wait here, tried each turn */
         for (int i = w->nconns - 1; i >= 0; i--)
             if (w->conns[i]->nout)
                 serve_conn_flush(w, i);
@@ -278,16 +316,27 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     if (lrc)
         fprintf(stderr, "dsend serve: device %d: %s\n", w->rank, dsend_errmsg());
     serve_stop_all(w);
+    if (getenv("DSEND_LOOP_STATS"))
+        fprintf(stderr,
+                "dsend serve: device %d: %llu RTP packets sent, %llu late, %llu send errors; "
+                "loop: %llu turns, "
+                "longest turn %.3f ms (without its sleep), %llu wake-ups over 1 ms late (latest "
+                "%.3f ms)\n",
+                w->rank, (unsigned long long)w->sent_packets, (unsigned long long)w->late,
+                (unsigned long long)w->send_errors,
+                (unsigned long long)w->turns, (double)w->max_work / 1e6,
+                (unsigned long long)w->oversleeps, (double)w->max_oversleep / 1e6);
     uint64_t sum[6] = {0};
     int lost = 0;
     rc = serve_gather(w, res, sum, &lost);
     if (w->coordinator && !cfg->quiet) {
         fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
                      "%llu packets of paused, sought or ended plans not sent, %llu send "
-                     "errors",
+                     "errors, %llu packets late (more than --pace-batch after their departure)",
                 stop_signal ? " by a signal" : "", (unsigned long long)sum[4],
                 (unsigned long long)sum[0], (unsigned long long)sum[1],
-                (unsigned long long)sum[3], (unsigned long long)sum[2]);
+                (unsigned long long)sum[3], (unsigned long long)sum[2],
+                (unsigned long long)sum[5]);
         if (lost)
             fprintf(out, "; %d device%s lost (no statistics from %s)", lost, lost > 1 ? "s" : "",
                     lost > 1 ? "them" : "it");

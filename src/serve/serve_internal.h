@@ -22,7 +22,6 @@ enum { S_READY = 1, S_PLAYING, S_PAUSED };
 
 #define CONN_BUF DSEND_RTSP_MAX_REQUEST
 #define MAX_CONNS 4096
-#define UDP_BATCH 64
 
 typedef struct conn {
     int fd;
@@ -49,12 +48,44 @@ typedef struct outbuf {
     size_t n, cap;
 } outbuf;
 
-/* A committed run in the transmit queue: its next packet and when it leaves. */
+/* A committed run in the transmit queue: its next burst and when it leaves. */
 typedef struct txrun {
     int64_t next_at;
     uint64_t next;
+    int32_t link;          /* the next entry of its slot (or of the free list); -1: none */
     dsend_packet_run run;
 } txrun;
+
+/* The transmit queue (txwheel.c): a timing wheel of slots `width` ns wide. */
+typedef struct txwheel {
+    txrun *pool;
+    uint32_t cap;
+    int32_t free_head;
+    int32_t *head, *tail;  /* per slot: its entries, in the order they came */
+    uint64_t *bits;        /* slots not empty */
+    uint32_t nslots;       /* a power of two, >= 64 */
+    int64_t base;          /* absolute slot sent next; none before it */
+    int64_t width;
+    uint32_t count;        /* entries in slots */
+    int32_t *due;          /* txwheel_take's answer */
+    uint32_t ndue, capdue;
+} txwheel;
+
+int txwheel_init(txwheel *q, int64_t width);
+void txwheel_free(txwheel *q);
+/* A new entry, in the slot of t->next_at. */
+int txwheel_add(txwheel *q, const txrun *t);
+/* Entry i (taken) back in, in the slot of its next_at. */
+int txwheel_insert(txwheel *q, int32_t i);
+void txwheel_release(txwheel *q, int32_t i);
+/* Every entry due by `now` (its slot has begun) into q->due, taken out. */
+int txwheel_take(txwheel *q, int64_t now);
+/* Start of the first slot with an entry; INT64_MAX: none. */
+int64_t txwheel_next(const txwheel *q);
+void txwheel_clear(txwheel *q);
+
+/* One sendmmsg's messages (emit_udp.c) */
+typedef struct udp_batch udp_batch;
 
 typedef struct pending_send {
     MPI_Request req;
@@ -73,6 +104,7 @@ typedef struct serve_world {
     dsend_device dev;
     int64_t timer[DSEND_WAKERS]; /* armed by the clock's wake; INT64_MAX: none */
     int front_fd, rtsp_fd, udp_fd;
+    int epfd;              /* the loop's epoll set: listening sockets, RTSP connections */
     conn *conns[MAX_CONNS];
     int nconns;
     session *sessions;
@@ -89,18 +121,19 @@ typedef struct serve_world {
     uint8_t *told_dead;    /* devices whose death was said on stderr */
     uint8_t *survivors;    /* the coordinator's list, if it came while stopping */
     int coordinator;       /* this device gathers the statistics at the stop */
-    /* UDP: the transmit queue (a heap by next_at) and one sendmmsg batch */
-    txrun *tx;
-    size_t ntx, captx, max_tx;
+    /* UDP: the transmit queue and one sendmmsg batch */
+    txwheel tx;
     int64_t tx_wake;
-    unsigned char (*pkt)[12 + DSEND_PKT_PAYLOAD];
-    struct mmsghdr *msgs;
-    struct iovec *iov;
-    struct sockaddr_in *to;
-    int nbatch;
+    udp_batch *batch;
+    int gso;               /* the kernel takes UDP_SEGMENT */
     /* statistics */
     uint32_t next_device;  /* front: arrivals so far */
-    uint64_t sent_packets, sent_bytes, send_errors, unaddressed, cancelled, sessions_total;
+    uint64_t sent_packets, sent_bytes, send_errors, sessions_total;
+    uint64_t not_sent;     /* packets of paused, sought or ended plans, not sent */
+    uint64_t late;         /* packets that left more than --pace-batch after their departure */
+    /* the loop's own timing (DSEND_LOOP_STATS=1 prints it at the stop) */
+    uint64_t turns, oversleeps; /* turns; wake-ups more than 1 ms after the one asked for */
+    int64_t max_oversleep, max_work; /* ns: latest wake-up; longest turn without its sleep */
     dsend_series series;   /* wire bytes per --interval */
 } serve_world;
 
@@ -122,9 +155,13 @@ int serve_queue_request(serve_world *w, int device, const dsend_send_request *rq
 void serve_stop_all(serve_world *w);
 int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lost);
 
-/* emit_udp.c */
+/* emit_udp.c: the devices of a host share one UDP port (SO_REUSEPORT), so a
+ * client sees one RTP source however many devices send (collective over
+ * comm) */
 int serve_udp_open(serve_world *w);
 void serve_udp_close(serve_world *w);
+/* --fail: what was committed is not sent */
+void serve_udp_drop_all(serve_world *w);
 
 /* rtsp_conn.c */
 int serve_listen(const char *host, int port, int *fd);

@@ -55,14 +55,14 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
                                .requests_sent = dev->sched.requests,
                                .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
                                .wire_bytes = dev->pacer.wire_bytes,
-                               .stale = w->cancelled + w->unaddressed,
+                               .stale = w->not_sent,
                                .delayed = dev->pacer.delayed, .admitted = dev->sched.admitted,
                                .refused = dev->sched.refused,
                                .failovers = dev->health.failovers,
                                .takeovers = dev->health.takeovers,
                                .rerouted = dev->sched.rerouted};
-    uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors,
-                          w->cancelled + w->unaddressed, w->sessions_total, 0};
+    uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors, w->not_sent,
+                          w->sessions_total, w->late};
     unsigned long long nl = w->series.n, nmax = 0;
     MPI_CHECK(MPI_Reduce(counts, sum, 6, MPI_UINT64_T, MPI_SUM, 0, comm));
     MPI_CHECK(MPI_Allreduce(&nl, &nmax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm));

@@ -180,7 +180,7 @@ static int drain(sim_client *c, int64_t t)
             return rc;
         r->next += len;
         if (r->next < end) {
-            r->next_in = dsend_media_time(a, r->m.offset, r->m.depart, r->next) +
+            r->next_in = dsend_run_depart(a, r->m.offset, r->m.depart, r->m.burst, r->next) +
                          c->w->cfg->data_latency;
             DSEND_HEAP_DOWN(pending_run, c->runs, c->nruns, run_before);
         } else {
@@ -222,7 +222,7 @@ static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dse
         if (x->device != m.device || m.epoch >= x->epoch)
             continue;
         for (uint64_t o = m.offset; o < end; o += dsend_packet_len(a, o))
-            if (dsend_media_time(a, m.offset, m.depart, o) >= x->from) {
+            if (dsend_run_depart(a, m.offset, m.depart, m.burst, o) >= x->from) {
                 end = o;
                 break;
             }
@@ -238,7 +238,8 @@ static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dse
     if (rc)
         return rc;
     uint64_t last = dsend_packet_offset(a, dsend_packets_before(a, m.offset + m.bytes) - 1);
-    int64_t last_in = dsend_media_time(a, m.offset, m.depart, last) + w->cfg->data_latency;
+    int64_t last_in =
+        dsend_run_depart(a, m.offset, m.depart, m.burst, last) + w->cfg->data_latency;
     if (last_in <= ev->ts)
         return 0;
     dsend_event d;

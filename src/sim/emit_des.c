@@ -20,13 +20,13 @@ static int des_packets(void *ctx, const dsend_packet_run *run)
         if (run->depart >= d->down_at)
             return 0;
         uint64_t o = run->offset, end = run->offset + run->bytes;
-        while (o < end && dsend_media_time(a, run->offset, run->depart, o) < d->down_at)
+        while (o < end && dsend_run_depart(a, run->offset, run->depart, run->burst, o) < d->down_at)
             o += dsend_packet_len(a, o);
         bytes = (uint32_t)((o < end ? o : end) - run->offset);
     }
     ev_packets m = {.client = run->client, .asset = run->asset, .epoch = run->epoch,
                     .device = run->device, .offset = run->offset, .bytes = bytes,
-                    .flags = run->flags, .depart = run->depart};
+                    .flags = run->flags, .depart = run->depart, .burst = run->burst};
     if (!(run->flags & DSEND_RUN_END_MARKER))
         m.crc32c = dsend_payload_crc(a, run->offset, bytes, run->data);
     dsend_event ev;

@@ -149,7 +149,8 @@ static dsend_core_params core_params(const sim_world *w)
                                .sub_block = cfg->sub_block, .startup = cfg->startup,
                                .lead = cfg->lead, .tick = cfg->tick, .nic_bps = cfg->nic_bps,
                                .send_ahead = cfg->lead, .pace_lead = cfg->pace_lead,
-                               .pace_batch = cfg->pace_batch, .heartbeat = cfg->heartbeat,
+                               .pace_batch = cfg->pace_batch,
+                               .pace_burst = cfg->pace_burst, .heartbeat = cfg->heartbeat,
                                .detect = cfg->detect, .admission = cfg->admission,
                                .admit_load = cfg->admit_load};
 }

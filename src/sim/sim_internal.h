@@ -64,6 +64,7 @@ typedef struct ev_packets {
     uint32_t bytes, flags;
     int64_t depart;
     uint32_t crc32c;        /* of the run's payload: checked end to end */
+    uint32_t burst;         /* packets per burst: dsend_run_depart */
 } ev_packets;
 
 typedef struct ev_cancel {
