@@ -73,6 +73,20 @@ grep -q "^set label 'capacity $cap'" "$TMP/plan/capacity.gp" || fail "the figure
 grep -q "SLA DF p99 <= 100 ms" "$TMP/plan/capacity.gp" || fail "the figure does not mark the SLA's DF limit"
 grep -q "SLA underrun <= 1%" "$TMP/plan/capacity.gp" || fail "the figure does not mark the SLA's underrun limit"
 
+# serve's final statistics and a client's measurements, as JSON
+rtsp_server 2 auto --json
+timeout 120 "$DSEND" clients "rtsp://127.0.0.1:$SERVER_PORT/sample" --library "$DSEND_SAMPLE_LIB" \
+    --clients 2 --session 3s --json >"$TMP/clients.json" || fail "clients --json failed"
+jq -e '.streams_started == 2 and .packets.received > 0 and .packets.lost == 0' "$TMP/clients.json" \
+    >/dev/null || fail "clients --json: $(cat "$TMP/clients.json")"
+signal_ranks TERM "$SERVER_PID" || fail "no server process"
+wait "$SERVER_PID" || fail "server exit status $? after SIGTERM: $(cat "$TMP/server.err")"
+jq -e --argjson got "$(jq '.packets.received' "$TMP/clients.json")" \
+    '.stopped_by_signal == true and .devices == 2 and .sessions == 2 and .devices_lost == 0
+     and .rtp_packets_sent >= $got and (.per_device | length) == 2
+     and ([.per_device[].packets] | add) >= $got' "$TMP/server.out" >/dev/null ||
+    fail "serve --json: $(cat "$TMP/server.out")"
+
 # ---- the manual page
 expect_ok "$DSEND" --man
 cp "$TMP/ok.out" "$TMP/dsend.1"

@@ -31,6 +31,7 @@ typedef struct dsend_serve_config {
     double admit_load;
     uint64_t seed;
     int quiet;
+    int json;                  /* the final statistics as one JSON object, nothing before */
 } dsend_serve_config;
 
 /* Collective over comm; returns when a signal (SIGINT/SIGTERM) or the

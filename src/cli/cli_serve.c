@@ -69,8 +69,9 @@ int dsend_cmd_serve(dsend_cli *c)
         .admit_load = g->admit_load,
         .seed = (uint64_t)g->seed,
         .quiet = g->quiet,
+        .json = g->json,
     };
-    if (c->rank == 0 && !g->quiet) {
+    if (c->rank == 0 && !g->quiet && !g->json) {
         fprintf(c->out, "# dsend serve %s on %d devices\n", g->pos[0], c->size);
         dsend_options_print(c->cmd, g, c->out, "#   ");
         fflush(c->out);
@@ -83,7 +84,7 @@ int dsend_cmd_serve(dsend_cli *c)
         dsend_sim_config sc = {.seed = (uint64_t)g->seed, .interval = g->interval,
                                .nic_bps = g->nic};
         rc = dsend_sim_write(g->output, &sc, &r, conf, c->argc, c->argv, 0);
-        if (rc == 0 && !g->quiet)
+        if (rc == 0 && !g->quiet && !g->json)
             fprintf(c->out, "results written to %s\n", g->output);
         free(conf);
     }

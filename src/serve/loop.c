@@ -306,7 +306,7 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (w->rank == 0 && !cfg->quiet) {
+    if (w->rank == 0 && !cfg->quiet && !cfg->json) {
         fprintf(out, "dsend serve: %d devices; clients connect to rtsp://%s:%d/ASSET "
                      "(devices' own RTSP ports %d-%d)\n",
                 w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size);
@@ -329,20 +329,8 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     uint64_t sum[6] = {0};
     int lost = 0;
     rc = serve_gather(w, res, sum, &lost);
-    if (w->coordinator && !cfg->quiet) {
-        fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
-                     "%llu packets of paused, sought or ended plans not sent, %llu send "
-                     "errors, %llu packets late (more than --pace-batch after their departure)",
-                stop_signal ? " by a signal" : "", (unsigned long long)sum[4],
-                (unsigned long long)sum[0], (unsigned long long)sum[1],
-                (unsigned long long)sum[3], (unsigned long long)sum[2],
-                (unsigned long long)sum[5]);
-        if (lost)
-            fprintf(out, "; %d device%s lost (no statistics from %s)", lost, lost > 1 ? "s" : "",
-                    lost > 1 ? "them" : "it");
-        fputc('\n', out);
-        fflush(out);
-    }
+    if (w->coordinator && !cfg->quiet)
+        serve_stop_report(w, out, res, sum, lost, stop_signal != 0);
     teardown(w);
     free(w);
     return lrc ? DSEND_EIO : rc;

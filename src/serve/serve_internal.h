@@ -154,6 +154,10 @@ int serve_queue_request(serve_world *w, int device, const dsend_send_request *rq
 /* stop.c */
 void serve_stop_all(serve_world *w);
 int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lost);
+/* The coordinator's last word: the totals (and, with --json, every
+ * device's figures from res) as a line of text or one JSON object. */
+void serve_stop_report(const serve_world *w, FILE *out, const dsend_sim_result *res,
+                       const uint64_t sum[6], int lost, int by_signal);
 
 /* emit_udp.c: the devices of a host share one UDP port (SO_REUSEPORT), so a
  * client sees one RTP source however many devices send (collective over

@@ -5,6 +5,7 @@
 #include "dsend/error.h"
 #include "serve/serve_internal.h"
 #include "util/check.h"
+#include "util/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -188,4 +189,62 @@ out:
     free(alive);
     free(ranks);
     return rc;
+}
+
+void serve_stop_report(const serve_world *w, FILE *out, const dsend_sim_result *res,
+                       const uint64_t sum[6], int lost, int by_signal)
+{
+    if (!w->cfg->json) {
+        fprintf(out, "dsend serve: stopped%s; %llu sessions, %llu RTP packets (%llu bytes) sent, "
+                     "%llu packets of paused, sought or ended plans not sent, %llu send "
+                     "errors, %llu packets late (more than --pace-batch after their departure)",
+                by_signal ? " by a signal" : "", (unsigned long long)sum[4],
+                (unsigned long long)sum[0], (unsigned long long)sum[1],
+                (unsigned long long)sum[3], (unsigned long long)sum[2],
+                (unsigned long long)sum[5]);
+        if (lost)
+            fprintf(out, "; %d device%s lost (no statistics from %s)", lost, lost > 1 ? "s" : "",
+                    lost > 1 ? "them" : "it");
+        fputc('\n', out);
+        fflush(out);
+        return;
+    }
+    dsend_json j;
+    dsend_json_begin(&j, out);
+    dsend_json_int(&j, "devices", w->size);
+    dsend_json_int(&j, "devices_lost", lost);
+    dsend_json_bool(&j, "stopped_by_signal", by_signal);
+    dsend_json_real(&j, "served_s", (double)serve_now(w) / 1e9);
+    dsend_json_uint(&j, "sessions", sum[4]);
+    dsend_json_uint(&j, "rtp_packets_sent", sum[0]);
+    dsend_json_uint(&j, "rtp_bytes_sent", sum[1]);
+    dsend_json_uint(&j, "not_sent", sum[3]);
+    dsend_json_uint(&j, "send_errors", sum[2]);
+    dsend_json_uint(&j, "late", sum[5]);
+    if (res && res->devs) {
+        dsend_json_array(&j, "per_device"); /* a lost device's figures are zeros */
+        for (int d = 0; d < res->devices; d++) {
+            const dsend_device_stats *s = &res->devs[d];
+            dsend_json_object(&j, NULL);
+            dsend_json_int(&j, "device", d);
+            dsend_json_uint(&j, "packets", s->packets);
+            dsend_json_uint(&j, "wire_bytes", s->wire_bytes);
+            dsend_json_uint(&j, "bytes", s->bytes);
+            dsend_json_uint(&j, "sub_blocks", s->sub_blocks);
+            dsend_json_uint(&j, "requests_received", s->requests_received);
+            dsend_json_uint(&j, "requests_sent", s->requests_sent);
+            dsend_json_uint(&j, "max_queue", s->max_queue);
+            dsend_json_uint(&j, "not_sent", s->stale);
+            dsend_json_uint(&j, "delayed", s->delayed);
+            dsend_json_uint(&j, "admitted", s->admitted);
+            dsend_json_uint(&j, "refused", s->refused);
+            dsend_json_uint(&j, "failovers", s->failovers);
+            dsend_json_uint(&j, "takeovers", s->takeovers);
+            dsend_json_uint(&j, "rerouted", s->rerouted);
+            dsend_json_end(&j);
+        }
+        dsend_json_end(&j);
+    }
+    dsend_json_finish(&j);
+    fflush(out);
 }
