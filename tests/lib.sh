@@ -9,6 +9,18 @@ fail() {
     exit 1
 }
 
+# skip WHY: this test cannot run here (a tool it needs is missing): exit 77,
+# which automake counts as SKIP, never PASS.  Call it before starting anything.
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+# need NAME VALUE: the tool env.sh found as VALUE (a command), else SKIP.
+need() {
+    [ -n "$2" ] && command -v "$2" >/dev/null 2>&1 || skip "$1 not found (scripts/debian-packages.txt)"
+}
+
 # A fresh temporary directory, removed when the test exits.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dsend-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -100,6 +112,12 @@ rtsp_server() {
         fail "server did not listen on $port"
     done
     fail "server found no free ports in 5 attempts: $(cat "$TMP/server.err")"
+}
+
+# clients URL ARGS...: `dsend clients`, bounded in time (a server that never
+# ends a session fails the test instead of stalling the suite).
+clients() {
+    timeout -k 5 "${DSEND_CLIENTS_TIMEOUT:-120}" "$DSEND" clients "$@"
 }
 
 . "$DSEND_TOP_SRCDIR/scripts/procs.sh" # signal_ranks: our own ranks, by process id
