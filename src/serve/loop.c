@@ -207,8 +207,11 @@ static int loop(serve_world *w)
             nanosleep(&nap, NULL);
             continue;
         }
-        if ((rc = fire_timers(w)) || (rc = serve_mpi_flush(w)) ||
-            (rc = serve_mpi_receive(w, &peer_stop)) || (rc = serve_mpi_flush(w)))
+        /* hear the others before the timers judge them: after this process
+         * was held off the CPU, their heartbeats wait here, and a health
+         * timer firing first would take them all for dead */
+        if ((rc = serve_mpi_receive(w, &peer_stop)) || (rc = fire_timers(w)) ||
+            (rc = serve_mpi_flush(w)))
             break;
         serve_mpi_reap(w);
         tell_failovers(w);
