@@ -141,6 +141,36 @@ rtsp_request() {
     printf '%s\n' "${line%$'\r'}"
 }
 
+# A conversation on one RTSP connection (fd 3): rtsp_open PORT, then
+# rtsp_ask FORMAT [ARGS...] sends a request (printf FORMAT) and reads the
+# whole answer (5 s at most): RTSP_STATUS is its status code ("closed" if
+# none came), RTSP_SESSION the id of its Session header if it had one (kept
+# otherwise); rtsp_close ends it.
+rtsp_open() {
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || fail "cannot connect to port $1"
+}
+rtsp_close() {
+    exec 3<&- 3>&-
+}
+rtsp_ask() {
+    # shellcheck disable=SC2059 # the format is the request
+    printf "$@" >&3 2>/dev/null
+    local line len=0 body
+    RTSP_STATUS=closed
+    IFS= read -r -t 5 line <&3 || return 0
+    line=${line%$'\r'}
+    case "$line" in "RTSP/1.0 "[0-9][0-9][0-9]" "*) RTSP_STATUS=${line:9:3} ;; *) return 0 ;; esac
+    while IFS= read -r -t 5 line <&3; do
+        line=${line%$'\r'}
+        [ -n "$line" ] || break
+        case "$line" in
+        [Ss]ession:*) line=${line#*:} && line=${line# } && RTSP_SESSION=${line%%;*} ;;
+        [Cc]ontent-[Ll]ength:*) len=${line#*:} && len=${len# } ;;
+        esac
+    done
+    [ "$len" -eq 0 ] || IFS= read -r -N "$len" -t 5 body <&3 || true
+}
+
 # video_frames FILE: the video frame count ffprobe reads.
 video_frames() {
     "$DSEND_FFPROBE" -v error -count_frames -select_streams v \
