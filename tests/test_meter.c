@@ -289,6 +289,31 @@ static void seek_cut(void **state)
     dsend_meter_free(&f.m);
 }
 
+/* A resume the server starts before what was received (at its sub-block):
+ * the copies past the cut were the duplicates.  0..9 received, resumed
+ * from 5: the first plan keeps 0..4, the second gets 5..19; every packet
+ * once, 5 twice. */
+static void resume_resends(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 20 * MS, 0, 20 * PKT);
+    for (uint64_t k = 0; k < 10; k++)
+        rx(&f, k, (int64_t)k * 10 * MS);
+    dsend_meter_pause(&f.m, 60 * MS);
+    dsend_meter_resume(&f.m, 500 * MS);
+    assert_int_equal(dsend_meter_plan_begin(&f.m, 5 * PKT, 20 * PKT, 0), 0);
+    for (uint64_t k = 5; k < 20; k++)
+        rx(&f, k, 500 * MS + (int64_t)k * MS);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.expected, 20);
+    assert_int_equal(f.st.received, 20);
+    assert_int_equal(f.st.duplicate, 5);
+    assert_int_equal(f.st.bytes, 20 * PKT);
+    assert_int_equal(f.st.lost, 0);
+    dsend_meter_free(&f.m);
+}
+
 /* A refused stream expects nothing and misses nothing; a stream that
  * receives nothing never starts and loses everything. */
 static void refused_and_silent(void **state)
@@ -322,7 +347,7 @@ int main(void)
         cmocka_unit_test(pause_resume),   cmocka_unit_test(jitter_step),
         cmocka_unit_test(df_burst_gap),   cmocka_unit_test(loss_burst),
         cmocka_unit_test(lateness_senders), cmocka_unit_test(seek_cut),
-        cmocka_unit_test(refused_and_silent),
+        cmocka_unit_test(refused_and_silent), cmocka_unit_test(resume_resends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

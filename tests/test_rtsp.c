@@ -202,6 +202,14 @@ static void transport(void **state)
     assert_int_equal(dsend_rtsp_parse_transport("RTP/AVP;unicast;client_port=5000-70000", &t), -1);
     assert_int_equal(dsend_rtsp_parse_transport("RTP/AVP;unicast;client_port=50x0", &t), -1);
     assert_int_equal(dsend_rtsp_parse_transport("RTP/AVP;unicast;client_port=", &t), -1);
+    /* numbers past any integer type */
+    assert_int_equal(
+        dsend_rtsp_parse_transport("RTP/AVP;unicast;client_port=99999999999999999999", &t), -1);
+    assert_int_equal(
+        dsend_rtsp_parse_transport("RTP/AVP;unicast;client_port=5000-99999999999999999999", &t),
+        -1);
+    assert_int_equal(
+        dsend_rtsp_parse_transport("RTP/AVP;unicast;client_port=-18446744073709551615", &t), -1);
 }
 
 static void range(void **state)
@@ -237,6 +245,10 @@ static void range(void **state)
     assert_int_equal(dsend_rtsp_parse_range("npt=1-2x", &s, &e), -1);
     assert_int_equal(dsend_rtsp_parse_range("npt=inf-", &s, &e), -1);
     assert_int_equal(dsend_rtsp_parse_range("npt=1e10-", &s, &e), -1); /* absurd */
+    assert_int_equal(dsend_rtsp_parse_range("npt=1e400-", &s, &e), -1);
+    assert_int_equal(dsend_rtsp_parse_range("npt=nan-", &s, &e), -1);
+    assert_int_equal(dsend_rtsp_parse_range("npt=1-nan", &s, &e), -1);
+    assert_int_equal(dsend_rtsp_parse_range("npt=1-inf", &s, &e), -1);
 }
 
 /* Every status the server sends has its RFC 2326 reason. */
