@@ -1,7 +1,7 @@
 #!/bin/bash
 # Mutation check: do the tests catch what breaks?
 #
-#   tests/mutate.sh [--list] [--keep] [ID|GLOB ...]      (or: make mutate)
+#   tests/mutate.sh [--list|--dry-run] [--keep] [ID|GLOB ...]   (or: make mutate)
 #
 # Applies each deliberate bug of tests/mutations.txt (all, or those whose id
 # matches an argument: `tests/mutate.sh 'meter-*' bye-never-sent`) to a
@@ -9,6 +9,7 @@
 # -- builds it, runs the tests named with the mutation, and prints whether
 # they caught it.  A mutation the tests pass is a SURVIVOR: strengthen the
 # tests, never the other way round.  Exit 0 when every mutation was caught.
+# --dry-run only checks that every mutation still applies to this tree.
 #
 # The copy is of the working tree as it is (tracked and untracked files that
 # git does not ignore), built once (configure, make, the test programs and
@@ -23,12 +24,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(git -C "$here" rev-parse --show-toplevel) || { echo "mutate: not in a git work tree" >&2; exit 2; }
 list=$here/mutations.txt
-keep= only_list=
+keep= only_list= dry=
 pats=()
 for a in "$@"; do
     case "$a" in
     --list) only_list=1 ;;
     --keep) keep=1 ;;
+    --dry-run) dry=1 ;;
     -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "mutate: unknown option $a" >&2; exit 2 ;;
     *) pats+=("$a") ;;
@@ -74,21 +76,6 @@ if [ -n "$only_list" ]; then
 fi
 [ ${#todo[@]} -gt 0 ] || { echo "mutate: no mutation matches: ${pats[*]}" >&2; exit 2; }
 
-# ---- a scratch copy, built once -----------------------------------------
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/dsend-mutate.XXXXXX")
-cleanup() { [ -n "$keep" ] && echo "mutate: scratch copy kept in $scratch" || rm -rf "$scratch"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-src=$scratch/src
-mkdir -p "$src"
-(cd "$top" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-    tar --null -T - -cf -) | tar -xf - -C "$src" || { echo "mutate: cannot copy the tree" >&2; exit 2; }
-echo "mutate: building a scratch copy in $src"
-t0=$(date +%s)
-(cd "$src" && autoreconf -fi && ./configure && make -j2 && make -j2 check TESTS=) >"$scratch/build.log" 2>&1 ||
-    { tail -30 "$scratch/build.log"; echo "mutate: the unmutated copy does not build" >&2; keep=1; exit 2; }
-echo "mutate: built in $(($(date +%s) - t0)) s"
-
 # apply FILE HUNKS: replace each hunk's "-" lines (exactly once in FILE) by its "+" lines
 apply() {
     local file=$1 body=$2 from= to= state= line
@@ -110,6 +97,37 @@ apply() {
     done <<<"$body"
     flush
 }
+
+if [ -n "$dry" ]; then
+    bad=0
+    tmpf=$(mktemp)
+    for i in "${todo[@]}"; do
+        cp "$top/${files[i]}" "$tmpf"
+        if apply "$tmpf" "${bodies[i]}" 2>"$tmpf.err"; then
+            printf '%-30s applies\n' "${ids[i]}"
+        else
+            printf '%-30s STALE: %s\n' "${ids[i]}" "$(tail -1 "$tmpf.err")"
+            bad=1
+        fi
+    done
+    rm -f "$tmpf" "$tmpf.err"
+    exit $bad
+fi
+
+# ---- a scratch copy, built once -----------------------------------------
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/dsend-mutate.XXXXXX")
+cleanup() { [ -n "$keep" ] && echo "mutate: scratch copy kept in $scratch" || rm -rf "$scratch"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+src=$scratch/src
+mkdir -p "$src"
+(cd "$top" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+    tar --null -T - -cf -) | tar -xf - -C "$src" || { echo "mutate: cannot copy the tree" >&2; exit 2; }
+echo "mutate: building a scratch copy in $src"
+t0=$(date +%s)
+(cd "$src" && autoreconf -fi && ./configure && make -j2 && make -j2 check TESTS=) >"$scratch/build.log" 2>&1 ||
+    { tail -30 "$scratch/build.log"; echo "mutate: the unmutated copy does not build" >&2; keep=1; exit 2; }
+echo "mutate: built in $(($(date +%s) - t0)) s"
 
 # programs TEST...: what the tests run (all libdsend is linked in statically:
 # only these are relinked after a mutation)
