@@ -1,7 +1,8 @@
 # dsend ingest on real MPEG-TS files made by ffmpeg, and its refusals.
 . "$DSEND_TOP_SRCDIR/tests/lib.sh"
 set -u
-[ -n "$DSEND_FFMPEG" ] || { echo "ffmpeg missing"; exit 77; }
+need ffmpeg "$DSEND_FFMPEG"
+need h5dump "$DSEND_H5DUMP"
 
 # The bundled sample: bitrate from PCRs close to ffprobe's, name from the file.
 expect_ok "$DSEND" ingest "$DSEND_SAMPLE_TS" -o "$TMP/lib.h5"
@@ -23,11 +24,9 @@ dur=$(awk '$2 == "mpeg2-mp2" { print $6 }' "$TMP/ok.out")
 awk -v d="$dur" 'BEGIN { exit !(d > 5.4 && d < 6.6) }' || fail "duration $dur s, want about 6 s"
 
 # The library is plain HDF5: h5dump shows the attributes.
-if [ -n "$DSEND_H5DUMP" ]; then
-    "$DSEND_H5DUMP" -A "$TMP/two.h5" >"$TMP/dump" || fail "h5dump failed"
-    grep -q '"dsend-library"' "$TMP/dump" || fail "h5dump shows no dsend_format"
-    grep -q 'ATTRIBUTE "bitrate_bps"' "$TMP/dump" || fail "h5dump shows no bitrate_bps"
-fi
+"$DSEND_H5DUMP" -A "$TMP/two.h5" >"$TMP/dump" || fail "h5dump failed"
+grep -q '"dsend-library"' "$TMP/dump" || fail "h5dump shows no dsend_format"
+grep -q 'ATTRIBUTE "bitrate_bps"' "$TMP/dump" || fail "h5dump shows no bitrate_bps"
 
 # --bitrate overrides the PCRs; duration follows from it.
 expect_ok "$DSEND" ingest "$TMP/mpeg2-mp2.ts" -o "$TMP/given.h5" --bitrate 2Mbit/s --block-size 13160

@@ -2,7 +2,7 @@
 # runs share one figure; malformed or foreign files get one clear line.
 . "$DSEND_TOP_SRCDIR/tests/lib.sh"
 set -u
-command -v gnuplot >/dev/null || { echo "gnuplot missing"; exit 77; }
+need gnuplot gnuplot
 run() { timeout 120 "$DSEND_MPIRUN" -q --oversubscribe -np 3 "$DSEND" sim "$DSEND_SAMPLE_LIB" -q "$@"; }
 run --clients 40 --out "$TMP/a.h5" --trace || fail "sim a"
 run --clients 40 --layout hash --nic 30Mbit/s --out "$TMP/b.h5" || fail "sim b"

@@ -9,6 +9,18 @@ fail() {
     exit 1
 }
 
+# skip WHY: this test cannot run here (a tool it needs is missing): exit 77,
+# which automake counts as SKIP, never PASS.  Call it before starting anything.
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+# need NAME VALUE: the tool env.sh found as VALUE (a command), else SKIP.
+need() {
+    [ -n "$2" ] && command -v "$2" >/dev/null 2>&1 || skip "$1 not found (scripts/debian-packages.txt)"
+}
+
 # A fresh temporary directory, removed when the test exits.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dsend-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -102,6 +114,12 @@ rtsp_server() {
     fail "server found no free ports in 5 attempts: $(cat "$TMP/server.err")"
 }
 
+# clients URL ARGS...: `dsend clients`, bounded in time (a server that never
+# ends a session fails the test instead of stalling the suite).
+clients() {
+    timeout -k 5 "${DSEND_CLIENTS_TIMEOUT:-120}" "$DSEND" clients "$@"
+}
+
 . "$DSEND_TOP_SRCDIR/scripts/procs.sh" # signal_ranks: our own ranks, by process id
 
 stop_server() {
@@ -121,6 +139,36 @@ rtsp_request() {
     IFS= read -r -t 5 line <&3 || true
     exec 3<&- 3>&-
     printf '%s\n' "${line%$'\r'}"
+}
+
+# A conversation on one RTSP connection (fd 3): rtsp_open PORT, then
+# rtsp_ask FORMAT [ARGS...] sends a request (printf FORMAT) and reads the
+# whole answer (5 s at most): RTSP_STATUS is its status code ("closed" if
+# none came), RTSP_SESSION the id of its Session header if it had one (kept
+# otherwise); rtsp_close ends it.
+rtsp_open() {
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || fail "cannot connect to port $1"
+}
+rtsp_close() {
+    exec 3<&- 3>&-
+}
+rtsp_ask() {
+    # shellcheck disable=SC2059 # the format is the request
+    printf "$@" >&3 2>/dev/null
+    local line len=0 body
+    RTSP_STATUS=closed
+    IFS= read -r -t 5 line <&3 || return 0
+    line=${line%$'\r'}
+    case "$line" in "RTSP/1.0 "[0-9][0-9][0-9]" "*) RTSP_STATUS=${line:9:3} ;; *) return 0 ;; esac
+    while IFS= read -r -t 5 line <&3; do
+        line=${line%$'\r'}
+        [ -n "$line" ] || break
+        case "$line" in
+        [Ss]ession:*) line=${line#*:} && line=${line# } && RTSP_SESSION=${line%%;*} ;;
+        [Cc]ontent-[Ll]ength:*) len=${line#*:} && len=${len# } ;;
+        esac
+    done
+    [ "$len" -eq 0 ] || IFS= read -r -N "$len" -t 5 body <&3 || true
 }
 
 # video_frames FILE: the video frame count ffprobe reads.

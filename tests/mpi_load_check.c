@@ -6,8 +6,9 @@
  * awkward sizes (shorter than one block, exact multiples, one byte over) and
  * synthetic ones; LIB is then DIR/made.h5.
  * Checks, on comm = MPI_COMM_WORLD or (--subcomm) on each half of it:
- *  - every stored block is held by exactly R devices, the ones the layout
- *    names, and its bytes match the library read serially by rank 0;
+ *  - every stored block is held by exactly R devices (R <= devices of the
+ *    communicator, else the check fails), the ones the layout names, and
+ *    every copy's bytes match the library read serially by rank 0;
  *  - synthetic blocks are accounted exactly R times in all;
  *  - --corrupt: after one byte of one block is changed behind the checksum's
  *    back, the load fails on every rank with DSEND_ECHECKSUM naming the block.
@@ -114,69 +115,86 @@ static void check_load(MPI_Comm comm, const char *path, const char *policy, int 
         CHECK((uint32_t)rep == s.blocks[i].replica, "replica index");
         CHECK(dsend_store_find(&s, s.blocks[i].asset, s.blocks[i].block) == &s.blocks[i], "find");
     }
-    /* count copies of every stored block over all devices, and their CRCs */
-    uint64_t total = 0;
-    for (uint32_t a = 0; a < lib.nassets; a++)
+    /* the CRC of every stored block, from an independent serial read by
+     * rank 0 (the whole dataset, not the loader's hyperslabs), known to
+     * every rank: each copy is checked on its own (an even number of
+     * identical wrong copies must not cancel out) */
+    uint64_t total = 0, syn_total = 0;
+    for (uint32_t a = 0; a < lib.nassets; a++) {
         if (lib.assets[a].kind == DSEND_ASSET_MPEGTS)
             total += lib.assets[a].blocks;
-    int *copies = calloc(total, sizeof *copies), *sum = calloc(total, sizeof *sum);
-    uint32_t *crc = calloc(total, sizeof *crc), *crcx = calloc(total, sizeof *crcx);
-    uint64_t base = 0, k = 0;
-    for (uint32_t a = 0; a < lib.nassets; a++) {
-        if (lib.assets[a].kind != DSEND_ASSET_MPEGTS)
-            continue;
-        for (; k < s.nblocks && s.blocks[k].asset == a; k++) {
-            copies[base + s.blocks[k].block] = 1;
-            crc[base + s.blocks[k].block] = dsend_crc32c(0, s.blocks[k].data, s.blocks[k].len);
-        }
-        base += lib.assets[a].blocks;
+        else
+            syn_total += lib.assets[a].blocks * (uint64_t)R;
     }
-    MPI_Reduce(copies, sum, (int)total, MPI_INT, MPI_SUM, 0, comm);
-    /* XOR of R identical CRCs is 0 (R even) or the CRC (R odd) */
-    MPI_Reduce(crc, crcx, (int)total, MPI_UINT32_T, MPI_BXOR, 0, comm);
-    unsigned long long syn[2] = {s.synthetic_blocks, 0}, synsum[2];
-    MPI_Reduce(syn, synsum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm);
+    uint32_t *want = calloc(total + 1, sizeof *want);
+    int *copies = calloc(total + 1, sizeof *copies), *sum = calloc(total + 1, sizeof *sum);
+    int *good = calloc(total + 1, sizeof *good), *goodsum = calloc(total + 1, sizeof *goodsum);
+    CHECK(want && copies && sum && good && goodsum, "out of memory");
+    uint64_t base = 0, k = 0;
     if (rank == 0) {
-        /* independent serial read: the whole dataset, not the loader's hyperslabs */
         dsend_library ser;
         CHECK(dsend_library_open(path, MPI_COMM_NULL, &ser) == 0, "%s", dsend_errmsg());
-        base = 0;
-        uint64_t syn_total = 0;
         for (uint32_t a = 0; a < ser.nassets; a++) {
             const dsend_asset *as = &ser.assets[a];
-            if (as->kind != DSEND_ASSET_MPEGTS) {
-                syn_total += as->blocks * (uint64_t)R;
+            if (as->kind != DSEND_ASSET_MPEGTS)
                 continue;
-            }
             uint8_t *all = malloc(as->size);
             char dp[128];
             snprintf(dp, sizeof dp, "assets/%s/data", as->name);
             hid_t d = H5Dopen2(ser.file, dp, H5P_DEFAULT);
-            CHECK(H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0, "read");
+            CHECK(all && H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0,
+                  "read");
             H5Dclose(d);
-            for (uint64_t b = 0; b < as->blocks; b++) {
-                uint32_t want = dsend_crc32c(0, all + b * as->block_size,
-                                             dsend_asset_block_len(as, b));
-                CHECK(sum[base + b] == R, "asset %s block %llu held %d times, want %d", as->name,
-                      (unsigned long long)b, sum[base + b], R);
-                CHECK(crcx[base + b] == (R % 2 ? want : 0u),
-                      "asset %s block %llu: bytes in RAM differ from the file", as->name,
-                      (unsigned long long)b);
-            }
+            for (uint64_t b = 0; b < as->blocks; b++)
+                want[base + b] = dsend_crc32c(0, all + b * as->block_size,
+                                              dsend_asset_block_len(as, b));
             base += as->blocks;
             free(all);
+        }
+        dsend_library_close(&ser);
+    }
+    MPI_Bcast(want, (int)total, MPI_UINT32_T, 0, comm);
+    base = 0;
+    for (uint32_t a = 0; a < lib.nassets; a++) {
+        if (lib.assets[a].kind != DSEND_ASSET_MPEGTS)
+            continue;
+        for (; k < s.nblocks && s.blocks[k].asset == a; k++) {
+            uint64_t i = base + s.blocks[k].block;
+            copies[i] = 1;
+            good[i] = dsend_crc32c(0, s.blocks[k].data, s.blocks[k].len) == want[i];
+        }
+        base += lib.assets[a].blocks;
+    }
+    MPI_Reduce(copies, sum, (int)total, MPI_INT, MPI_SUM, 0, comm);
+    MPI_Reduce(good, goodsum, (int)total, MPI_INT, MPI_SUM, 0, comm);
+    unsigned long long syn[2] = {s.synthetic_blocks, 0}, synsum[2];
+    MPI_Reduce(syn, synsum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm);
+    if (rank == 0) {
+        base = 0;
+        for (uint32_t a = 0; a < lib.nassets; a++) {
+            const dsend_asset *as = &lib.assets[a];
+            if (as->kind != DSEND_ASSET_MPEGTS)
+                continue;
+            for (uint64_t b = 0; b < as->blocks; b++) {
+                CHECK(sum[base + b] == R, "asset %s block %llu held %d times, want %d", as->name,
+                      (unsigned long long)b, sum[base + b], R);
+                CHECK(goodsum[base + b] == R,
+                      "asset %s block %llu: %d of its %d copies in RAM differ from the file",
+                      as->name, (unsigned long long)b, R - goodsum[base + b], R);
+            }
+            base += as->blocks;
         }
         CHECK(synsum[0] == syn_total, "synthetic blocks accounted %llu, want %llu", synsum[0],
               (unsigned long long)syn_total);
         printf("%s on %d devices, layout %s, R=%d: %llu stored blocks each held exactly %d times, "
-               "bytes match the file; %llu synthetic blocks accounted\n",
+               "every copy's bytes match the file; %llu synthetic blocks accounted\n",
                path, size, policy, R, (unsigned long long)total, R, synsum[0]);
-        dsend_library_close(&ser);
     }
+    free(want);
+    free(good);
+    free(goodsum);
     free(copies);
     free(sum);
-    free(crc);
-    free(crcx);
     dsend_store_free(&s);
     dsend_layout_close(&L);
     dsend_library_close(&lib);
@@ -227,7 +245,8 @@ int main(int argc, char **argv)
         MPI_Comm_split(MPI_COMM_WORLD, world_rank < size / 2, world_rank, &comm);
     int csize;
     MPI_Comm_size(comm, &csize);
-    check_load(comm, path, policy, R > csize ? csize : R, corrupted, bad_asset, bad_block);
+    CHECK(R >= 1 && R <= csize, "R=%d copies on a communicator of %d devices", R, csize);
+    check_load(comm, path, policy, R, corrupted, bad_asset, bad_block);
     if (subcomm)
         MPI_Comm_free(&comm);
     if (corrupted && world_rank == 0)

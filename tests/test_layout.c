@@ -88,6 +88,29 @@ static void stripe_balance(void **state)
         }
 }
 
+/* stripe: the first blocks of a catalogue (every session's start, the hot
+ * ones) spread over every device: the blocks 0..k of D x 7 assets put the
+ * same count on each device, whatever k. */
+static void stripe_starts_spread(void **state)
+{
+    (void)state;
+    for (int D = 2; D <= 16; D++) {
+        dsend_layout L;
+        assert_int_equal(dsend_layout_open(&L, &dsend_layout_stripe, D, 1), 0);
+        for (uint64_t k = 0; k < 3; k++) {
+            uint64_t per[16] = {0};
+            for (uint32_t a = 0; a < (uint32_t)D * 7; a++) {
+                int x[1];
+                dsend_layout_place(&L, a, k, x);
+                per[x[0]]++;
+            }
+            for (int d = 0; d < D; d++)
+                assert_int_equal(per[d], 7);
+        }
+        dsend_layout_close(&L);
+    }
+}
+
 /* stripe: declustered secondaries.  Over (D-1) rounds of D blocks, the
  * secondaries of the blocks whose primary is device x are every other
  * device equally often, so a dead device's load spreads evenly. */
@@ -201,6 +224,7 @@ int main(void)
         cmocka_unit_test(distinct_and_deterministic),
         cmocka_unit_test(stripe_balance),
         cmocka_unit_test(stripe_declustered),
+        cmocka_unit_test(stripe_starts_spread),
         cmocka_unit_test(hash_balance),
         cmocka_unit_test(validation),
     };

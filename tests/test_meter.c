@@ -21,9 +21,9 @@ static dsend_asset asset(void)
     a.kind = DSEND_ASSET_SYNTHETIC;
     a.bitrate_bps = PKT * 8 * 100;
     a.block_size = 10 * PKT;
-    a.size = 100 * PKT; /* 1 s */
-    a.blocks = 10;
-    a.duration_ns = 1000 * MS;
+    a.size = 200 * PKT; /* 2 s */
+    a.blocks = 20;
+    a.duration_ns = 2000 * MS;
     return a;
 }
 
@@ -65,6 +65,8 @@ static void constant_delay(void **state)
     assert_int_equal(f.st.late, 0);
     assert_int_equal(f.st.underruns, 0);
     assert_int_equal(f.st.max_lateness, -200 * MS);
+    assert_int_equal(f.st.mean_lateness, -200 * MS);
+    assert_int_equal(f.st.max_gap_us, 10000);
     assert_true(f.st.mlr == 0.0);
     dsend_meter_free(&f.m);
 }
@@ -181,13 +183,171 @@ static void pause_resume(void **state)
     dsend_meter_free(&f.m);
 }
 
+/* A step in the delay: 0 for packets 0..49, 5 ms from packet 50 on.  One
+ * difference D = 5 ms, then none: J = 5/16 ms after packet 50, then
+ * J -= J/16 for each of the 49 packets after it. */
+static void jitter_step(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 100 * PKT);
+    for (uint64_t k = 0; k < 100; k++)
+        rx(&f, k, (int64_t)k * 10 * MS + (k >= 50 ? 5 * MS : 0));
+    dsend_meter_final(&f.m);
+    double want = 5.0 / 16 * pow(15.0 / 16.0, 49);
+    assert_true(fabs(f.st.jitter_ms - want) < 1e-9);
+    dsend_meter_free(&f.m);
+}
+
+/* A hole and a burst in a steady stream, 2 s of media: packets 100..104
+ * (due 1000..1040 ms) arrive at 1050 ms with packet 105.  In the interval
+ * [1000, 2000) ms the virtual buffer falls 5 packets below its level
+ * (-5) and then rises one packet above it (+1): DF = 6 packets = 60 ms;
+ * the steady first second swings by one packet (10 ms).  Nothing is lost,
+ * the longest gap is 60 ms (1050 - 990), and the delayed packets are late
+ * against a 20 ms prebuffer: one stall of 40 ms (packet 100 due at
+ * 1010 ms). */
+static void df_burst_gap(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 10 * MS, 0, 200 * PKT);
+    for (uint64_t k = 0; k < 200; k++)
+        rx(&f, k, k >= 100 && k < 105 ? 1050 * MS : (int64_t)k * 10 * MS);
+    dsend_meter_final(&f.m);
+    assert_true(fabs(f.st.df_ms - 60.0) < 1e-6);
+    assert_int_equal(f.st.lost, 0);
+    assert_true(f.st.mlr == 0.0);
+    assert_int_equal(f.st.max_gap_us, 60000);
+    assert_int_equal(f.st.underruns, 1);
+    assert_int_equal(f.st.stall_ns, 40 * MS);
+    assert_int_equal(f.st.max_lateness, 40 * MS);
+    dsend_meter_free(&f.m);
+}
+
+/* A burst of loss in the middle: 100 asked for (1 s), 40..49 never come:
+ * lost 10, MLR = 10 x 7 TS packets per 1 s = 70 per second; the gap is
+ * 110 ms (390 -> 500 ms). */
+static void loss_burst(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 100 * PKT);
+    for (uint64_t k = 0; k < 100; k++)
+        if (k < 40 || k >= 50)
+            rx(&f, k, (int64_t)k * 10 * MS);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.expected, 100);
+    assert_int_equal(f.st.received, 90);
+    assert_int_equal(f.st.lost, 10);
+    assert_int_equal(f.st.bytes, 90 * PKT);
+    assert_true(fabs(f.st.mlr - 70.0) < 1e-9);
+    assert_int_equal(f.st.max_gap_us, 110000);
+    dsend_meter_free(&f.m);
+}
+
+/* Constant lateness: the mean is the value; distinct senders are counted. */
+static void lateness_senders(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 10 * PKT);
+    for (uint64_t k = 0; k < 10; k++)
+        dsend_meter_packet(&f.m, k * PKT, PKT, (int64_t)k * 10 * MS, (uint32_t)(k % 3) + 7);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.senders, 3);
+    assert_int_equal(f.st.mean_lateness, -100 * MS);
+    assert_int_equal(f.st.max_lateness, -100 * MS);
+    assert_int_equal(f.st.startup_ns, 100 * MS);
+    dsend_meter_free(&f.m);
+}
+
+/* A seek cuts the plan after its last packet received: 100 asked for,
+ * 0..29 received, then a seek to packet 60 (to the end): expected 30 +
+ * 40.  A straggler of the old plan (packet 30) is unexpected, not
+ * received; the new plan's head missing (60, 61) is loss. */
+static void seek_cut(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 20 * MS, 0, 100 * PKT);
+    for (uint64_t k = 0; k < 30; k++)
+        rx(&f, k, (int64_t)k * 10 * MS);
+    dsend_meter_seek(&f.m, 300 * MS);
+    assert_int_equal(dsend_meter_plan_begin(&f.m, 60 * PKT, 100 * PKT, 1), 0);
+    rx(&f, 30, 305 * MS);
+    for (uint64_t k = 62; k < 100; k++)
+        rx(&f, k, 400 * MS + (int64_t)(k - 62) * 10 * MS);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.seeks, 1);
+    assert_int_equal(f.st.expected, 70);
+    assert_int_equal(f.st.received, 68);
+    assert_int_equal(f.st.lost, 2);
+    assert_int_equal(f.st.unexpected, 1);
+    assert_int_equal(f.st.startup_ns, 20 * MS); /* the first start's */
+    assert_int_equal(f.st.underruns, 0);
+    dsend_meter_free(&f.m);
+}
+
+/* A resume the server starts before what was received (at its sub-block):
+ * the copies past the cut were the duplicates.  0..9 received, resumed
+ * from 5: the first plan keeps 0..4, the second gets 5..19; every packet
+ * once, 5 twice. */
+static void resume_resends(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 20 * MS, 0, 20 * PKT);
+    for (uint64_t k = 0; k < 10; k++)
+        rx(&f, k, (int64_t)k * 10 * MS);
+    dsend_meter_pause(&f.m, 60 * MS);
+    dsend_meter_resume(&f.m, 500 * MS);
+    assert_int_equal(dsend_meter_plan_begin(&f.m, 5 * PKT, 20 * PKT, 0), 0);
+    for (uint64_t k = 5; k < 20; k++)
+        rx(&f, k, 500 * MS + (int64_t)k * MS);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.expected, 20);
+    assert_int_equal(f.st.received, 20);
+    assert_int_equal(f.st.duplicate, 5);
+    assert_int_equal(f.st.bytes, 20 * PKT);
+    assert_int_equal(f.st.lost, 0);
+    dsend_meter_free(&f.m);
+}
+
+/* A refused stream expects nothing and misses nothing; a stream that
+ * receives nothing never starts and loses everything. */
+static void refused_and_silent(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, 100 * MS, 0, 10 * PKT);
+    dsend_meter_refused(&f.m);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.refused, 1);
+    assert_int_equal(f.st.expected, 0);
+    assert_int_equal(f.st.lost, 0);
+    assert_int_equal(f.st.startup_ns, -1);
+    dsend_meter_free(&f.m);
+    start(&f, 100 * MS, 0, 10 * PKT);
+    dsend_meter_final(&f.m);
+    assert_int_equal(f.st.refused, 0);
+    assert_int_equal(f.st.expected, 10);
+    assert_int_equal(f.st.lost, 10);
+    assert_int_equal(f.st.startup_ns, -1);
+    assert_true(fabs(f.st.mlr - 700.0) < 1e-9); /* 70 TS packets in 0.1 s */
+    dsend_meter_free(&f.m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(constant_delay), cmocka_unit_test(alternating_delay),
         cmocka_unit_test(burst),          cmocka_unit_test(head_and_tail),
         cmocka_unit_test(underrun),       cmocka_unit_test(duplicate_and_reorder),
-        cmocka_unit_test(pause_resume),
+        cmocka_unit_test(pause_resume),   cmocka_unit_test(jitter_step),
+        cmocka_unit_test(df_burst_gap),   cmocka_unit_test(loss_burst),
+        cmocka_unit_test(lateness_senders), cmocka_unit_test(seek_cut),
+        cmocka_unit_test(refused_and_silent), cmocka_unit_test(resume_resends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

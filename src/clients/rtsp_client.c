@@ -132,9 +132,12 @@ static int play(const dsend_asset *a, csession *s, int64_t start_ns, int64_t end
                 uint64_t *from, uint64_t *to)
 {
     char resp[8192], h[512], extra[128] = "";
+    /* the end is the time of a byte, rounded down to the ns: 2 ns later is
+     * still that byte's, and the server (which truncates npt to the ns) ends
+     * after it, not before */
     if (start_ns >= 0 && end_ns > 0)
         snprintf(extra, sizeof extra, "Range: npt=%.9f-%.9f\r\n", (double)start_ns / 1e9,
-                 (double)end_ns / 1e9);
+                 (double)(end_ns + 2) / 1e9);
     else if (start_ns >= 0)
         snprintf(extra, sizeof extra, "Range: npt=%.9f-\r\n", (double)start_ns / 1e9);
     int st = call(s, "PLAY", s->url, extra[0] ? extra : NULL, resp, sizeof resp);
@@ -167,6 +170,17 @@ static int64_t media_ns(const dsend_asset *a, uint64_t off)
     return dsend_media_time(a, 0, 0, off);
 }
 
+/* The plan the client expects is what it asked for, whatever the answer
+ * says: the server may start earlier (its sub-block) and end later, never
+ * start later nor end earlier.  A missing head or tail is loss. */
+static void asked(uint64_t want_from, uint64_t want_to, uint64_t *from, uint64_t *to)
+{
+    if (want_from < *from)
+        *from = want_from;
+    if (want_to > *to)
+        *to = want_to;
+}
+
 static int start(const dsend_clients_config *cfg, const dsend_library *lib, csession *s,
                  int64_t t)
 {
@@ -188,7 +202,9 @@ static int start(const dsend_clients_config *cfg, const dsend_library *lib, cses
     }
     if (rc)
         return rc;
-    s->plan.from = s->first_offset = from;
+    s->first_offset = from;
+    asked(dsend_media_bytes(a, begin), end ? s->plan.to : a->size, &from, &to);
+    s->plan.from = from;
     s->plan.to = to;
     s->state = C_PLAYING;
     s->last_rx = t;
@@ -315,8 +331,9 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
         s->paused_once = 1;
         dsend_meter_pause(&s->meter, t);
         s->pause_sent = t;
-        if (call(s, "PAUSE", s->url, NULL, resp, sizeof resp) != 200)
-            return dsend_seterr(DSEND_EIO, "session %u: PAUSE refused", s->st.client);
+        int st = call(s, "PAUSE", s->url, NULL, resp, sizeof resp);
+        if (st != 200)
+            return dsend_seterr(DSEND_EIO, "session %u: PAUSE answered %d", s->st.client, st);
         s->state = C_PAUSED;
         s->pause_offset = s->last_offset;
     }
@@ -351,6 +368,7 @@ static int control(const dsend_library *lib, csession *s, int64_t t)
         int64_t end = target < s->plan.to && s->plan.to < a->size ? media_ns(a, s->plan.to) : 0;
         if ((rc = play(a, s, media_ns(a, target), end, &from, &to)))
             return rc;
+        asked(target, end ? s->plan.to : a->size, &from, &to);
         s->plan.to = to; /* a seek past the session's end plays on */
         s->last_rx = t;
         if ((rc = dsend_meter_plan_begin(&s->meter, from, to, 1)))

@@ -181,9 +181,15 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
     if (offset + len == a->size && a->npes > 0) {
         m.bytes = (a->npes < 7 ? a->npes : 7) * 188u;
         m.flags |= DSEND_RUN_END_MARKER;
-        if ((rc = depart(q, now, last, m.bytes + DSEND_PKT_OVERHEAD, &m.depart)))
+        uint64_t wire = (uint64_t)m.bytes + DSEND_PKT_OVERHEAD;
+        if ((rc = depart(q, now, last, wire, &m.depart)))
             return rc;
-        q->wire_bytes += m.bytes + DSEND_PKT_OVERHEAD;
+        /* a packet on the wire like the others: counted and accounted */
+        q->packets++;
+        q->bytes += m.bytes;
+        q->wire_bytes += wire;
+        if (q->account)
+            q->account(q->account_ctx, m.depart, wire, q->queue ? *q->queue : 0);
     }
     return q->emit->packets(q->emit_ctx, &m);
 }

@@ -167,10 +167,12 @@ int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, u
                                           "(%llu bytes)",
                             client, (unsigned long long)offset, a->name,
                             (unsigned long long)a->size);
+    /* a seek to or past the session's end plays on: decided by the byte
+     * asked for, which the client knows too, not by its sub-block */
+    if (offset >= st->to)
+        st->to = a->size;
     offset -= offset % s->p->sub_block;
     st->from = st->next = offset;
-    if (offset >= st->to)
-        st->to = a->size; /* a seek past the session's end plays on */
     st->play_start = s->clock->now(s->clock_ctx) + s->p->startup;
     st->paused = 0;
     st->epoch++;

@@ -235,8 +235,9 @@ static int loop(serve_world *w)
             nanosleep(&nap, NULL);
             continue;
         }
-        /* messages first: a device that slept long (a loaded host) hears the
-         * heartbeats waiting for it before its health timer judges anyone */
+        /* hear the others before the timers judge them: after this process
+         * was held off the CPU, their heartbeats wait here, and a health
+         * timer firing first would take them all for dead */
         if ((rc = serve_mpi_receive(w, &peer_stop)) || (rc = fire_timers(w)) ||
             (rc = serve_mpi_flush(w)))
             break;

@@ -126,14 +126,15 @@ static void on_play(req_ctx *q)
     const dsend_asset *a = &w->lib.assets[s->asset];
     int64_t start_ns = 0, end_ns = -1;
     int has_range = q->r->range[0] ? dsend_rtsp_parse_range(q->r->range, &start_ns, &end_ns) : 1;
-    if (has_range < 0 || start_ns >= a->duration_ns) {
-        serve_reply(q->c, 457, q->r->cseq, q->h, NULL);
-        return;
-    }
     uint64_t offset = has_range == 0 ? dsend_media_bytes(a, start_ns) : 0;
     uint64_t to = end_ns > 0 ? dsend_media_bytes(a, end_ns) : a->size;
     if (to > a->size)
         to = a->size;
+    /* past the end, or not one byte long: the client's error, not ours */
+    if (has_range < 0 || start_ns >= a->duration_ns || to <= offset) {
+        serve_reply(q->c, 457, q->r->cseq, q->h, NULL);
+        return;
+    }
     int rc = 0;
     if (s->state == S_READY) {
         rc = dsend_device_play(&w->dev, &s->peer, &offset, to);

@@ -320,9 +320,15 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         if (m.kind == EV_PAUSE)
             return 0; /* the plan ends where the resume says it goes on */
         const dsend_asset *a = &c->w->lib.assets[c->st.asset];
-        if (m.kind == EV_SEEK && m.from >= c->plan.to)
-            c->plan.to = a->size; /* a seek past the session's end plays on, as the scheduler does */
-        return dsend_meter_plan_begin(&c->meter, m.from, c->plan.to, m.kind == EV_SEEK);
+        if (m.kind != EV_SEEK)
+            return dsend_meter_plan_begin(&c->meter, m.from, c->plan.to, 0);
+        /* a seek plans what the client asked for: from its target (the
+         * scheduler may start earlier, at its sub-block), to the session's
+         * end, or on to the asset's when it sought past that */
+        if (c->plan.seek_to >= c->plan.to)
+            c->plan.to = a->size;
+        return dsend_meter_plan_begin(&c->meter, m.from < c->plan.seek_to ? m.from : c->plan.seek_to,
+                                      c->plan.to, 1);
     }
     case EV_PACKETS:
         return client_packets(c, des, lp, ev);
