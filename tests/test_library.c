@@ -155,7 +155,7 @@ static void writer_leaves_nothing(void **state)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(p, 1, &w), 0);
     uint8_t *b = bytes(100, 3);
-    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1, 1, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1000000, 800000, NULL, 0), 0);
     free(b);
     dsend_library_abort(w);
     assert_int_not_equal(access(p, F_OK), 0);
