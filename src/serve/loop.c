@@ -88,6 +88,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     w->stopped = calloc((size_t)w->size, 1);
     if (!w->sessions || !w->out || !w->stopped)
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %d sessions", cfg->max_sessions);
+    if (rc == 0)
+        rc = serve_conns_init(w);
     if (rc == 0 && w->rank == 0)
         rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
     if (rc == 0)
@@ -213,6 +215,7 @@ static int loop(serve_world *w)
         serve_mpi_reap(w);
         tell_failovers(w);
         serve_sessions_housekeeping(w, now);
+        serve_conns_housekeeping(w, now);
         int n = 0;
         if (w->front_fd >= 0)
             pfd[n++] = (struct pollfd){.fd = w->front_fd, .events = POLLIN};

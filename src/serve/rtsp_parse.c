@@ -234,6 +234,7 @@ const char *dsend_rtsp_reason(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Request Entity Too Large";
     case 431: return "Request Header Fields Too Large";
     case 453: return "Not Enough Bandwidth";
