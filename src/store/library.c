@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/atomic.h"
 
 /* Row of the /synthetic table as stored on disk. */
 typedef struct synthetic_row {
@@ -483,19 +486,23 @@ int dsend_library_create(const char *path, int force, dsend_library_writer **out
     hid_t fcpl = -1;
     *out = NULL;
     dsend_h5_quiet();
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return dsend_seterr(DSEND_EINVAL, "%s is a directory (name the library file)", path);
     if (!force && access(path, F_OK) == 0)
         return dsend_seterr(DSEND_EINVAL, "%s exists (use --force to replace it)", path);
+    dsend_tmp_sweep(path); /* what a killed writer left */
     if (!(w = calloc(1, sizeof *w)))
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
     w->file = w->assets = -1;
-    size_t n = strlen(path) + 32;
+    size_t n = strlen(path) + 320;
     w->path = strdup(path);
     w->tmp = malloc(n);
     if (!w->path || !w->tmp) {
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
         goto err;
     }
-    snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    dsend_tmp_path(path, w->tmp, n);
     /* track creation order so h5dump lists assets as written (cosmetic) */
     H5_CHECK(fcpl = H5Pcreate(H5P_FILE_CREATE));
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
@@ -669,7 +676,7 @@ int dsend_library_commit(dsend_library_writer *w)
         rc = dsend_h5_fail(__FILE__, __LINE__, "H5Fclose");
         goto err;
     }
-    if (rename(w->tmp, w->path) != 0) {
+    if (dsend_tmp_commit(w->tmp, w->path) != 0) {
         rc = dsend_seterr(DSEND_EIO, "%s: cannot rename into place: %s", w->path,
                           strerror(errno));
         goto err;

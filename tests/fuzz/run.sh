@@ -38,7 +38,7 @@ sources() {
     rtsp | transport | range) echo src/serve/rtsp_parse.c ;;
     units) echo src/util/units.c src/util/error.c ;;
     ts) echo src/store/ts.c src/util/error.c ;;
-    library) echo src/store/library.c src/store/library_check.c src/store/synthetic.c \
+    library) echo src/store/library.c src/store/library_check.c src/store/synthetic.c src/util/atomic.c \
         src/util/h5_util.c src/util/error.c src/util/checksum.c src/util/units.c ;;
     *) echo "run.sh: no harness '$1'" >&2; exit 2 ;;
     esac
@@ -63,8 +63,11 @@ for n in "${names[@]}"; do
     mkdir -p "$FUZZ_DIR/corpus/$n" "$FUZZ_DIR/findings/$n"
     log="$FUZZ_DIR/fuzz_$n.log"
     # leaks: the parsers own every byte they take; MPI and HDF5 keep theirs to exit
-    leaks=1
-    [ "$n" = library ] && leaks=0
+    leaks=1 maxlen=1024
+    case $n in
+    rtsp) maxlen=$((2 * 8192)) ;; # two whole header blocks
+    ts | library) maxlen=65536 ; [ "$n" = library ] && leaks=0 ;;
+    esac
     before=$(find "$FUZZ_DIR/findings/$n" -type f | wc -l)
     start=$(date +%s)
     rc=0
@@ -72,7 +75,7 @@ for n in "${names[@]}"; do
     UBSAN_OPTIONS=print_stacktrace=1 \
         "$FUZZ_DIR/bin/fuzz_$n" -max_total_time="$secs" -runs="$runs" \
         -print_final_stats=1 -detect_leaks=$leaks -rss_limit_mb=2048 \
-        -timeout=10 -max_len=65536 -artifact_prefix="$FUZZ_DIR/findings/$n/" \
+        -timeout=10 -max_len=$maxlen -artifact_prefix="$FUZZ_DIR/findings/$n/" \
         "$FUZZ_DIR/corpus/$n" "$here/corpus/$n" >"$log" 2>&1 || rc=$?
     end=$(date +%s)
     runs_done=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{s += $1} END {print s + 0}')
