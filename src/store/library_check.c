@@ -38,11 +38,10 @@ int dsend_asset_check(const dsend_asset *a, char *buf, size_t n)
         return why(buf, n, "no bytes (size 0)");
     if (a->block_size < DSEND_TS_RTP_PAYLOAD || a->block_size > DSEND_ASSET_MAX_BLOCK ||
         (a->kind == DSEND_ASSET_MPEGTS && a->block_size % DSEND_TS_RTP_PAYLOAD != 0))
-        return why(buf, n, "block size %llu B is not %s between %u B and %s",
-                   (unsigned long long)a->block_size,
+        return why(buf, n, "block size %llu B: %sfrom %u B to %s", (unsigned long long)a->block_size,
                    a->kind == DSEND_ASSET_MPEGTS ? "a multiple of 1316 B (7 TS packets, one RTP "
-                                                   "payload)"
-                                                 : "a size",
+                                                   "payload) "
+                                                 : "",
                    DSEND_TS_RTP_PAYLOAD, dsend_format_size(DSEND_ASSET_MAX_BLOCK, r1, sizeof r1));
     uint64_t blocks = a->size / a->block_size + (a->size % a->block_size != 0);
     if (a->blocks != blocks)

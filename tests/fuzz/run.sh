@@ -9,7 +9,7 @@
 # SECONDS (default 60) or RUNS executions, whichever ends first, starting
 # from its seed corpus tests/fuzz/corpus/NAME (read only: new inputs go to
 # $FUZZ_DIR/corpus/NAME).  A finding (crash, sanitizer report, broken
-# invariant, leak, timeout) is saved in $FUZZ_DIR/findings/NAME/: add it to
+# invariant, leak, a run over 120 s) is saved in $FUZZ_DIR/findings/NAME/: add it to
 # tests/fuzz/corpus/NAME/ once fixed, and `make check` replays it for good.
 # Prints one line per harness and a total: executions, seconds, findings.
 # Exit status 1 if anything was found.
@@ -75,7 +75,7 @@ for n in "${names[@]}"; do
     UBSAN_OPTIONS=print_stacktrace=1 \
         "$FUZZ_DIR/bin/fuzz_$n" -max_total_time="$secs" -runs="$runs" \
         -print_final_stats=1 -detect_leaks=$leaks -rss_limit_mb=2048 \
-        -timeout=10 -max_len=$maxlen -artifact_prefix="$FUZZ_DIR/findings/$n/" \
+        -timeout=120 -max_len=$maxlen -artifact_prefix="$FUZZ_DIR/findings/$n/" \
         "$FUZZ_DIR/corpus/$n" "$here/corpus/$n" >"$log" 2>&1 || rc=$?
     end=$(date +%s)
     runs_done=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{s += $1} END {print s + 0}')
