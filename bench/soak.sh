@@ -69,7 +69,7 @@ wait "$cpid" || rc=$?
 cpid=""
 stop_serve
 echo "uptime at end: $(uptime)"
-[ "$rc" -eq 0 ] || { echo "dsend clients failed: $(cat "$work/c.err")"; exit 1; }
+[ "$rc" -eq 0 ] || { echo "dsend clients failed: $(cat "$work/c.err"); server: $(tail -n 5 "$work/serve.err")"; exit 1; }
 num() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" "$work/c.json" | head -1; }
 # the first sample once every session plays (a minute in), and the last
 awk -v lost="$(num lost)" -v exp_="$(num expected)" -v rcv="$(num received)" \
