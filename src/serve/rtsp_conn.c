@@ -42,10 +42,11 @@ int serve_conns_init(serve_world *w)
         if (rl.rlim_cur < need) {
             int was = w->max_conns;
             w->max_conns = rl.rlim_cur > 2 * FD_RESERVE ? (int)(rl.rlim_cur - FD_RESERVE) : 16;
-            fprintf(stderr,
-                    "dsend serve: device %d: --max-conns %d lowered to %d by the open-file "
-                    "limit (ulimit -n %llu)\n",
-                    w->rank, was, w->max_conns, (unsigned long long)rl.rlim_cur);
+            if (w->rank == 0) /* said once: the ranks of a host share their limits */
+                fprintf(stderr,
+                        "dsend serve: --max-conns %d lowered to %d by the open-file limit "
+                        "(ulimit -n %llu)\n",
+                        was, w->max_conns, (unsigned long long)rl.rlim_cur);
         }
     }
     if (spare_fd < 0)
