@@ -31,6 +31,9 @@ PORT=${PORT:-26654} SAMPLE=${SAMPLE:-30}
 # one copy of each block, its blocks would go unsent): failure detection
 # is not what this measures
 SERVE_ARGS=${SERVE_ARGS:---heartbeat 500ms --detect 5s}
+# nor a client starved for a few seconds give its session up (it would
+# stop its keepalives, and the server end the session)
+CLIENT_ARGS=${CLIENT_ARGS:---give-up 60s}
 work=$(mktemp -d)
 cpid=""
 trap 'stop_serve; [ -z "$cpid" ] || kill "$cpid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -42,8 +45,9 @@ echo "soak: $SESSIONS sessions of $BITRATE arriving over 30 s, each playing $MIN
 # shellcheck disable=SC2086 # SERVE_ARGS: options, split
 serve_start "$PORT" "$work/serve.err" -np "$NP" ./dsend serve "$work/lib.h5" \
     --rtsp "127.0.0.1:$PORT" --duration "$((MINUTES + 10))min" --sub-block 32900 -q $SERVE_ARGS
+# shellcheck disable=SC2086 # CLIENT_ARGS: options, split
 ./dsend clients "rtsp://127.0.0.1:$PORT/" --library "$work/lib.h5" --clients "$SESSIONS" \
-    --arrival-window 30s --session "${MINUTES}min" --json -q \
+    --arrival-window 30s --session "${MINUTES}min" --json -q $CLIENT_ARGS \
     >"$work/c.json" 2>"$work/c.err" &
 cpid=$!
 
