@@ -90,6 +90,34 @@ static void make_malformed(void)
     set_u64_attr(tmp("shortdata.h5"), "/assets/a", "blocks", 5);
     make_small(tmp("badblocks.h5"));
     set_u64_attr(tmp("badblocks.h5"), "/assets/a", "blocks", 9);
+    /* damaged or hand-made past the bounds every open checks */
+    make_small(tmp("noassets.h5"));
+    f = H5Fopen(tmp("noassets.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "assets", H5P_DEFAULT);
+    H5Fclose(f);
+    make_small(tmp("blocksize1000.h5"));
+    set_u64_attr(tmp("blocksize1000.h5"), "/assets/a", "block_size", 1000);
+    set_u64_attr(tmp("blocksize1000.h5"), "/assets/a", "blocks", 5);
+    make_small(tmp("blocksize1.h5"));
+    set_u64_attr(tmp("blocksize1.h5"), "/assets/a", "block_size", 1);
+    set_u64_attr(tmp("blocksize1.h5"), "/assets/a", "blocks", 5000);
+    make_small(tmp("bitrate1.h5"));
+    set_u64_attr(tmp("bitrate1.h5"), "/assets/a", "bitrate_bps", 1);
+    set_u64_attr(tmp("bitrate1.h5"), "/assets/a", "duration_ns", 40000000000ull);
+    make_small(tmp("duration.h5"));
+    set_u64_attr(tmp("duration.h5"), "/assets/a", "duration_ns", 3600000000000ull);
+    make_small(tmp("badpes.h5"));
+    f = H5Fopen(tmp("badpes.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "/assets/a", H5P_DEFAULT);
+    hsize_t two[1] = {2};
+    uint32_t pes[2] = {0x100, 0xffffffffu};
+    s = H5Screate_simple(1, two, NULL);
+    hid_t a = H5Acreate2(g, "pes_pids", H5T_STD_U32LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_UINT32, pes);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Gclose(g);
+    H5Fclose(f);
 }
 
 static void round_trip(void **state)
@@ -155,7 +183,7 @@ static void writer_leaves_nothing(void **state)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(p, 1, &w), 0);
     uint8_t *b = bytes(100, 3);
-    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1, 1, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1000000, 800000, NULL, 0), 0);
     free(b);
     dsend_library_abort(w);
     assert_int_not_equal(access(p, F_OK), 0);
@@ -184,6 +212,12 @@ static void malformed(void **state)
         {"nobitrate.h5", DSEND_EFORMAT, "asset 'a': missing attribute 'bitrate_bps'"},
         {"shortdata.h5", DSEND_EFORMAT, "asset 'a': dataset 'data' has 5000 elements, expected 6000"},
         {"badblocks.h5", DSEND_EFORMAT, "asset 'a': 'blocks' is 9 but size/block_size gives 4"},
+        {"noassets.h5", DSEND_EFORMAT, "noassets.h5: no assets"},
+        {"blocksize1000.h5", DSEND_EFORMAT, "asset 'a': block size 1000 B: a multiple of 1316 B"},
+        {"blocksize1.h5", DSEND_EFORMAT, "asset 'a': block size 1 B: a multiple of 1316 B"},
+        {"bitrate1.h5", DSEND_EFORMAT, "asset 'a': bitrate 1bit/s outside 1kbit/s to 100Gbit/s"},
+        {"duration.h5", DSEND_EFORMAT, "asset 'a': duration 1h, but 5000 bytes at 1Mbit/s last 40ms"},
+        {"badpes.h5", DSEND_EFORMAT, "asset 'a': pes_pids entry 1 (0xffffffff) is not a PID"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dsend_library lib;

@@ -78,6 +78,10 @@ typedef struct dsend_peer {
     uint32_t ip;         /* IPv4, network order: the RTSP peer's own address */
     uint16_t rtp_port, rtcp_port; /* network order */
     uint32_t ssrc, seq_base, ts_base;
+    /* serve: the session id's 128 random bits, known inside the cluster only
+     * (never in an RTP packet), so a deputy that takes the session over
+     * knows its owner by it (doc/serving.md#sessions) */
+    uint32_t secret[4];
 } dsend_peer;
 
 /* What the pacer hands the emit backend: `bytes` of an asset from
@@ -185,6 +189,33 @@ typedef struct dsend_core_params {
     int admission;        /* admit a stream only where the links have room */
     double admit_load;    /* ... up to this fraction of the devices' links */
 } dsend_core_params;
+
+/* Bounds of the device's parameters, one set for both worlds: the option
+ * table refuses a value outside them (one message per option, the same for
+ * sim, plan and serve), dsend_core_params_check from any caller.  They keep
+ * a run's memory, time and output proportional to what a user could mean. */
+#define DSEND_MS INT64_C(1000000)
+#define DSEND_SEC INT64_C(1000000000)
+#define DSEND_STARTUP_MIN DSEND_MS
+#define DSEND_STARTUP_MAX (3600 * DSEND_SEC)
+#define DSEND_LEAD_MIN DSEND_MS
+#define DSEND_LEAD_MAX (3600 * DSEND_SEC)
+#define DSEND_TICK_MIN INT64_C(1000)
+#define DSEND_TICK_MAX (60 * DSEND_SEC)
+#define DSEND_PACE_LEAD_MAX (3600 * DSEND_SEC)
+#define DSEND_PACE_BATCH_MIN INT64_C(1000)
+#define DSEND_PACE_BATCH_MAX DSEND_SEC
+#define DSEND_PACE_BURST_MAX DSEND_SEC
+#define DSEND_HEARTBEAT_MIN DSEND_MS
+#define DSEND_HEARTBEAT_MAX (60 * DSEND_SEC)
+#define DSEND_DETECT_MAX (3600 * DSEND_SEC)
+#define DSEND_SUB_BLOCK_MAX (INT64_C(64) << 20)
+/* a link sends at least one packet a second, at most 10 Tbit/s */
+#define DSEND_LINK_MIN_BPS (INT64_C(8) * (DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD))
+#define DSEND_LINK_MAX_BPS INT64_C(10000000000000)
+/* the time series' bucket (sim and serve) */
+#define DSEND_INTERVAL_MIN DSEND_MS
+#define DSEND_INTERVAL_MAX (86400 * DSEND_SEC)
 
 /* One line naming the option, or 0. */
 int dsend_core_params_check(const dsend_core_params *p);

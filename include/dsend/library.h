@@ -66,6 +66,18 @@ static inline uint64_t dsend_asset_block_len(const dsend_asset *a, uint64_t b)
  * '.'.  Names become HDF5 link names and URL path segments, never paths. */
 int dsend_asset_name_valid(const char *name);
 
+/* Bounds every asset keeps (a library outside them is refused on open and
+ * never written): a run's memory, time and output stay proportional to
+ * what a user could mean. */
+#define DSEND_ASSET_MIN_BITRATE UINT64_C(1000)          /* 1 kbit/s */
+#define DSEND_ASSET_MAX_BITRATE UINT64_C(100000000000)  /* 100 Gbit/s */
+#define DSEND_ASSET_MAX_DURATION (INT64_C(7) * 24 * 3600 * 1000000000) /* 7 days */
+#define DSEND_ASSET_MAX_BLOCK (UINT64_C(1) << 30)       /* 1 GiB: one HDF5 chunk, one read */
+#define DSEND_ASSET_MAX_BLOCKS (1u << 24)
+/* 0 if asset `a` (name, kind, bitrate, duration, size, block size, blocks,
+ * PES PIDs) is sound; else -1 and why in buf, one line without the name. */
+int dsend_asset_check(const dsend_asset *a, char *why, size_t n);
+
 /* Synthetic content: byte i of asset a is byte (i % 8) of the little-endian
  * word dsend_mix64(a->seed ^ dsend_mix64(i / 8)). */
 void dsend_synthetic_fill(const dsend_asset *a, uint64_t offset, void *buf, size_t len);

@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+/* Intervals a device's series keeps (97 days of 1 s); a simulation whose
+ * plan needs more over all its devices is refused before it runs. */
+#define DSEND_SERIES_MAX (1u << 23)
+
 typedef struct dsend_series {
     uint64_t *bytes;
     uint32_t *queue;

@@ -23,6 +23,11 @@ typedef struct dsend_serve_config {
     int64_t duration;          /* stop serving after this (ns); 0: until a signal */
     int max_sessions;          /* per device */
     int max_peer_sessions;     /* per client address, per device */
+    /* RTSP connections (doc/serving.md#connections) */
+    int max_conns;             /* per device */
+    int max_peer_conns;        /* without a session, per client address, per device */
+    int64_t conn_timeout;      /* ns: a connection without a session or a request is closed */
+    int64_t request_timeout;   /* ns: from a request's first byte to its last */
     const char *layout;
     int replicas;
     int64_t heartbeat, detect; /* ns: failure detection */

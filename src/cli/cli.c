@@ -4,6 +4,8 @@
 #include "cli/cli.h"
 #include "dsend/dsend.h"
 
+#include <hdf5.h>
+
 #include <string.h>
 
 static const dsend_command_def commands[] = {
@@ -84,6 +86,8 @@ int dsend_main(int argc, char **argv, MPI_Comm comm, FILE *out)
             fprintf(stderr, "dsend: unknown command '%.60s' (see dsend --help)\n", argv[1]);
         return 2;
     }
+    /* errors are one line of ours: HDF5 never prints its own stack */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     dsend_config cfg;
     /* every rank parses the same argv, so every rank reaches the same verdict */
     int rc = dsend_options_parse(d->cmd, d->name, argc - 1, argv + 1, &cfg);

@@ -1,5 +1,7 @@
 /* The option table and its parser, --help and configuration printer. */
 #include "dsend/options.h"
+#include "dsend/core.h"
+#include "dsend/ts.h"
 #include "dsend/error.h"
 #include "dsend/units.h"
 
@@ -42,18 +44,26 @@ const dsend_option dsend_options[] = {
      .help = "replace an existing output (library file or report directory)"},
     {.name = "block-size", .type = DSEND_OPT_SIZE, .offset = OFF(block_size),
      .commands = DSEND_CMD_INGEST, .metavar = "SIZE", .defval = "263200",
+     .min = DSEND_TS_RTP_PAYLOAD, .max = DSEND_ASSET_MAX_BLOCK,
      .help = "block size: a multiple of 1316 bytes (7 TS packets, one RTP payload)"},
     {.name = "block-size", .type = DSEND_OPT_SIZE, .offset = OFF(block_size),
-     .commands = DSEND_CMD_GEN, .metavar = "SIZE", .defval = "1MiB", .help = "block size"},
+     .commands = DSEND_CMD_GEN, .metavar = "SIZE", .defval = "1MiB",
+     .min = DSEND_TS_RTP_PAYLOAD, .max = DSEND_ASSET_MAX_BLOCK,
+     .help = "block size"},
     {.name = "bitrate", .type = DSEND_OPT_RATE, .offset = OFF(bitrate),
      .commands = DSEND_CMD_INGEST, .metavar = "RATE", .unset = "from PCRs",
+     .min = DSEND_ASSET_MIN_BITRATE, .max = DSEND_ASSET_MAX_BITRATE,
      .help = "the assets' bitrate, instead of deriving it from their PCRs"},
     {.name = "bitrate", .type = DSEND_OPT_RATE_RANGE, .offset = OFF(bitrate_min),
      .offset2 = OFF(bitrate_max), .commands = DSEND_CMD_GEN, .metavar = "RATE|MIN:MAX",
-     .defval = "4Mbit/s", .help = "bitrate of each asset, or a uniform range"},
+     .defval = "4Mbit/s",
+     .min = DSEND_ASSET_MIN_BITRATE, .max = DSEND_ASSET_MAX_BITRATE,
+     .help = "bitrate of each asset, or a uniform range"},
     {.name = "duration", .type = DSEND_OPT_DURATION_RANGE, .offset = OFF(duration_min),
      .offset2 = OFF(duration_max), .commands = DSEND_CMD_GEN, .metavar = "TIME|MIN:MAX",
-     .defval = "30min", .help = "duration of each asset, or a uniform range"},
+     .defval = "30min",
+     .min = DSEND_MS, .max = DSEND_ASSET_MAX_DURATION,
+     .help = "duration of each asset, or a uniform range"},
     {.name = "assets", .short_name = 'n', .type = DSEND_OPT_COUNT, .offset = OFF(assets),
      .commands = DSEND_CMD_GEN, .metavar = "N", .defval = "100", .min = 1, .max = 10000000,
      .help = "number of synthetic assets"},
@@ -83,9 +93,12 @@ const dsend_option dsend_options[] = {
      .commands = CLIENTS, .metavar = "TIME", .unset = "until every session ends",
      .help = "stop receiving after this long"},
     {.name = "start", .type = DSEND_OPT_DURATION, .offset = OFF(start_at), .commands = CLIENTS,
-     .metavar = "TIME", .defval = "0", .help = "every client plays from this media time (PLAY Range: npt=TIME-)"},
+     .metavar = "TIME", .defval = "0",
+     .min = 0, .max = DSEND_ASSET_MAX_DURATION,
+     .help = "every client plays from this media time (PLAY Range: npt=TIME-)"},
     {.name = "give-up", .type = DSEND_OPT_DURATION, .offset = OFF(give_up), .commands = CLIENTS,
      .metavar = "TIME", .defval = "5s",
+     .min = 100 * DSEND_MS, .max = 3600 * DSEND_SEC,
      .help = "a session that receives nothing for this long past its end (or its start) is over, "
              "reported as such"},
     {.name = "out", .type = DSEND_OPT_STRING, .offset = OFF(output), .commands = CLIENTS,
@@ -102,6 +115,7 @@ const dsend_option dsend_options[] = {
              "client sees one source (0: a free port)"},
     {.name = "session-timeout", .type = DSEND_OPT_DURATION, .offset = OFF(session_timeout),
      .commands = SERVE, .metavar = "TIME", .defval = "60s",
+     .min = DSEND_SEC, .max = 86400 * DSEND_SEC,
      .help = "a session without a request for this long ends"},
     {.name = "duration", .type = DSEND_OPT_DURATION, .offset = OFF(serve_duration),
      .commands = SERVE, .metavar = "TIME", .unset = "until SIGINT or SIGTERM",
@@ -112,6 +126,23 @@ const dsend_option dsend_options[] = {
     {.name = "max-peer-sessions", .type = DSEND_OPT_COUNT, .offset = OFF(max_peer_sessions),
      .commands = SERVE, .metavar = "N", .defval = "4096", .min = 1, .max = 65536,
      .help = "sessions one client address may hold per device"},
+    {.name = "max-conns", .type = DSEND_OPT_COUNT, .offset = OFF(max_conns), .commands = SERVE,
+     .metavar = "N", .defval = "8192", .min = 16, .max = 16384,
+     .help = "RTSP connections per device; when full, a new one replaces the connection idle "
+             "longest that holds no session (if none, the new one is closed)"},
+    {.name = "max-peer-conns", .type = DSEND_OPT_COUNT, .offset = OFF(max_peer_conns),
+     .commands = SERVE, .metavar = "N", .defval = "32", .min = 1, .max = 16384,
+     .help = "connections without a session one client address may hold per device; beyond, "
+             "its own connection idle longest gives way"},
+    {.name = "conn-timeout", .type = DSEND_OPT_DURATION, .offset = OFF(conn_timeout),
+     .commands = SERVE, .metavar = "TIME", .defval = "30s", .min = 100 * DSEND_MS,
+     .max = 86400 * DSEND_SEC,
+     .help = "a connection that holds no session and sends no request for this long is closed"},
+    {.name = "request-timeout", .type = DSEND_OPT_DURATION, .offset = OFF(request_timeout),
+     .commands = SERVE, .metavar = "TIME", .defval = "10s", .min = 100 * DSEND_MS,
+     .max = 600 * DSEND_SEC,
+     .help = "a request must be whole this long after its first byte, else 408 and the "
+             "connection closes (slow clients)"},
     /* ---- sim ---- */
     {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
      .commands = SIM | PLAN, .metavar = "D", .unset = "one per device rank", .min = 1, .max = 65536,
@@ -132,18 +163,23 @@ const dsend_option dsend_options[] = {
      .help = "client arrivals: staggered (evenly over --arrival-window), all (at t=0), "
              "poisson (--arrival-rate)"},
     {.name = "arrival-window", .type = DSEND_OPT_DURATION, .offset = OFF(arrival_window),
-     .commands = SIM | PLAN | CLIENTS, .metavar = "TIME", .defval = "10s", .help = "span of staggered arrivals"},
+     .commands = SIM | PLAN | CLIENTS, .metavar = "TIME", .defval = "10s",
+     .min = 0, .max = DSEND_ASSET_MAX_DURATION,
+     .help = "span of staggered arrivals"},
     {.name = "arrival-rate", .type = DSEND_OPT_REAL, .offset = OFF(arrival_rate), .commands = SIM | PLAN | CLIENTS,
      .metavar = "PER_S", .defval = "10", .rmin = 0, .rmax = 1e9,
      .help = "mean arrivals per second (poisson)"},
     {.name = "session", .type = DSEND_OPT_DURATION_RANGE, .offset = OFF(session_min),
      .offset2 = OFF(session_max), .commands = SIM | PLAN | CLIENTS, .metavar = "TIME|MIN:MAX",
-     .unset = "whole asset", .help = "media time each client plays, uniform in the range"},
+     .unset = "whole asset",
+     .min = DSEND_MS, .max = DSEND_ASSET_MAX_DURATION,
+     .help = "media time each client plays, uniform in the range"},
     {.name = "pause", .type = DSEND_OPT_REAL, .offset = OFF(pause_prob), .commands = SIM | PLAN | CLIENTS,
      .metavar = "P", .defval = "0", .rmin = 0, .rmax = 1,
      .help = "probability a client pauses once, 20-50% into its session"},
     {.name = "pause-length", .type = DSEND_OPT_DURATION_RANGE, .offset = OFF(pause_min),
      .offset2 = OFF(pause_max), .commands = SIM | PLAN | CLIENTS, .metavar = "TIME|MIN:MAX", .defval = "5s",
+     .min = DSEND_MS, .max = 86400 * DSEND_SEC,
      .help = "how long a pause lasts"},
     {.name = "seek", .type = DSEND_OPT_REAL, .offset = OFF(seek_prob), .commands = SIM | PLAN | CLIENTS,
      .metavar = "P", .defval = "0", .rmin = 0, .rmax = 1,
@@ -153,52 +189,76 @@ const dsend_option dsend_options[] = {
      .help = "clients, one RTSP session each, dealt over the devices by the front as sim deals them"},
     {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = CLIENTS,
      .metavar = "TIME", .defval = "2s",
+     .min = DSEND_STARTUP_MIN, .max = DSEND_STARTUP_MAX,
      .help = "the server's --startup: the workload places pauses and seeks from it, as sim does"},
     {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = SIM | PLAN | SERVE,
      .metavar = "TIME", .defval = "2s",
+     .min = DSEND_STARTUP_MIN, .max = DSEND_STARTUP_MAX,
      .help = "from a request reaching its scheduler to the start of playout"},
     {.name = "lead", .type = DSEND_OPT_DURATION, .offset = OFF(lead), .commands = SIM | PLAN | SERVE,
-     .metavar = "TIME", .defval = "2s", .help = "send requests leave this long before a block's deadline"},
+     .metavar = "TIME", .defval = "2s",
+     .min = DSEND_LEAD_MIN, .max = DSEND_LEAD_MAX,
+     .help = "send requests leave this long before a block's deadline"},
     {.name = "tick", .type = DSEND_OPT_DURATION, .offset = OFF(tick), .commands = SIM | PLAN | SERVE,
-     .metavar = "TIME", .defval = "100ms", .help = "least time between a scheduler's planning rounds"},
+     .metavar = "TIME", .defval = "100ms",
+     .min = DSEND_TICK_MIN, .max = DSEND_TICK_MAX,
+     .help = "least time between a scheduler's planning rounds"},
     {.name = "sub-block", .type = DSEND_OPT_SIZE, .offset = OFF(sub_block), .commands = SIM | PLAN | SERVE,
      .metavar = "SIZE", .defval = "65800",
+     .min = DSEND_PKT_PAYLOAD, .max = DSEND_SUB_BLOCK_MAX,
      .help = "unit a sender sends (a multiple of 1316 for MPEG-TS assets)"},
     {.name = "pace-lead", .type = DSEND_OPT_DURATION, .offset = OFF(pace_lead),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "300ms",
+     .min = 0, .max = DSEND_PACE_LEAD_MAX,
      .help = "the pacer releases a packet this long before its playout time (<= --lead)"},
     {.name = "pace-batch", .type = DSEND_OPT_DURATION, .offset = OFF(pace_batch),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "500us",
+     .min = DSEND_PACE_BATCH_MIN, .max = DSEND_PACE_BATCH_MAX,
      .help = "the link's budget slot of the pacer; serve sends what is due within it in one batch"},
     {.name = "pace-burst", .type = DSEND_OPT_DURATION, .offset = OFF(pace_burst),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "20ms",
+     .min = 0, .max = DSEND_PACE_BURST_MAX,
      .help = "a session's packets leave in bursts of this much media (one UDP GSO send; 0: one "
              "packet at a time)"},
     {.name = "prebuffer", .type = DSEND_OPT_DURATION, .offset = OFF(prebuffer),
      .commands = SIM | PLAN | CLIENTS, .metavar = "TIME", .defval = "1s",
+     .min = 0, .max = 3600 * DSEND_SEC,
      .help = "a client starts playout this long after the first packet of a start or seek"},
     {.name = "nic", .type = DSEND_OPT_RATE, .offset = OFF(nic), .commands = SIM | PLAN | SERVE, .metavar = "RATE",
-     .defval = "10Gbit/s", .help = "each device's egress link, in wire bytes (payload and RTP/UDP/IP headers); the pacer keeps to it"},
+     .defval = "10Gbit/s",
+     .min = DSEND_LINK_MIN_BPS, .max = DSEND_LINK_MAX_BPS,
+     .help = "each device's egress link, in wire bytes (payload and RTP/UDP/IP headers); the pacer keeps to it"},
     {.name = "client-link", .type = DSEND_OPT_RATE, .offset = OFF(client_link), .commands = SIM | PLAN,
-     .metavar = "RATE", .defval = "25Mbit/s", .help = "each client's access link"},
+     .metavar = "RATE", .defval = "25Mbit/s",
+     .min = DSEND_LINK_MIN_BPS, .max = DSEND_LINK_MAX_BPS,
+     .help = "each client's access link"},
     {.name = "ctrl-latency", .type = DSEND_OPT_DURATION, .offset = OFF(ctrl_latency),
      .commands = SIM | PLAN, .metavar = "TIME", .defval = "1ms",
+     .min = 1, .max = 60 * DSEND_SEC,
      .help = "one-way latency of the control network (requests, send requests)"},
     {.name = "data-latency", .type = DSEND_OPT_DURATION, .offset = OFF(data_latency),
      .commands = SIM | PLAN, .metavar = "TIME", .defval = "5ms",
+     .min = 1, .max = 60 * DSEND_SEC,
      .help = "one-way latency of the data network (sender to client)"},
     {.name = "lookahead", .type = DSEND_OPT_DURATION, .offset = OFF(lookahead), .commands = SIM | PLAN,
      .metavar = "TIME", .unset = "the smallest latency",
+     .min = 0, .max = 60 * DSEND_SEC,
      .help = "window of the parallel event core; must not exceed a latency"},
     {.name = "loss", .type = DSEND_OPT_REAL, .offset = OFF(loss), .commands = SIM | PLAN,
      .metavar = "P", .defval = "0", .rmin = 0, .rmax = 0.999999,
      .help = "probability a packet is lost (0.01 or 1%)"},
     {.name = "jitter", .type = DSEND_OPT_DURATION, .offset = OFF(jitter), .commands = SIM | PLAN,
-     .metavar = "TIME", .defval = "0", .help = "extra delay per packet, uniform in [0, TIME]"},
+     .metavar = "TIME", .defval = "0",
+     .min = 0, .max = 60 * DSEND_SEC,
+     .help = "extra delay per packet, uniform in [0, TIME]"},
     {.name = "interval", .type = DSEND_OPT_DURATION, .offset = OFF(interval), .commands = SIM | PLAN | SERVE,
-     .metavar = "TIME", .defval = "1s", .help = "bucket of the time series"},
+     .metavar = "TIME", .defval = "1s",
+     .min = DSEND_INTERVAL_MIN, .max = DSEND_INTERVAL_MAX,
+     .help = "bucket of the time series"},
     {.name = "until", .type = DSEND_OPT_DURATION, .offset = OFF(until), .commands = SIM | PLAN,
-     .metavar = "TIME", .unset = "the end of every session", .help = "stop virtual time here"},
+     .metavar = "TIME", .unset = "the end of every session",
+     .min = 0, .max = 30 * 86400 * DSEND_SEC,
+     .help = "stop virtual time here"},
     {.name = "out", .type = DSEND_OPT_STRING, .offset = OFF(output), .commands = SIM,
      .metavar = "RUN.h5", .unset = "none", .help = "write the results file"},
     {.name = "out", .type = DSEND_OPT_STRING, .offset = OFF(output), .commands = SERVE,
@@ -211,9 +271,11 @@ const dsend_option dsend_options[] = {
     /* ---- failures and admission (sim, plan, serve) ---- */
     {.name = "heartbeat", .type = DSEND_OPT_DURATION, .offset = OFF(heartbeat),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "100ms",
+     .min = DSEND_HEARTBEAT_MIN, .max = DSEND_HEARTBEAT_MAX,
      .help = "every device tells every other it lives (with its load) this often"},
     {.name = "detect", .type = DSEND_OPT_DURATION, .offset = OFF(detect),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "300ms",
+     .min = 2 * DSEND_HEARTBEAT_MIN, .max = DSEND_DETECT_MAX,
      .help = "a device not heard for this long is taken for dead: its blocks are asked of the "
              "next holder, its sessions taken over (>= 2 heartbeats)"},
     {.name = "fail", .type = DSEND_OPT_LIST, .offset = OFF(fail), .commands = SIM | PLAN | SERVE,
@@ -238,6 +300,30 @@ const dsend_option dsend_options[] = {
 };
 
 #define FIELD(cfg, off, T) ((T *)((char *)(cfg) + (off)))
+
+/* A size, rate or duration outside the row's [min, max] (when it has a
+ * max): "VALUE: must be between MIN and MAX", in the option's own units. */
+static int out_of_bounds(const dsend_option *o, const char *v, uint64_t x)
+{
+    if (!o->max || (x >= (uint64_t)o->min && x <= (uint64_t)o->max))
+        return 0;
+    char lo[32], hi[32];
+    switch (o->type) {
+    case DSEND_OPT_SIZE:
+        dsend_format_size((uint64_t)o->min, lo, sizeof lo);
+        dsend_format_size((uint64_t)o->max, hi, sizeof hi);
+        break;
+    case DSEND_OPT_RATE:
+    case DSEND_OPT_RATE_RANGE:
+        dsend_format_rate((uint64_t)o->min, lo, sizeof lo);
+        dsend_format_rate((uint64_t)o->max, hi, sizeof hi);
+        break;
+    default:
+        dsend_format_duration(o->min, lo, sizeof lo);
+        dsend_format_duration(o->max, hi, sizeof hi);
+    }
+    return dsend_seterr(DSEND_EINVAL, "%s: must be between %s and %s", v, lo, hi);
+}
 
 static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
 {
@@ -300,12 +386,27 @@ static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
         *FIELD(cfg, o->offset, double) = x;
         return 0;
     }
-    case DSEND_OPT_SIZE:
-        return dsend_parse_size(v, FIELD(cfg, o->offset, uint64_t));
-    case DSEND_OPT_RATE:
-        return dsend_parse_rate(v, FIELD(cfg, o->offset, uint64_t));
-    case DSEND_OPT_DURATION:
-        return dsend_parse_duration(v, FIELD(cfg, o->offset, int64_t));
+    case DSEND_OPT_SIZE: {
+        uint64_t x;
+        if ((rc = dsend_parse_size(v, &x)) || (rc = out_of_bounds(o, v, x)))
+            return rc;
+        *FIELD(cfg, o->offset, uint64_t) = x;
+        return 0;
+    }
+    case DSEND_OPT_RATE: {
+        uint64_t x;
+        if ((rc = dsend_parse_rate(v, &x)) || (rc = out_of_bounds(o, v, x)))
+            return rc;
+        *FIELD(cfg, o->offset, uint64_t) = x;
+        return 0;
+    }
+    case DSEND_OPT_DURATION: {
+        int64_t x;
+        if ((rc = dsend_parse_duration(v, &x)) || (rc = out_of_bounds(o, v, (uint64_t)x)))
+            return rc;
+        *FIELD(cfg, o->offset, int64_t) = x;
+        return 0;
+    }
     case DSEND_OPT_RATE_RANGE:
     case DSEND_OPT_DURATION_RANGE: {
         const char *colon = strchr(v, ':');
@@ -317,6 +418,8 @@ static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
                 return rc;
             if (a == 0 || a > b)
                 return dsend_seterr(DSEND_EINVAL, "'%s': need 0 < MIN <= MAX", v);
+            if ((rc = out_of_bounds(o, v, a)) || (rc = out_of_bounds(o, v, b)))
+                return rc;
             *FIELD(cfg, o->offset, uint64_t) = a;
             *FIELD(cfg, o->offset2, uint64_t) = b;
         } else {
@@ -325,6 +428,8 @@ static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
                 return rc;
             if (a <= 0 || a > b)
                 return dsend_seterr(DSEND_EINVAL, "'%s': need 0 < MIN <= MAX", v);
+            if ((rc = out_of_bounds(o, v, (uint64_t)a)) || (rc = out_of_bounds(o, v, (uint64_t)b)))
+                return rc;
             *FIELD(cfg, o->offset, int64_t) = a;
             *FIELD(cfg, o->offset2, int64_t) = b;
         }

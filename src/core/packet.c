@@ -129,35 +129,54 @@ int dsend_check_emit(const dsend_emit *e)
     return 0;
 }
 
+/* "--OPT VALUE: must be between LO and HI", as the option table says it. */
+static int duration_range(const char *opt, int64_t v, int64_t lo, int64_t hi)
+{
+    if (v >= lo && v <= hi)
+        return 0;
+    char a[32], b[32], c[32];
+    return dsend_seterr(DSEND_EINVAL, "--%s %s: must be between %s and %s", opt,
+                        dsend_format_duration(v, a, sizeof a), dsend_format_duration(lo, b, sizeof b),
+                        dsend_format_duration(hi, c, sizeof c));
+}
+
 int dsend_core_params_check(const dsend_core_params *p)
 {
     char a[32], b[32];
+    int rc;
     if (p->sub_block == 0 || p->sub_block % DSEND_PKT_PAYLOAD != 0)
         return dsend_seterr(DSEND_EINVAL,
                             "--sub-block %llu: a positive multiple of %u bytes (one RTP packet "
                             "of 7 TS packets)",
                             (unsigned long long)p->sub_block, DSEND_PKT_PAYLOAD);
-    if (p->sub_block > (64u << 20))
+    if (p->sub_block > (uint64_t)DSEND_SUB_BLOCK_MAX)
         return dsend_seterr(DSEND_EINVAL, "--sub-block %llu: at most 64 MiB",
                             (unsigned long long)p->sub_block);
-    if (p->nic_bps < 8u * (DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD))
+    if (p->nic_bps < (uint64_t)DSEND_LINK_MIN_BPS)
         return dsend_seterr(DSEND_EINVAL, "--nic %s: too slow to send one packet a second",
                             dsend_format_rate(p->nic_bps, a, sizeof a));
-    if (p->startup <= 0 || p->lead <= 0 || p->tick <= 0)
-        return dsend_seterr(DSEND_EINVAL, "--startup, --lead and --tick must be > 0");
-    if (p->pace_lead < 0 || p->pace_batch < 1000 || p->pace_batch > 1000000000)
-        return dsend_seterr(DSEND_EINVAL, "--pace-lead must be >= 0 and --pace-batch between 1us "
-                                          "and 1s");
-    if (p->pace_burst < 0 || p->pace_burst > 1000000000)
-        return dsend_seterr(DSEND_EINVAL, "--pace-burst %s: between 0 and 1s",
-                            dsend_format_duration(p->pace_burst, a, sizeof a));
+    if (p->nic_bps > (uint64_t)DSEND_LINK_MAX_BPS)
+        return dsend_seterr(DSEND_EINVAL, "--nic %s: at most %s",
+                            dsend_format_rate(p->nic_bps, a, sizeof a),
+                            dsend_format_rate((uint64_t)DSEND_LINK_MAX_BPS, b, sizeof b));
+    if ((rc = duration_range("startup", p->startup, DSEND_STARTUP_MIN, DSEND_STARTUP_MAX)) ||
+        (rc = duration_range("lead", p->lead, DSEND_LEAD_MIN, DSEND_LEAD_MAX)) ||
+        (rc = duration_range("tick", p->tick, DSEND_TICK_MIN, DSEND_TICK_MAX)) ||
+        (rc = duration_range("pace-lead", p->pace_lead, 0, DSEND_PACE_LEAD_MAX)) ||
+        (rc = duration_range("pace-batch", p->pace_batch, DSEND_PACE_BATCH_MIN,
+                             DSEND_PACE_BATCH_MAX)) ||
+        (rc = duration_range("pace-burst", p->pace_burst, 0, DSEND_PACE_BURST_MAX)) ||
+        (rc = duration_range("heartbeat", p->heartbeat, DSEND_HEARTBEAT_MIN,
+                             DSEND_HEARTBEAT_MAX)) ||
+        (rc = duration_range("detect", p->detect, 0, DSEND_DETECT_MAX)))
+        return rc;
     if (p->pace_lead > p->send_ahead)
         return dsend_seterr(DSEND_EINVAL,
                             "--pace-lead %s is above --lead %s: packets would be due before "
                             "their sub-block reaches the pacer",
                             dsend_format_duration(p->pace_lead, a, sizeof a),
                             dsend_format_duration(p->send_ahead, b, sizeof b));
-    if (p->heartbeat <= 0 || p->detect < 2 * p->heartbeat)
+    if (p->detect < 2 * p->heartbeat)
         return dsend_seterr(DSEND_EINVAL,
                             "--detect %s must be at least twice --heartbeat %s (> 0): one late "
                             "heartbeat is not a death",

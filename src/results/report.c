@@ -4,6 +4,7 @@
 #include "dsend/error.h"
 #include "dsend/report.h"
 #include "report_internal.h"
+#include "util/atomic.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -102,7 +103,7 @@ int dsend_report(char *const *files, int nfiles, const char *outdir, int force, 
 {
     int rc = 0, nruns = 0;
     rpt_run *rd = NULL;
-    char tmp[4200] = "", cmd[9000], *cmp = NULL;
+    char tmp[4400] = "", *cmp = NULL;
     size_t ncmp = 0;
     FILE *cmpf = NULL;
     if (nfiles < 1)
@@ -113,8 +114,8 @@ int dsend_report(char *const *files, int nfiles, const char *outdir, int force, 
         return rc;
     if ((rc = rpt_load(files, nfiles, &rd, &nruns)) != 0)
         return rc;
-    snprintf(tmp, sizeof tmp, "%.4000s.tmp.%ld", outdir, (long)getpid());
-    if (mkdir(tmp, 0755) != 0) {
+    dsend_tmp_sweep(outdir); /* what a killed report left */
+    if (dsend_tmp_path(outdir, tmp, sizeof tmp) != 0 || mkdir(tmp, 0755) != 0) {
         rc = dsend_seterr(DSEND_EIO, "%s: %s", tmp, strerror(errno));
         tmp[0] = '\0';
         goto err;
@@ -133,12 +134,9 @@ int dsend_report(char *const *files, int nfiles, const char *outdir, int force, 
     if (rc)
         goto err;
     /* into place: the report appears whole or not at all */
-    if (force && access(outdir, F_OK) == 0) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", outdir);
-        if (strchr(outdir, '\'') || system(cmd) != 0) {
-            rc = dsend_seterr(DSEND_EIO, "%s: cannot replace it", outdir);
-            goto err;
-        }
+    if (force && access(outdir, F_OK) == 0 && dsend_remove_tree(outdir) != 0) {
+        rc = dsend_seterr(DSEND_EIO, "%s: cannot replace it: %s", outdir, strerror(errno));
+        goto err;
     }
     if (rename(tmp, outdir) != 0) {
         rc = dsend_seterr(DSEND_EIO, "%s: %s", outdir, strerror(errno));
@@ -151,11 +149,8 @@ int dsend_report(char *const *files, int nfiles, const char *outdir, int force, 
         fprintf(log, "report of %d run%s written to %s/index.html and %s/report.md\n", nruns,
                 nruns == 1 ? "" : "s", outdir, outdir);
 err:
-    if (tmp[0] && !strchr(tmp, '\'') && access(tmp, F_OK) == 0) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            rc = rc ? rc : DSEND_EIO;
-    }
+    if (tmp[0] && dsend_remove_tree(tmp) != 0)
+        rc = rc ? rc : DSEND_EIO;
     rpt_free(rd, nruns);
     free(cmp);
     return rc;

@@ -1,6 +1,7 @@
 /* `dsend sim` output: the human summary, JSON, and the results file
  * (doc/results-format.md). */
 #include "config.h"
+#include "util/atomic.h"
 #include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/sim.h"
@@ -292,9 +293,11 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     int rc = 0;
     hid_t f = -1, g = -1, t = -1;
     double *util = NULL;
-    char tmp[4200], line[8192] = "", date[64];
-    snprintf(tmp, sizeof tmp, "%.4000s.tmp.%ld", path, (long)getpid());
+    char tmp[4400], line[8192] = "", date[64];
+    if (dsend_tmp_path(path, tmp, sizeof tmp) != 0)
+        return dsend_seterr(DSEND_EINVAL, "%.200s...: path too long", path);
     dsend_h5_quiet();
+    dsend_tmp_sweep(path); /* what a killed writer left */
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0)
         return dsend_seterr(DSEND_EIO, "%s: cannot create the results file (%s)", path,
@@ -394,7 +397,7 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
         rc = dsend_h5_fail(__FILE__, __LINE__, "H5Fclose");
         goto err;
     }
-    if (rename(tmp, path) != 0) {
+    if (dsend_tmp_commit(tmp, path) != 0) {
         rc = dsend_seterr(DSEND_EIO, "%s: %s", path, strerror(errno));
         goto err;
     }
@@ -408,5 +411,5 @@ err:
     if (f >= 0)
         H5Fclose(f);
     unlink(tmp);
-    return rc;
+    return dsend_not_written(rc, path);
 }

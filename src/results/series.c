@@ -12,8 +12,8 @@ void dsend_series_note(dsend_series *s, int64_t at, int64_t interval, uint64_t b
         uint64_t n = s->n ? s->n : 64;
         while (n <= i)
             n *= 2;
-        if (n > (1u << 26))
-            return; /* a run longer than two years of 1 s intervals: not kept */
+        if (n > DSEND_SERIES_MAX)
+            return; /* past DSEND_SERIES_MAX intervals: not kept */
         uint64_t *b = realloc(s->bytes, n * sizeof *b);
         if (b)
             s->bytes = b;

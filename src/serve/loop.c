@@ -91,6 +91,8 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     w->stopped = calloc((size_t)w->size, 1);
     if (!w->sessions || !w->out || !w->stopped)
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %d sessions", cfg->max_sessions);
+    if (rc == 0)
+        rc = serve_conns_init(w);
     if (rc == 0 && w->rank == 0)
         rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
     if (rc == 0)
@@ -208,12 +210,16 @@ static void watch(serve_world *w, int fd)
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
+/* Accepting may close idle connections to make room (the last one moves
+ * into the hole), so a new one is found by its flag, not by its index. */
 static void accept_watched(serve_world *w, int lfd, int front)
 {
-    int before = w->nconns;
     serve_accept(w, lfd, front);
-    for (int i = before; i < w->nconns; i++)
-        watch(w, w->conns[i]->fd);
+    for (int i = w->nconns - 1; i >= 0; i--)
+        if (!w->conns[i]->watched) {
+            watch(w, w->conns[i]->fd);
+            w->conns[i]->watched = 1;
+        }
 }
 
 static int loop(serve_world *w)
@@ -244,6 +250,7 @@ static int loop(serve_world *w)
         serve_mpi_reap(w);
         tell_failovers(w);
         serve_sessions_housekeeping(w, now);
+        serve_conns_housekeeping(w, now);
         /* sleep until the nearest timer; MPI has no descriptor, so at most
          * a millisecond (ppoll on the epoll set: a timeout finer than
          * epoll_wait's milliseconds) */

@@ -1,6 +1,7 @@
 /* The RTSP methods a device's own port answers, one handler each (RFC
- * 2326), dispatched by a table.  A session obeys only the address that set
- * it up; media goes only to that address. */
+ * 2326), dispatched by a table.  A session obeys only the connection that
+ * set it up (or, once that closed, the first from the same address naming
+ * its whole id); media goes only to that address. */
 #include "dsend/error.h"
 #include "serve/serve_internal.h"
 
@@ -57,12 +58,8 @@ static void on_setup(req_ctx *q)
         serve_reply(q->c, 404, r->cseq, NULL, NULL);
         return;
     }
-    if (q->s) {
-        serve_reply(q->c, 459, r->cseq, NULL, NULL); /* one track per session */
-        return;
-    }
-    if (r->session[0]) {
-        serve_reply(q->c, 454, r->cseq, NULL, NULL);
+    if (r->session[0]) { /* one track per session; another's is not found */
+        serve_reply(q->c, q->s ? 459 : 454, r->cseq, NULL, NULL);
         return;
     }
     dsend_rtsp_transport t;
@@ -130,8 +127,9 @@ static void on_play(req_ctx *q)
     uint64_t to = end_ns > 0 ? dsend_media_bytes(a, end_ns) : a->size;
     if (to > a->size)
         to = a->size;
-    /* past the end, or not one byte long: the client's error, not ours */
-    if (has_range < 0 || start_ns >= a->duration_ns || to <= offset) {
+    /* past the end, or not one byte long, or within the duration but past
+     * the bytes (its rounding): the client's error, not ours */
+    if (has_range < 0 || start_ns >= a->duration_ns || to <= offset || offset >= a->size) {
         serve_reply(q->c, 457, q->r->cseq, q->h, NULL);
         return;
     }
@@ -208,14 +206,31 @@ static const struct method {
     {"REDIRECT", 0, on_not_allowed},
 };
 
+/* The session a request names, if it is the caller's: set up by this
+ * connection, or -- its owner's connection closed, or its device died and
+ * this one took it over -- claimed now by a connection from the address
+ * that set it up, naming its whole id (128 random bits).  Another
+ * connection's session is not found (454), from any address. */
+static session *callers_session(serve_world *w, conn *c, const char *id)
+{
+    session *s = serve_session_find(w, id);
+    if (!s || s->ip != c->ip || (s->owner && s->owner != c))
+        return NULL;
+    if (!s->owner) {
+        s->owner = c;
+        c->nsessions++;
+    }
+    return s;
+}
+
 void serve_handle_device(serve_world *w, conn *c, const dsend_rtsp_request *r)
 {
-    req_ctx q = {.w = w, .c = c, .r = r, .s = serve_session_find(w, r->session)};
+    req_ctx q = {.w = w, .c = c, .r = r, .s = callers_session(w, c, r->session)};
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
         if (strcmp(r->method, methods[i].name) != 0)
             continue;
         if (methods[i].needs_session) {
-            if (!q.s || q.s->ip != c->ip) {
+            if (!q.s) {
                 serve_reply(c, 454, r->cseq, NULL, NULL);
                 return;
             }

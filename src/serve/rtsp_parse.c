@@ -129,6 +129,20 @@ int dsend_rtsp_url_asset(const char *url, char *name, size_t n)
     return 0;
 }
 
+/* A port: 1 to 5 decimal digits, 1..65535; -1 otherwise.  Advances *p past
+ * the digits (never converts more than fit: no overflow, whatever comes). */
+static int port_number(const char **p)
+{
+    int v = 0, n = 0;
+    while (isdigit((unsigned char)**p)) {
+        if (++n > 5)
+            return -1;
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    return n && v >= 1 && v <= 65535 ? v : -1;
+}
+
 int dsend_rtsp_parse_transport(const char *h, dsend_rtsp_transport *t)
 {
     memset(t, 0, sizeof *t);
@@ -153,14 +167,16 @@ int dsend_rtsp_parse_transport(const char *h, dsend_rtsp_transport *t)
         } else if (strncasecmp(tok, "interleaved=", 12) == 0) {
             t->tcp = 1;
         } else if (strncasecmp(tok, "client_port=", 12) == 0) {
-            char *e;
-            long a = strtol(tok + 12, &e, 10), b = a + 1;
-            if (*e == '-')
-                b = strtol(e + 1, &e, 10);
-            if (*e || a < 1 || a > 65535 || b < 1 || b > 65535)
+            const char *e = tok + 12;
+            int a = port_number(&e), b = a < 65535 ? a + 1 : -1;
+            if (*e == '-') {
+                e++;
+                b = port_number(&e);
+            }
+            if (*e || a < 1 || b < 1)
                 return -1;
-            t->client_port[0] = (int)a;
-            t->client_port[1] = (int)b;
+            t->client_port[0] = a;
+            t->client_port[1] = b;
         } else if (strncasecmp(tok, "destination=", 12) == 0) {
             snprintf(t->destination, sizeof t->destination, "%s", tok + 12);
         }
@@ -218,6 +234,7 @@ const char *dsend_rtsp_reason(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Request Entity Too Large";
     case 431: return "Request Header Fields Too Large";
     case 453: return "Not Enough Bandwidth";

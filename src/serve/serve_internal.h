@@ -21,12 +21,19 @@ enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14, TAG_HEAR
 enum { S_READY = 1, S_PLAYING, S_PAUSED };
 
 #define CONN_BUF DSEND_RTSP_MAX_REQUEST
-#define MAX_CONNS 4096
+#define MAX_CONNS 16384    /* the ceiling of --max-conns */
 
 typedef struct conn {
     int fd;
     int front;             /* accepted on the front port */
+    int watched;           /* in the loop's epoll set */
     uint32_t ip;           /* peer, network order */
+    uint32_t nsessions;    /* sessions it owns: it is never evicted, nor idle */
+    int64_t active_at;     /* accepted, or its last whole request (ns) */
+    int64_t partial_at;    /* the first byte of the request coming in (ns) */
+    int closing;           /* answered an error: nothing more is parsed; closed once
+                            * the answer is out and the peer has closed, or at a deadline */
+    int64_t closing_at;
     char in[CONN_BUF];
     size_t nin;
     char *out;
@@ -35,10 +42,12 @@ typedef struct conn {
 
 typedef struct session {
     int used;
-    char id[32];           /* 16 hex digits of secret, '-', the client id in hex */
+    char id[32];           /* the secret (22 letters and digits), '-', the client id in hex */
     int state;
     uint32_t asset;
     uint32_t ip;
+    conn *owner;           /* the connection that set it up (NULL once it closed, or
+                            * taken over from a dead device): it obeys that one only */
     int64_t last_seen;
     dsend_peer peer;
 } session;
@@ -106,7 +115,8 @@ typedef struct serve_world {
     int front_fd, rtsp_fd, udp_fd;
     int epfd;              /* the loop's epoll set: listening sockets, RTSP connections */
     conn *conns[MAX_CONNS];
-    int nconns;
+    int nconns, max_conns; /* max_conns: --max-conns within the open-file limit */
+    int64_t next_conn_check;
     session *sessions;
     uint32_t nsessions;    /* in use */
     int64_t next_housekeeping;
@@ -168,12 +178,17 @@ void serve_udp_close(serve_world *w);
 void serve_udp_drop_all(serve_world *w);
 
 /* rtsp_conn.c */
+/* The connection limits within the process's open-file limit. */
+int serve_conns_init(serve_world *w);
 int serve_listen(const char *host, int port, int *fd);
 void serve_accept(serve_world *w, int lfd, int front);
 void serve_conn_read(serve_world *w, int i);
 void serve_conn_flush(serve_world *w, int i);
 void serve_conn_close(serve_world *w, int i);
 void serve_reply(conn *c, int status, int cseq, const char *headers, const char *body);
+/* Deadlines: a request not whole after --request-timeout (408), a
+ * connection without a session idle for --conn-timeout, a closing one. */
+void serve_conns_housekeeping(serve_world *w, int64_t now);
 
 /* front.c, rtsp_methods.c */
 void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r);

@@ -1,21 +1,76 @@
-/* RTSP sessions of this device's scheduler: created by SETUP, bound to
- * the address that set them up, ended by TEARDOWN or a timeout.  (The RTCP
+/* RTSP sessions of this device's scheduler: created by SETUP, owned by the
+ * connection that set them up (from its address, with an id holding 128
+ * random bits), ended by TEARDOWN or a timeout.  (The RTCP
  * BYE goes from the device that sends a plan's last packet, emit_udp.c.) */
-#include "dsend/checksum.h"
 #include "serve/serve_internal.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+/* Equal ids, in a time that tells nothing of how much of a guess was right. */
+static int same_id(const char *a, const char *b, size_t blen)
+{
+    size_t alen = strlen(a);
+    unsigned char diff = alen != blen;
+    for (size_t i = 0; i < alen && i < blen; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
 
 session *serve_session_find(serve_world *w, const char *id)
 {
     if (!id[0])
         return NULL;
+    size_t n = strlen(id);
     for (int i = 0; i < w->cfg->max_sessions; i++)
-        if (w->sessions[i].used && strcmp(w->sessions[i].id, id) == 0)
+        if (w->sessions[i].used && same_id(w->sessions[i].id, id, n))
             return &w->sessions[i];
     return NULL;
+}
+
+/* Bytes from the system's random source (getrandom, else /dev/urandom). */
+static int random_bytes(void *buf, size_t n)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = getrandom(p + got, n - got, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    if (got == n)
+        return 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    int ok = f && fread(p, 1, n, f) == n;
+    if (f)
+        fclose(f);
+    return ok ? 0 : -1;
+}
+
+static const char id_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+#define SECRET_DIGITS 22 /* 62^22 > 2^128 */
+
+/* "SECRET-CLIENT": the 128-bit secret in 22 base-62 digits, then the
+ * client id in hex (the front reads which device holds it from that). */
+static void format_id(char *id, size_t n, const uint32_t secret[4], uint32_t client)
+{
+    unsigned __int128 v = ((unsigned __int128)secret[0] << 96) |
+                          ((unsigned __int128)secret[1] << 64) |
+                          ((unsigned __int128)secret[2] << 32) | secret[3];
+    char digits[SECRET_DIGITS + 1];
+    for (int i = 0; i < SECRET_DIGITS; i++) {
+        digits[i] = id_digits[(int)(v % 62)];
+        v /= 62;
+    }
+    digits[SECRET_DIGITS] = '\0';
+    snprintf(id, n, "%s-%x", digits, client);
 }
 
 session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
@@ -31,29 +86,37 @@ session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
         *status = 453;
         return NULL;
     }
+    /* the secret, the SSRC and the RTP bases: drawn apart, nothing of the
+     * secret is ever on the wire but in the answers to its owner */
+    struct {
+        uint32_t secret[4], ssrc, seq, ts;
+    } r;
+    if (random_bytes(&r, sizeof r) != 0) {
+        *status = 500;
+        return NULL;
+    }
     session *s = &w->sessions[free_slot];
     memset(s, 0, sizeof *s);
     s->used = 1;
     s->state = S_READY;
     s->asset = asset;
     s->ip = c->ip;
+    s->owner = c;
+    c->nsessions++;
     s->last_seen = serve_now(w);
-    uint64_t r64 = dsend_mix64(cfg->seed ^ ((uint64_t)w->rank << 40) ^ ++w->sessions_total ^
-                               (uint64_t)s->last_seen);
+    w->sessions_total++;
     uint32_t client = ((uint32_t)w->rank << 16) | (uint32_t)free_slot;
-    /* the id names the client (so the front finds who holds the session
-     * after a failover); its secret part is the stream's SSRC and RTP
-     * timestamp base, which every device knows from the announcement */
-    snprintf(s->id, sizeof s->id, "%016llx-%x", (unsigned long long)r64, client);
+    format_id(s->id, sizeof s->id, r.secret, client);
     s->peer = (dsend_peer){
         .client = client,
         .asset = asset,
         .ip = c->ip,
-        .ssrc = (uint32_t)(r64 >> 32),
-        .seq_base = (uint32_t)(r64 >> 16) & 0xffff,
-        .ts_base = (uint32_t)r64,
+        .ssrc = r.ssrc,
+        .seq_base = r.seq & 0xffff,
+        .ts_base = r.ts,
         .open = 1,
     };
+    memcpy(s->peer.secret, r.secret, sizeof r.secret);
     w->nsessions++;
     return s;
 }
@@ -61,11 +124,11 @@ session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
 int64_t serve_session_client(const char *id)
 {
     const char *dash = strchr(id, '-');
-    if (!dash || dash - id != 16 || strspn(id, "0123456789abcdef") != 16)
+    if (!dash || dash - id != SECRET_DIGITS || strspn(id, id_digits) != SECRET_DIGITS)
         return -1;
     char *end;
     unsigned long c = strtoul(dash + 1, &end, 16);
-    if (end == dash + 1 || *end || c > UINT32_MAX)
+    if (end == dash + 1 || *end || c > UINT32_MAX || !isxdigit((unsigned char)dash[1]))
         return -1;
     return (int64_t)c;
 }
@@ -84,17 +147,19 @@ int serve_session_adopt(serve_world *w, const dsend_peer *p)
     const dsend_stream *st = dsend_scheduler_stream(&w->dev.sched, p->client);
     s->state = st && st->paused ? S_PAUSED : S_PLAYING;
     s->asset = p->asset;
-    s->ip = p->ip; /* it obeys only the address that set it up, as before */
+    s->ip = p->ip; /* it obeys only the address that set it up, as before, */
+    s->owner = NULL; /* on the first connection from there that names its id */
     s->last_seen = serve_now(w);
     s->peer = *p;
-    snprintf(s->id, sizeof s->id, "%016llx-%x",
-             (unsigned long long)(((uint64_t)p->ssrc << 32) | p->ts_base), p->client);
+    format_id(s->id, sizeof s->id, p->secret, p->client);
     w->nsessions++;
     return 0;
 }
 
 void serve_session_end(serve_world *w, session *s)
 {
+    if (s->owner)
+        s->owner->nsessions--;
     if (s->state != S_READY)
         dsend_device_stop(&w->dev, s->peer.client);
     s->used = 0;

@@ -213,6 +213,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         dsend_workload_config wc = dsend_sim_workload(cfg);
         rc = dsend_workload_init(&w.wl, &wc, &w.lib);
     }
+    int64_t planned_end = rc == 0 ? dsend_workload_end(&w.wl) : 0;
+    if (rc == 0)
+        rc = sim_check_run_size(cfg, planned_end, w.D);
     if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
     if (is_device) {
@@ -287,7 +290,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         goto err;
 
     /* the planned end, for the progress line */
-    double prog[2] = {t_start, (double)dsend_workload_end(&w.wl)};
+    double prog[2] = {t_start, (double)planned_end};
     MPI_Barrier(comm);
     rc = dsend_des_run(des, cfg->until > 0 ? cfg->until : DSEND_TIME_INF,
                        cfg->progress ? progress_line : NULL, prog);

@@ -2,6 +2,7 @@
  * rank does work: the ranks and devices, the latencies against the
  * lookahead and the heartbeat, and the --fail / --recover schedule. */
 #include "dsend/error.h"
+#include "dsend/series.h"
 #include "dsend/units.h"
 #include "sim/sim_internal.h"
 
@@ -31,6 +32,23 @@ int sim_parse_failures(const dsend_sim_config *cfg, int D, sim_world *w)
                               r->device, (double)r->at / 1e9, (double)failed / 1e9);
     }
     return rc;
+}
+
+int sim_check_run_size(const dsend_sim_config *cfg, int64_t planned_end, int D)
+{
+    int64_t span = planned_end + cfg->lead + cfg->prebuffer;
+    if (cfg->until > 0 && cfg->until < span)
+        span = cfg->until;
+    uint64_t per_device = (uint64_t)(span / cfg->interval) + 1;
+    if (per_device * (uint64_t)D <= DSEND_SERIES_MAX)
+        return 0;
+    char a[32], b[32];
+    return dsend_seterr(DSEND_EINVAL,
+                        "--interval %s: the run's plan spans %s, %llu intervals for each of %d "
+                        "devices; at most %u in all (a longer --interval, or --until)",
+                        dsend_format_duration(cfg->interval, a, sizeof a),
+                        dsend_human_duration(span, b, sizeof b), (unsigned long long)per_device, D,
+                        DSEND_SERIES_MAX);
 }
 
 int sim_check_config(const dsend_sim_config *cfg, int size)

@@ -147,6 +147,9 @@ struct sim_world {
 /* sim_config.c: the configuration's checks (one line naming the option) */
 int sim_check_config(const dsend_sim_config *cfg, int size);
 int sim_parse_failures(const dsend_sim_config *cfg, int D, sim_world *w);
+/* The run's output stays proportional to what a user could mean: its time
+ * series, over the planned span (planned_end, or --until) and D devices. */
+int sim_check_run_size(const dsend_sim_config *cfg, int64_t planned_end, int D);
 
 /* Is device d down at t (failed, not recovered), by the --fail and
  * --recover schedule? */

@@ -1,5 +1,6 @@
 /* dsend gen: a synthetic library for experiments. */
 #include "dsend/checksum.h"
+#include "util/atomic.h"
 #include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/library.h"
@@ -55,6 +56,8 @@ int dsend_gen(const char *out, const dsend_gen_opts *o, FILE *log)
     }
     rc = dsend_library_commit(w);
     w = NULL;
+    if (rc == DSEND_EHDF5)
+        rc = dsend_not_written(rc, out);
     if (rc == 0 && log) {
         char sz[32];
         fprintf(log, "generated %s: %lld synthetic assets, %s of content (not stored)\n", out,
@@ -63,5 +66,5 @@ int dsend_gen(const char *out, const dsend_gen_opts *o, FILE *log)
     return rc;
 err:
     dsend_library_abort(w);
-    return rc;
+    return rc == DSEND_EHDF5 ? dsend_not_written(rc, out) : rc;
 }

@@ -1,4 +1,5 @@
 /* dsend ingest: real MPEG-TS files into the library. */
+#include "util/atomic.h"
 #include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/library.h"
@@ -78,14 +79,29 @@ int dsend_ingest(const char *out, char *const *files, int nfiles, const dsend_in
     }
     /* names first: a clash is found before any file is read */
     for (int i = 0; i < nfiles; i++) {
-        char name[256];
+        char name[256], other[256];
         asset_name_of(files[i], name, sizeof name);
         if (!dsend_asset_name_valid(name))
             return dsend_seterr(DSEND_EINVAL,
                                 "%s: asset name '%s' is invalid: rename the file to 1-%d "
                                 "characters of A-Z a-z 0-9 . _ -",
                                 files[i], name, DSEND_NAME_MAX);
+        for (int k = 0; k < i; k++) {
+            asset_name_of(files[k], other, sizeof other);
+            if (strcmp(files[i], files[k]) == 0)
+                return dsend_seterr(DSEND_EINVAL, "%s: given twice", files[i]);
+            if (strcmp(name, other) == 0)
+                return dsend_seterr(DSEND_EINVAL, "%s: asset name '%s' is %s's too (one asset per "
+                                                  "name)",
+                                    files[i], name, files[k]);
+        }
     }
+    /* what was ingested is said once the library is in place */
+    char *said = NULL;
+    size_t nsaid = 0;
+    FILE *say = log ? open_memstream(&said, &nsaid) : NULL;
+    if (log && !say)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
     TRY(dsend_library_create(out, o->force, &w));
     for (int i = 0; i < nfiles; i++) {
         char name[256], r1[32], r2[32];
@@ -105,8 +121,8 @@ int dsend_ingest(const char *out, char *const *files, int nfiles, const dsend_in
                                      bitrate);
         TRY(dsend_library_add_mpegts(w, name, buf, len, o->block_size, bitrate, duration, ts.pes,
                                      ts.npes));
-        if (log)
-            fprintf(log, "ingested %s as '%s': %llu bytes, %s%s, %s, %llu blocks\n", files[i],
+        if (say)
+            fprintf(say, "ingested %s as '%s': %llu bytes, %s%s, %s, %llu blocks\n", files[i],
                     name, (unsigned long long)len, dsend_format_rate(bitrate, r1, sizeof r1),
                     o->bitrate_bps ? " (given)" : " (from PCRs)",
                     dsend_format_duration(duration / 1000000 * 1000000, r2, sizeof r2),
@@ -116,9 +132,17 @@ int dsend_ingest(const char *out, char *const *files, int nfiles, const dsend_in
     }
     rc = dsend_library_commit(w);
     w = NULL;
-    return rc;
+    if (say)
+        fclose(say);
+    if (rc == 0 && said)
+        fputs(said, log);
+    free(said);
+    return rc == DSEND_EHDF5 ? dsend_not_written(rc, out) : rc;
 err:
     free(buf);
     dsend_library_abort(w);
-    return rc;
+    if (say)
+        fclose(say);
+    free(said);
+    return rc == DSEND_EHDF5 ? dsend_not_written(rc, out) : rc;
 }

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/atomic.h"
 
 /* Row of the /synthetic table as stored on disk. */
 typedef struct synthetic_row {
@@ -189,15 +192,9 @@ static int open_stored_asset(const char *path, hid_t assets, const char *name, d
         H5Sclose(ps);
         H5Aclose(pa);
     }
-    if (a->bitrate_bps == 0 || a->block_size == 0 || a->size == 0 || a->duration_ns <= 0) {
-        rc = dsend_seterr(DSEND_EFORMAT, "%s: bitrate, duration, size and block_size must be > 0",
-                          where);
-        goto err;
-    }
-    if (a->blocks != blocks_of(a->size, a->block_size)) {
-        rc = dsend_seterr(DSEND_EFORMAT, "%s: 'blocks' is %llu but size/block_size gives %llu",
-                          where, (unsigned long long)a->blocks,
-                          (unsigned long long)blocks_of(a->size, a->block_size));
+    char why[256];
+    if (dsend_asset_check(a, why, sizeof why) != 0) {
+        rc = dsend_seterr(DSEND_EFORMAT, "%s: %s", where, why);
         goto err;
     }
     static const struct { const char *name; uint64_t elem; } sets[] = {
@@ -368,14 +365,6 @@ int dsend_library_open(const char *path, MPI_Comm comm, dsend_library *lib)
         for (hsize_t i = 0; i < nsyn; i++) {
             dsend_asset *a = &lib->assets[names.n + i];
             rows[i].name[DSEND_NAME_MAX] = '\0';
-            if (!dsend_asset_name_valid(rows[i].name) || rows[i].bitrate_bps == 0 ||
-                rows[i].duration_ns <= 0 || rows[i].block_size == 0) {
-                rc = dsend_seterr(DSEND_EFORMAT,
-                                  "%s: /synthetic row %llu: invalid name, or a zero bitrate, "
-                                  "duration or block size",
-                                  path, (unsigned long long)i);
-                goto err;
-            }
             snprintf(a->name, sizeof a->name, "%s", rows[i].name);
             a->kind = DSEND_ASSET_SYNTHETIC;
             a->bitrate_bps = rows[i].bitrate_bps;
@@ -383,13 +372,19 @@ int dsend_library_open(const char *path, MPI_Comm comm, dsend_library *lib)
             a->block_size = rows[i].block_size;
             a->seed = rows[i].seed;
             a->size = synthetic_size(a->bitrate_bps, a->duration_ns);
-            if (a->size == 0) {
-                rc = dsend_seterr(DSEND_EFORMAT, "%s: /synthetic row %llu ('%s') has no bytes",
-                                  path, (unsigned long long)i, a->name);
+            a->blocks = a->block_size ? blocks_of(a->size, a->block_size) : 0;
+            char why[256];
+            if (dsend_asset_check(a, why, sizeof why) != 0) {
+                rc = dsend_seterr(DSEND_EFORMAT, "%s: /synthetic row %llu ('%.64s'): %s", path,
+                                  (unsigned long long)i, a->name, why);
                 goto err;
             }
-            a->blocks = blocks_of(a->size, a->block_size);
         }
+    }
+    if (lib->nassets == 0) {
+        rc = dsend_seterr(DSEND_EFORMAT, "%s: no assets (neither /assets nor /synthetic holds one)",
+                          path);
+        goto err;
     }
     TRY(check_unique(path, lib));
     goto out;
@@ -475,6 +470,15 @@ static int add_name(dsend_library_writer *w, const char *name)
     return 0;
 }
 
+/* An asset about to be written keeps the bounds every open checks. */
+static int check_new(const dsend_asset *a)
+{
+    char why[256];
+    if (dsend_asset_check(a, why, sizeof why) != 0)
+        return dsend_seterr(DSEND_EINVAL, "asset '%s': %s", a->name, why);
+    return 0;
+}
+
 int dsend_library_create(const char *path, int force, dsend_library_writer **out)
 {
     int rc = 0;
@@ -482,19 +486,23 @@ int dsend_library_create(const char *path, int force, dsend_library_writer **out
     hid_t fcpl = -1;
     *out = NULL;
     dsend_h5_quiet();
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return dsend_seterr(DSEND_EINVAL, "%s is a directory (name the library file)", path);
     if (!force && access(path, F_OK) == 0)
         return dsend_seterr(DSEND_EINVAL, "%s exists (use --force to replace it)", path);
+    dsend_tmp_sweep(path); /* what a killed writer left */
     if (!(w = calloc(1, sizeof *w)))
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
     w->file = w->assets = -1;
-    size_t n = strlen(path) + 32;
+    size_t n = strlen(path) + 320;
     w->path = strdup(path);
     w->tmp = malloc(n);
     if (!w->path || !w->tmp) {
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
         goto err;
     }
-    snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    dsend_tmp_path(path, w->tmp, n);
     /* track creation order so h5dump lists assets as written (cosmetic) */
     H5_CHECK(fcpl = H5Pcreate(H5P_FILE_CREATE));
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
@@ -525,11 +533,16 @@ int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const ui
     int rc = 0;
     hid_t g = -1, s = -1, dcpl = -1, d = -1;
     uint32_t *crc = NULL;
-    if (size == 0 || block_size == 0 || bitrate_bps == 0 || duration_ns <= 0)
-        return dsend_seterr(DSEND_EINVAL, "asset '%s': size, block size, bitrate and duration "
-                                          "must be > 0", name);
+    dsend_asset a = {.kind = DSEND_ASSET_MPEGTS, .bitrate_bps = bitrate_bps,
+                     .duration_ns = duration_ns, .size = size, .block_size = block_size,
+                     .blocks = block_size ? blocks_of(size, block_size) : 0,
+                     .npes = npes <= 8 ? npes : 0};
+    snprintf(a.name, sizeof a.name, "%s", name);
+    if (a.npes)
+        memcpy(a.pes, pes, npes * sizeof *pes);
     TRY(add_name(w, name));
-    uint64_t blocks = blocks_of(size, block_size);
+    TRY(check_new(&a));
+    uint64_t blocks = a.blocks;
     H5_CHECK(g = H5Gcreate2(w->assets, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     TRY(dsend_h5_attr_str(g, "kind", "mpegts"));
     TRY(write_attr_u64(g, "bitrate_bps", bitrate_bps));
@@ -593,10 +606,12 @@ int dsend_library_add_synthetic(dsend_library_writer *w, const dsend_asset *m)
     int rc = add_name(w, m->name);
     if (rc)
         return rc;
-    if (m->bitrate_bps == 0 || m->duration_ns <= 0 || m->block_size == 0 ||
-        synthetic_size(m->bitrate_bps, m->duration_ns) == 0)
-        return dsend_seterr(DSEND_EINVAL, "synthetic asset '%s': bitrate, duration and block "
-                                          "size must give at least one byte", m->name);
+    dsend_asset a = *m;
+    a.kind = DSEND_ASSET_SYNTHETIC;
+    a.size = synthetic_size(m->bitrate_bps, m->duration_ns);
+    a.blocks = m->block_size ? blocks_of(a.size, m->block_size) : 0;
+    if ((rc = check_new(&a)))
+        return rc;
     if (w->nrows == w->caprows) {
         size_t cap = w->caprows ? 2 * w->caprows : 256;
         void *p = realloc(w->rows, cap * sizeof *w->rows);
@@ -661,7 +676,7 @@ int dsend_library_commit(dsend_library_writer *w)
         rc = dsend_h5_fail(__FILE__, __LINE__, "H5Fclose");
         goto err;
     }
-    if (rename(w->tmp, w->path) != 0) {
+    if (dsend_tmp_commit(w->tmp, w->path) != 0) {
         rc = dsend_seterr(DSEND_EIO, "%s: cannot rename into place: %s", w->path,
                           strerror(errno));
         goto err;

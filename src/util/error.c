@@ -12,6 +12,11 @@ int dsend_seterr(int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errbuf, sizeof errbuf, fmt, ap);
     va_end(ap);
+    /* one line, whatever a file name, an option value or a library's own
+     * message carried: control characters are shown as '?' */
+    for (char *p = errbuf; *p; p++)
+        if ((unsigned char)*p < ' ' || *p == 0x7f)
+            *p = '?';
     return rc;
 }
 

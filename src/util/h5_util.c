@@ -17,7 +17,15 @@ static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
     struct walk *w = data;
     /* walking upward, the first entry is the innermost: where HDF5 noticed */
     if (!w->found && e->desc && e->desc[0]) {
-        snprintf(w->buf, w->n, "%s", e->desc);
+        /* a failed system call's description is long (time, descriptor,
+         * buffer, sizes) and spans lines: the system's own message says it */
+        const char *m = strstr(e->desc, "error message = '"), *q = m ? strchr(m + 17, '\'') : NULL;
+        const char *colon = strstr(e->desc, ": time = ");
+        if (q && colon)
+            snprintf(w->buf, w->n, "%.*s: %.*s", (int)(colon - e->desc), e->desc,
+                     (int)(q - m - 17), m + 17);
+        else
+            snprintf(w->buf, w->n, "%s", e->desc);
         w->found = 1;
     }
     return 0;
