@@ -66,6 +66,9 @@ int dsend_cmd_serve(dsend_cli *c)
         .fail = g->fail,
         .admission = g->admission && strcmp(g->admission, "on") == 0,
         .admit_load = g->admit_load,
+        .ram = g->ram,
+        .ram_share = g->ram_share,
+        .look_ahead = g->look_ahead,
         .seed = (uint64_t)g->seed,
         .quiet = g->quiet,
     };

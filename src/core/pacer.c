@@ -117,6 +117,7 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 {
     if (!run->bytes)
         return 0;
+    dsend_cache_hold(run->hold); /* until the emit backend releases the run */
     int rc = q->emit->packets(q->emit_ctx, run);
     run->bytes = 0;
     return rc;
@@ -124,7 +125,7 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
                        uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
-                       int plan_end)
+                       dsend_cached *hold, int missed, int plan_end)
 {
     const dsend_core_params *p = q->p;
     const dsend_asset *a = &p->lib->assets[asset];
@@ -142,6 +143,10 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
             return rc;
         if (d > release && d > now)
             q->delayed++;
+        if (missed && d > release) { /* its block was being read when it was due */
+            q->miss_delayed++;
+            q->miss_late += d > release + p->pace_lead;
+        }
         /* one run while its packets leave exactly a packet's media time apart
          * (to the ns of rounding) */
         int64_t off_run = run.bytes ? d - dsend_media_time(a, run.offset, run.depart, o) : 0;
@@ -150,7 +155,7 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
         if (!run.bytes)
             run = (dsend_packet_run){.client = client, .asset = asset, .epoch = epoch,
                                      .device = (uint32_t)q->device, .offset = o, .depart = d,
-                                     .data = data ? data + (o - offset) : NULL};
+                                     .data = data ? data + (o - offset) : NULL, .hold = hold};
         run.bytes += plen;
         q->packets++;
         q->wire_bytes += wire;

@@ -187,11 +187,14 @@ static int udp_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t devic
     serve_world *w = ctx;
     (void)device;
     size_t k = 0;
+    int rc = 0;
     for (size_t i = 0; i < w->ntx; i++) {
         txrun *t = &w->tx[i];
         if (t->run.client == client && t->run.epoch < epoch && t->next_at >= from) {
             uint64_t end = t->run.offset + t->run.bytes;
             w->cancelled += (end - t->next + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
+            int r = dsend_device_release(&w->dev, &t->run); /* its bytes are not needed */
+            rc = rc ? rc : r;
             continue;
         }
         w->tx[k++] = *t;
@@ -200,7 +203,8 @@ static int udp_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t devic
     for (size_t i = 1; i <= w->ntx; i++) /* heapify again */
         DSEND_HEAP_UP(txrun, w->tx, i, tx_before);
     w->tx_wake = -1;
-    return arm(w);
+    int r = arm(w);
+    return rc ? rc : r;
 }
 
 /* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the
@@ -267,6 +271,10 @@ static int udp_transmit(void *ctx)
         } else {
             txrun done;
             DSEND_HEAP_POP(txrun, w->tx, w->ntx, &done, tx_before);
+            /* its last packet is in the batch (a copy): the block may go */
+            int rc = dsend_device_release(&w->dev, &done.run);
+            if (rc)
+                return rc;
         }
     }
     batch_flush(w);

@@ -60,7 +60,9 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
                                     .pace_batch = cfg->pace_batch, .heartbeat = cfg->heartbeat,
                                     .detect = cfg->detect, .beat_idle = 1,
                                     .admission = cfg->admission,
-                                    .admit_load = cfg->admit_load};
+                                    .admit_load = cfg->admit_load,
+                                    .look_ahead = cfg->ram || cfg->ram_share > 0 ? cfg->look_ahead
+                                                                                 : 0};
     if (rc == 0)
         rc = dsend_core_params_check(&w->params);
     /* --fail: this device goes silent then */
@@ -76,12 +78,16 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     }
     if ((rc = dsend_mpi_agree(comm, rc)))
         return rc;
-    if ((rc = dsend_load(comm, &w->lib, &w->layout, &w->store)))
+    if ((rc = dsend_load_cached(comm, &w->lib, &w->layout, w->rank,
+                                (dsend_ram){cfg->ram, cfg->ram_share}, &w->store)))
         return rc;
-    /* every block is in RAM now: the file is closed while every device
-     * lives (closing it is collective, and would wait for a dead one) */
+    /* every block is in RAM now, or will be read on demand through a handle
+     * of the reader's own: the file is closed while every device lives
+     * (closing it is collective, and would wait for a dead one) */
     H5Fclose(w->lib.file);
     w->lib.file = -1;
+    if (!w->store.resident)
+        rc = serve_reader_start(w);
 
     w->sessions = calloc((size_t)cfg->max_sessions, sizeof *w->sessions);
     w->out = calloc((size_t)w->size, sizeof *w->out);
@@ -97,9 +103,12 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     if (rc == 0)
         rc = dsend_device_init(&w->dev, w->rank, &w->params, &w->store,
                                (uint32_t)cfg->max_sessions * (uint32_t)w->size, &dsend_clock_wall,
-                               w, &dsend_ctrl_mpi, w, &dsend_emit_udp, w);
+                               w, &dsend_ctrl_mpi, w, &dsend_emit_udp, w, &dsend_storage_reader,
+                               w);
     w->dev.pacer.account = account;
     w->dev.pacer.account_ctx = w;
+    w->dev.cache.account = serve_cache_account;
+    w->dev.cache.account_ctx = w;
     if ((rc = dsend_mpi_agree(comm, rc)))
         return rc;
     return dsend_device_start(&w->dev);
@@ -107,6 +116,7 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
 
 static void teardown(serve_world *w)
 {
+    serve_reader_stop(w); /* before anything it reads into or from goes */
     while (w->nconns)
         serve_conn_close(w, w->nconns - 1);
     for (size_t i = 0; i < w->npend; i++) {
@@ -193,7 +203,7 @@ static void tell_failovers(serve_world *w)
 static int loop(serve_world *w)
 {
     const dsend_serve_config *cfg = w->cfg;
-    static struct pollfd pfd[MAX_CONNS + 2];
+    static struct pollfd pfd[MAX_CONNS + 3];
     int rc = 0, peer_stop = 0;
     while (!stop_signal && !peer_stop && rc == 0) {
         int64_t now = serve_now(w);
@@ -221,6 +231,11 @@ static int loop(serve_world *w)
         for (int i = 0; i < w->nconns; i++)
             pfd[n++] = (struct pollfd){.fd = w->conns[i]->fd,
                                        .events = (short)(POLLIN | (w->conns[i]->nout ? POLLOUT : 0))};
+        int ri = -1; /* blocks read (a device below its share) */
+        if (serve_reader_fd(w) >= 0) {
+            ri = n;
+            pfd[n++] = (struct pollfd){.fd = serve_reader_fd(w), .events = POLLIN};
+        }
         /* sleep until the nearest timer; MPI has no descriptor, so at most
          * a millisecond */
         int64_t t = serve_now(w), due = t + 1000000;
@@ -229,6 +244,8 @@ static int loop(serve_world *w)
                 due = w->timer[who];
         struct timespec wait = {0, due > t ? (long)(due - t) : 0};
         if (ppoll(pfd, (nfds_t)n, &wait, NULL) > 0) {
+            if (ri >= 0 && (pfd[ri].revents & POLLIN) && (rc = serve_reader_drain(w)))
+                break;
             /* connections may close while handled (the last moves into the
              * hole): walk backwards, then accept new ones */
             for (int i = n - 1; i >= base; i--) {

@@ -56,6 +56,8 @@ typedef struct txrun {
     dsend_packet_run run;
 } txrun;
 
+typedef struct serve_reader serve_reader;
+
 typedef struct pending_send {
     MPI_Request req;
     void *buf;
@@ -102,12 +104,14 @@ typedef struct serve_world {
     uint32_t next_device;  /* front: arrivals so far */
     uint64_t sent_packets, sent_bytes, send_errors, unaddressed, cancelled, sessions_total;
     dsend_series series;   /* wire bytes per --interval */
+    serve_reader *reader;  /* below its share: the thread reading blocks (NULL: none) */
 } serve_world;
 
-/* wall clock, MPI control channel, UDP emit: contexts are the world */
+/* wall clock, MPI control channel, UDP emit, block reader: contexts are the world */
 extern const dsend_clock dsend_clock_wall;
 extern const dsend_ctrl dsend_ctrl_mpi;
 extern const dsend_emit dsend_emit_udp;
+extern const dsend_storage dsend_storage_reader;
 
 int64_t serve_now(const serve_world *w);
 
@@ -121,6 +125,14 @@ int serve_queue_request(serve_world *w, int device, const dsend_send_request *rq
 /* stop.c */
 void serve_stop_all(serve_world *w);
 int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lost);
+
+/* reader.c: the thread reading blocks (a device below its share) */
+int serve_reader_start(serve_world *w);
+int serve_reader_fd(const serve_world *w); /* -1: none; readable when reads finished */
+int serve_reader_drain(serve_world *w);    /* hand the finished reads to the device */
+void serve_reader_stop(serve_world *w);
+/* The cache's series (the pacer's is loop.c's account). */
+void serve_cache_account(void *ctx, int64_t at, int what, uint64_t n);
 
 /* emit_udp.c */
 int serve_udp_open(serve_world *w);

@@ -8,9 +8,8 @@
 
 #include <string.h>
 
-static int des_packets(void *ctx, const dsend_packet_run *run)
+static int des_run(sim_device *d, const dsend_packet_run *run)
 {
-    sim_device *d = ctx;
     const dsend_asset *a = &d->dev.p->lib->assets[run->asset];
     if (run->flags & DSEND_RUN_PLAN_END)
         return 0; /* an RTCP BYE and an end-of-stream packet: nothing a virtual client meters */
@@ -37,6 +36,14 @@ static int des_packets(void *ctx, const dsend_packet_run *run)
     _Static_assert(sizeof m <= DSEND_DES_PAYLOAD, "a packet run fits an event");
     memcpy(ev.payload, &m, sizeof m);
     return dsend_des_send(d->des, d->lp, &ev);
+}
+
+static int des_packets(void *ctx, const dsend_packet_run *run)
+{
+    sim_device *d = ctx;
+    int rc = des_run(d, run);
+    int r = dsend_device_release(&d->dev, run); /* the bytes were checksummed: not kept */
+    return rc ? rc : r;
 }
 
 static int des_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from)
