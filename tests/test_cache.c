@@ -147,7 +147,7 @@ static int cache_teardown(void **state)
 static dsend_cached *pin_ready(uint64_t b)
 {
     dsend_cached *e, *got;
-    assert_int_equal(dsend_cache_pin(&f.c, 0, b, 1, &e), 0);
+    assert_int_equal(dsend_cache_pin(&f.c, 0, b, 1, 0, &e), 0);
     assert_non_null(e);
     if (e->state == DSEND_BLOCK_LOADING) {
         assert_int_equal(dsend_cache_loaded(&f.c, 0, b, 0, &got), 0);
@@ -180,7 +180,7 @@ static void lru_among_unpinned(void **state)
     assert_ptr_equal(c2, c);
     assert_int_equal(f.c.count[DSEND_CC_HITS], 1);
     dsend_cached *e;
-    assert_int_equal(dsend_cache_pin(&f.c, 0, 4, 1, &e), 0);
+    assert_int_equal(dsend_cache_pin(&f.c, 0, 4, 1, 0, &e), 0);
     assert_int_equal(e->state, DSEND_BLOCK_WAITING); /* a, 3 and c all pinned: no room */
     assert_int_equal(nreads, 4);
     ok(&f.c);
@@ -188,33 +188,40 @@ static void lru_among_unpinned(void **state)
     assert_int_equal(c->data[5], 2); /* the bytes the fake read wrote */
 }
 
-/* A read waiting for room starts when a block is released, first come
- * first served; a waiting block nobody wants any more is forgotten. */
+/* A read waiting for room starts when a block is released, the block
+ * needed soonest first; a waiting block nobody wants any more is
+ * forgotten; a failed read leaves RAM. */
 static void reads_wait_for_room(void **state)
 {
     (void)state;
-    dsend_cached *b[3], *w1, *w2;
+    dsend_cached *b[3], *w1, *w2, *w2b;
     for (int i = 0; i < 3; i++)
         b[i] = pin_ready((uint64_t)i);
-    assert_int_equal(dsend_cache_pin(&f.c, 0, 10, 0, &w1), 0);
-    assert_int_equal(dsend_cache_pin(&f.c, 0, 11, 0, &w2), 0);
+    assert_int_equal(dsend_cache_pin(&f.c, 0, 10, 0, 5, &w1), 0);
+    assert_int_equal(dsend_cache_pin(&f.c, 0, 11, 0, 9, &w2), 0);
     assert_int_equal(w1->state, DSEND_BLOCK_WAITING);
     assert_int_equal(w2->state, DSEND_BLOCK_WAITING);
+    assert_ptr_equal(f.c.wait.next, w1);
+    /* 11 is needed sooner now (a send request): it moves up the queue */
+    assert_int_equal(dsend_cache_pin(&f.c, 0, 11, 1, 2, &w2b), 0);
+    assert_ptr_equal(w2b, w2);
+    assert_int_equal(w2->pins, 2);
+    assert_ptr_equal(f.c.wait.next, w2);
     assert_int_equal(nreads, 3);
     ok(&f.c);
     assert_int_equal(dsend_cache_unpin(&f.c, b[1]), 0);
-    assert_int_equal(w1->state, DSEND_BLOCK_LOADING); /* the first in line */
-    assert_int_equal(w2->state, DSEND_BLOCK_WAITING);
-    assert_int_equal(reads[3].block, 10);
+    assert_int_equal(w2->state, DSEND_BLOCK_LOADING); /* the soonest needed */
+    assert_int_equal(w1->state, DSEND_BLOCK_WAITING);
+    assert_int_equal(reads[3].block, 11);
     assert_null(dsend_cache_find(&f.c, 0, 1));
-    assert_int_equal(dsend_cache_unpin(&f.c, w2), 0); /* nobody wants 11 now */
-    assert_null(dsend_cache_find(&f.c, 0, 11));
+    assert_int_equal(dsend_cache_unpin(&f.c, w1), 0); /* nobody wants 10 now */
+    assert_null(dsend_cache_find(&f.c, 0, 10));
     ok(&f.c);
     /* a read that fails: its bytes leave RAM, the block is never served */
     dsend_cached *got;
-    assert_int_equal(dsend_cache_loaded(&f.c, 0, 10, DSEND_ECHECKSUM, &got), 0);
-    assert_ptr_equal(got, w1);
-    assert_int_equal(w1->state, DSEND_BLOCK_FAILED);
+    assert_int_equal(dsend_cache_loaded(&f.c, 0, 11, DSEND_ECHECKSUM, &got), 0);
+    assert_ptr_equal(got, w2);
+    assert_int_equal(w2->state, DSEND_BLOCK_FAILED);
     assert_int_equal(f.c.errors, 1);
     assert_int_equal(f.c.used, 2 * (uint64_t)BLOCK);
     /* an answer nobody waits for is ignored */
@@ -239,7 +246,7 @@ static void pinned_never_evicted(void **state)
             op = 2; /* a few users at a time, so blocks come and go */
         if (op < 2) {
             uint64_t b = (x >> 8) % 20;
-            assert_int_equal(dsend_cache_pin(&f.c, 0, b, op == 0, &held[nheld]), 0);
+            assert_int_equal(dsend_cache_pin(&f.c, 0, b, op == 0, (int64_t)(x >> 40) % 100, &held[nheld]), 0);
             heldb[nheld++] = b;
         } else if (op == 2 && nheld) {
             int i = (int)((x >> 16) % (uint64_t)nheld);
@@ -287,7 +294,7 @@ static void resident_cache(void **state)
                                       NULL),
                      0);
     dsend_cached *e = &f.c.lru; /* anything but NULL */
-    assert_int_equal(dsend_cache_pin(&c, 0, 5, 1, &e), 0);
+    assert_int_equal(dsend_cache_pin(&c, 0, 5, 1, 0, &e), 0);
     assert_null(e);
     assert_true(dsend_cache_ready(e));
     assert_int_equal(dsend_cache_unpin(&c, e), 0);

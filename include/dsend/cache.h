@@ -14,8 +14,8 @@
  * request, a send request waiting or being sent, and a run of packets the
  * emit backend still holds each count one.  A block whose counter is above
  * zero is never evicted (asserted).  Eviction takes the least recently
- * released unpinned block; a read that finds no room waits, first come
- * first served, until a block is released. */
+ * released unpinned block; a read that finds no room waits until a block
+ * is released, the block needed soonest first. */
 #ifndef DSEND_CACHE_H
 #define DSEND_CACHE_H
 
@@ -52,6 +52,7 @@ typedef struct dsend_cached {
     uint32_t pins;           /* usage counter: never evicted while above zero */
     uint64_t block, len;
     int state;               /* enum dsend_block_state */
+    int64_t need;            /* waiting: when its bytes are first needed (ns) */
     uint8_t *data;           /* its bytes (NULL for a synthetic block) */
     struct dsend_cached *hnext;        /* hash chain */
     struct dsend_cached *prev, *next;  /* the LRU list (READY, unpinned) or the wait queue */
@@ -81,7 +82,7 @@ typedef struct dsend_cache {
     dsend_cached **bucket;        /* hash of every block present, by (asset, block) */
     uint32_t nbuckets, n;
     dsend_cached lru;             /* sentinel: unpinned ready blocks, least recent first */
-    dsend_cached wait;            /* sentinel: blocks waiting for room, first come first */
+    dsend_cached wait;            /* sentinel: blocks waiting for room, earliest need first */
     uint64_t count[DSEND_CC_N];
     uint64_t max_pinned, errors;  /* most blocks pinned at once; failed reads */
     /* optional accounting: a count (or the pinned level) at a time (time series) */
@@ -100,8 +101,11 @@ void dsend_cache_free(dsend_cache *c);
 
 /* Use a block: its counter goes up, and a read starts if it is absent.
  * `send`: for a send request (counted as a hit or a miss); else a
- * look-ahead.  *e is NULL in a resident cache (every block there, always). */
-int dsend_cache_pin(dsend_cache *c, uint32_t asset, uint64_t block, int send, dsend_cached **e);
+ * look-ahead.  `need`: when its bytes are first needed (ns); reads waiting
+ * for room start earliest need first.  *e is NULL in a resident cache
+ * (every block there, always). */
+int dsend_cache_pin(dsend_cache *c, uint32_t asset, uint64_t block, int send, int64_t need,
+                    dsend_cached **e);
 /* One more use of a block already pinned (a run of packets in flight). */
 void dsend_cache_hold(dsend_cached *e);
 /* One use less; an unpinned block becomes the most recently used

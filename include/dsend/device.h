@@ -190,9 +190,10 @@ typedef struct dsend_lookaheads {
     uint32_t ndue, capdue;
     uint64_t pins;
 } dsend_lookaheads;
-/* A look-ahead request: pin its block (reading it if absent) until `expire`. */
+/* A look-ahead request: pin its block (reading it if absent, for `need`)
+ * until `expire`. */
 int dsend_lookahead_add(dsend_lookaheads *t, dsend_cache *c, const dsend_send_request *rq,
-                        int64_t expire);
+                        int64_t need, int64_t expire);
 /* The send request for (client, epoch, asset, block) arrived: its pin, if any, goes. */
 int dsend_lookahead_take(dsend_lookaheads *t, dsend_cache *c, uint32_t client, uint32_t epoch,
                          uint32_t asset, uint64_t block);

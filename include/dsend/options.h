@@ -81,6 +81,7 @@ typedef struct dsend_config {
     const char *like;
     /* plan */
     const char *sla;
+    const char *find;
     /* RAM and mass storage */
     uint64_t ram;                         /* bytes per device; 0: see ram_share */
     double ram_share;                     /* fraction of each device's share; 0 (and ram 0): all */

@@ -144,6 +144,10 @@ int dsend_cmd_plan(dsend_cli *c)
         dsend_options_print(c->cmd, g, c->out, "#   ");
         fflush(c->out);
     }
+    if (g->find && strcmp(g->find, "ram") == 0) {
+        uint64_t ram = 0;
+        return dsend_plan_ram(c->comm, &s, &sla, g->output, c->out, &ram);
+    }
     int64_t cap = 0;
     return dsend_plan(c->comm, &s, &sla, g->output, c->out, &cap);
 }

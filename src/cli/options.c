@@ -18,6 +18,7 @@
 static const char *const layout_choices[] = {"stripe", "hash", NULL};
 static const char *const onoff_choices[] = {"on", "off", NULL};
 static const char *const arrival_choices[] = {"staggered", "all", "poisson", NULL};
+static const char *const find_choices[] = {"clients", "ram", NULL};
 
 const dsend_option dsend_options[] = {
     {.name = "help", .short_name = 'h', .type = DSEND_OPT_FLAG, .offset = OFF(help),
@@ -32,6 +33,10 @@ const dsend_option dsend_options[] = {
     {.name = "sla", .type = DSEND_OPT_STRING, .offset = OFF(sla), .commands = PLAN,
      .metavar = "LIMITS", .defval = "underrun<=0.1%,startup<=3s",
      .help = "what every run must meet: underrun<=P% (clients with an underrun), df<=TIME (p99 MDI DF), startup<=TIME (p99), ontime>=P%, refused<=P% (clients admission refused; without it, none may be)"},
+    {.name = "find", .type = DSEND_OPT_CHOICE, .offset = OFF(find), .commands = PLAN,
+     .metavar = "clients|ram", .defval = "clients", .choices = find_choices,
+     .help = "what to find: the most clients the cluster carries, or the least RAM per device "
+             "(--ram) that carries --clients"},
     {.name = "force", .short_name = 'f', .type = DSEND_OPT_FLAG, .offset = OFF(force),
      .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | REPORT,
      .help = "replace an existing output (library file or report directory)"},
@@ -209,10 +214,12 @@ const dsend_option dsend_options[] = {
              "deadline so senders read it in time (>= --lead; 0: off)"},
     {.name = "disk-rate", .type = DSEND_OPT_RATE, .offset = OFF(disk_rate),
      .commands = SIM | PLAN, .metavar = "RATE", .defval = "4Gbit/s",
-     .help = "each device's mass storage reads at this rate, one block after another (FIFO)"},
+     .help = "each device's mass storage delivers the bytes of its reads at this rate, one "
+             "read after another (FIFO)"},
     {.name = "disk-latency", .type = DSEND_OPT_DURATION, .offset = OFF(disk_latency),
      .commands = SIM | PLAN, .metavar = "TIME", .defval = "200us",
-     .help = "each read of a block from mass storage takes this long before its bytes flow"},
+     .help = "a read from mass storage is answered this long after it is issued (reads in "
+             "flight overlap), then its bytes flow"},
     /* ---- failures and admission (sim, plan, serve) ---- */
     {.name = "heartbeat", .type = DSEND_OPT_DURATION, .offset = OFF(heartbeat),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "100ms",

@@ -177,8 +177,21 @@ static int start_read(dsend_cache *c, dsend_cached *e)
     return c->storage->read(c->storage_ctx, e->asset, e->block, e->data, e->len);
 }
 
-/* Reads waiting for room start, first come first served, while room can
- * be made. */
+/* Into the wait queue by need (after those needed as soon: first come
+ * first served among equals). */
+static void wait_for_room(dsend_cache *c, dsend_cached *e)
+{
+    dsend_cached *at = c->wait.prev;
+    while (at != &c->wait && at->need > e->need)
+        at = at->prev;
+    e->prev = at;
+    e->next = at->next;
+    at->next->prev = e;
+    at->next = e;
+}
+
+/* Reads waiting for room start, the one needed soonest first, while room
+ * can be made. */
 static int pump(dsend_cache *c)
 {
     while (!list_empty(&c->wait) && make_room(c, c->wait.next->len)) {
@@ -191,7 +204,8 @@ static int pump(dsend_cache *c)
     return 0;
 }
 
-int dsend_cache_pin(dsend_cache *c, uint32_t asset, uint64_t block, int send, dsend_cached **out)
+int dsend_cache_pin(dsend_cache *c, uint32_t asset, uint64_t block, int send, int64_t need,
+                    dsend_cached **out)
 {
     int rc = 0;
     *out = NULL;
@@ -210,12 +224,13 @@ int dsend_cache_pin(dsend_cache *c, uint32_t asset, uint64_t block, int send, ds
         e->block = block;
         e->len = dsend_asset_block_len(&c->lib->assets[asset], block);
         e->state = DSEND_BLOCK_WAITING;
+        e->need = need;
         if ((rc = hash_add(c, e))) {
             free(e);
             return rc;
         }
-        /* behind reads already waiting; else now, if room can be made */
-        list_add_tail(&c->wait, e);
+        /* among reads already waiting; at once if room can be made */
+        wait_for_room(c, e);
         e->pins = 1;
         note(c, DSEND_CC_PINNED, c->count[DSEND_CC_PINNED] + 1);
         *out = e;
@@ -227,6 +242,12 @@ int dsend_cache_pin(dsend_cache *c, uint32_t asset, uint64_t block, int send, ds
         note(c, DSEND_CC_PINNED, c->count[DSEND_CC_PINNED] + 1);
     }
     *out = e;
+    if (e->state == DSEND_BLOCK_WAITING && need < e->need) {
+        list_del(e); /* needed sooner now: further up the queue */
+        e->need = need;
+        wait_for_room(c, e);
+        return pump(c);
+    }
     return 0;
 }
 
@@ -310,8 +331,9 @@ int dsend_cache_check(const dsend_cache *c)
         if (e->pins || e->state != DSEND_BLOCK_READY)
             return dsend_seterr(DSEND_EINVAL, "cache: a pinned or unready block can be evicted");
     for (const dsend_cached *e = c->wait.next; e != &c->wait; e = e->next)
-        if (e->state != DSEND_BLOCK_WAITING)
-            return dsend_seterr(DSEND_EINVAL, "cache: the wait queue holds a block not waiting");
+        if (e->state != DSEND_BLOCK_WAITING || (e->next != &c->wait && e->next->need < e->need))
+            return dsend_seterr(DSEND_EINVAL, "cache: the wait queue holds a block not waiting, "
+                                              "or out of order");
     if (n != c->n || used != c->used || pinned != c->count[DSEND_CC_PINNED] || lru != lru_ok)
         return dsend_seterr(DSEND_EINVAL,
                             "cache: %llu blocks (%u counted), %llu bytes (%llu counted), %llu "

@@ -99,7 +99,7 @@ static int due_before(const dsend_la_due *x, const dsend_la_due *y)
 }
 
 int dsend_lookahead_add(dsend_lookaheads *t, dsend_cache *c, const dsend_send_request *rq,
-                        int64_t expire)
+                        int64_t need, int64_t expire)
 {
     dsend_la_stream *s = find(t, rq->client);
     for (uint32_t i = 0; s && i < s->n; i++)
@@ -126,7 +126,7 @@ int dsend_lookahead_add(dsend_lookaheads *t, dsend_cache *c, const dsend_send_re
     dsend_la_pin *p = &s->v[s->n];
     *p = (dsend_la_pin){.asset = rq->asset, .epoch = rq->epoch, .block = rq->block,
                         .expire = expire};
-    int rc = dsend_cache_pin(c, rq->asset, rq->block, 0, &p->blk);
+    int rc = dsend_cache_pin(c, rq->asset, rq->block, 0, need, &p->blk);
     if (rc)
         return rc;
     s->n++;

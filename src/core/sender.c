@@ -111,14 +111,16 @@ int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq)
         /* a resident cache holds every block: nothing to pin */
         if (s->cache->resident || !dsend_peers_current(s->peers, rq->client, rq->epoch))
             return 0;
-        rc = dsend_lookahead_add(&s->la, s->cache, rq, block_end(s, rq));
+        rc = dsend_lookahead_add(&s->la, s->cache, rq, rq->deadline - s->p->send_ahead,
+                                 block_end(s, rq));
         return rc ? rc : dsend_sender_run(s); /* its expiry may come first */
     }
     s->requests++;
     dsend_pending q = {.rq = *rq, .next_sub = rq->sub_first};
     q.next_deadline = next_deadline(s, &q);
     /* the request's own pin, then its look-ahead's goes: the block stays pinned */
-    if ((rc = dsend_cache_pin(s->cache, rq->asset, rq->block, 1, &q.blk)) ||
+    if ((rc = dsend_cache_pin(s->cache, rq->asset, rq->block, 1,
+                              q.next_deadline - s->p->send_ahead, &q.blk)) ||
         (rc = dsend_lookahead_take(&s->la, s->cache, rq->client, rq->epoch, rq->asset,
                                    rq->block)))
         return rc;

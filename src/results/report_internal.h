@@ -69,6 +69,9 @@ void rpt_summary(const rpt_run *r, FILE *o);
 void rpt_compare(const rpt_run *runs, int nruns, FILE *md, FILE *html, FILE *log);
 void rpt_html_text(FILE *o, const char *s);
 
+/* plan.c: run gnuplot on outdir/NAME.gp (NAME.png, .svg), and say so on out. */
+int rpt_plan_draw(const char *outdir, const char *name, FILE *out);
+
 /* report_figures.c */
 int rpt_check_gnuplot(void);
 int rpt_figures(const rpt_run *runs, int nruns, const char *dir);

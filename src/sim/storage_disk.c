@@ -1,7 +1,8 @@
 /* Storage backend `disk` of the simulation: each device's mass storage
- * reads one block after another, first come first served, each taking
- * --disk-latency and then its bytes at --disk-rate; the read's completion
- * is an event of the device LP.  A stored block's bytes are read from the
+ * answers a read --disk-latency after it was issued (seek, or the way to a
+ * storage server: reads in flight overlap), and its bytes then flow at
+ * --disk-rate, the reads' bytes one read after another, first come first
+ * served; the read's completion is an event of the device LP.  A stored block's bytes are read from the
  * library file (serially, with the loader's checksum check) when the read
  * is issued and become visible at its completion; a synthetic block costs
  * only its time.  The cache in front of it is the one `serve` runs. */
@@ -30,8 +31,9 @@ static int disk_read(void *ctx, uint32_t asset, uint64_t block, uint8_t *buf, ui
         if (rc)
             return rc;
     }
-    int64_t start = now > d->disk_free ? now : d->disk_free;
-    d->disk_free = start + cfg->disk_latency + dsend_wire_ns(len, cfg->disk_bps);
+    int64_t start = now + cfg->disk_latency > d->disk_free ? now + cfg->disk_latency
+                                                           : d->disk_free;
+    d->disk_free = start + dsend_wire_ns(len, cfg->disk_bps);
     ev_loaded m = {.asset = asset, .block = block};
     dsend_event ev;
     memset(&ev, 0, sizeof ev);
