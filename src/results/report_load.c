@@ -185,7 +185,10 @@ static int read_series(const char *path, hid_t f, rpt_run *r)
     r->late_mean = p;
     TRY(read_nd(path, f, "series/lateness_count", H5T_NATIVE_UINT64, &p, dims));
     r->late_count = p;
-    if (dims[0] < r->nint) /* no usable lateness series (dsend serve has none) */
+    uint64_t due = 0; /* dsend serve's is all zeros: it meters no client */
+    for (size_t k = 0; r->late_count && k < dims[0]; k++)
+        due += r->late_count[k];
+    if (dims[0] < r->nint || !due) /* no usable lateness series */
         free(r->late_mean), free(r->late_count), r->late_mean = NULL, r->late_count = NULL;
     TRY(read_nd(path, f, "series/drops", H5T_NATIVE_UINT64, &p, dims));
     if (p) {

@@ -273,7 +273,9 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     serve_world *w = calloc(1, sizeof *w);
     if (!w)
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    double t_setup = MPI_Wtime();
     int rc = setup(w, comm, cfg);
+    t_setup = MPI_Wtime() - t_setup;
     if (rc) {
         teardown(w);
         free(w);
@@ -286,9 +288,13 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (w->rank == 0 && !cfg->quiet) {
+        char h[32];
         fprintf(out, "dsend serve: %d devices; clients connect to rtsp://%s:%d/ASSET "
-                     "(devices' own RTSP ports %d-%d)\n",
-                w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size);
+                     "(devices' own RTSP ports %d-%d); ready in %.3f s, %s of blocks preloaded "
+                     "here\n",
+                w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size, t_setup,
+                dsend_human_size((double)(w->store.bytes + w->store.synthetic_bytes), h,
+                                 sizeof h));
         fflush(out);
     }
     int lrc = loop(w);
