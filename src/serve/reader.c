@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,9 @@ static void push(read_job **head, read_job **tail, read_job *j)
 static void *reader_main(void *arg)
 {
     serve_reader *r = arg;
+    sigset_t all; /* SIGINT and SIGTERM are the loop's to see */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     dsend_block_file f;
     int open_rc = dsend_block_file_open(&f, r->lib);
     char open_msg[240];
