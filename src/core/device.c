@@ -245,7 +245,7 @@ void dsend_device_stats_add(dsend_device_stats *s, const dsend_device *dev)
     s->failovers += dev->health.failovers;
     s->takeovers += dev->health.takeovers;
     s->rerouted += dev->sched.rerouted;
-    s->ram = c->resident ? c->store->share_bytes : c->capacity;
+    s->ram = c->capacity;
     s->share = c->store ? c->store->share_bytes : 0;
     s->lookaheads += dev->sched.lookaheads;
     s->cache_hits += c->count[DSEND_CC_HITS];

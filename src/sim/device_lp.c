@@ -34,6 +34,7 @@ int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
                                                            : w->cfg->data_latency;
     case EV_SEND_REQUEST:  /* -> sender -> pacer -> packets */
     case EV_STORAGE_DONE:  /* a block in RAM: its waiting requests go on */
+    case EV_RUN_SENT:      /* a block released: a read waiting for room starts */
     case EV_PEER:
     case EV_SENDER_WAKE:
     case EV_EMIT_WAKE:
@@ -151,6 +152,7 @@ static int device_recover(sim_device *d, dsend_des *des, int64_t now)
         return 0;
     dsend_device_stats_add(&d->before, &d->dev);
     dsend_device_free(&d->dev);
+    d->life++; /* what the old cache held is released with it */
     int rc = sim_device_init(d, (int)d->lp->id);
     if (rc)
         return rc;
@@ -224,6 +226,8 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         return dsend_device_wake(dev, DSEND_WAKE_SENDER, ev->ts);
     case EV_STORAGE_DONE:
         return sim_storage_done(d, ev);
+    case EV_RUN_SENT:
+        return sim_run_sent(d, ev);
     case EV_EMIT_WAKE:
         return dsend_device_wake(dev, DSEND_WAKE_EMIT, ev->ts);
     case EV_SEND_REQUEST: {

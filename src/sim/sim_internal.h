@@ -37,7 +37,15 @@ enum sim_event_type {
     EV_HELLO,             /* recovered device -> every device: it lives again */
     EV_TAKEOVER,          /* deputy -> client: your scheduler is now this device */
     EV_STORAGE_DONE,      /* a block read from the device's mass storage (self) */
+    EV_RUN_SENT,          /* a run's last packet left: its block is no longer held (self) */
 };
+
+/* EV_RUN_SENT: the block, and the device's life that held it (a recovery
+ * starts a new cache) */
+typedef struct ev_run_sent {
+    uint32_t asset, life;
+    uint64_t block;
+} ev_run_sent;
 /* EV_CTRL_REPLY's kind for a start admission refused */
 enum { SIM_REFUSED = 100 };
 
@@ -100,6 +108,7 @@ typedef struct sim_device {
     dsend_load_report sent;              /* the last report it sent */
     dsend_device_stats before;      /* counters of its lives before a recovery */
     int64_t disk_free;              /* its mass storage is busy until then (storage_disk.c) */
+    uint32_t life;                  /* recoveries so far */
     dsend_block_file *blocks;       /* the rank's handle on the library file (NULL: none) */
 } sim_device;
 
@@ -176,6 +185,7 @@ int sim_device_init(sim_device *d, int id);
 /* storage_disk.c: mass storage, and what the caches did */
 extern const dsend_storage sim_storage_disk;
 int sim_storage_done(sim_device *d, const dsend_event *ev);
+int sim_run_sent(sim_device *d, const dsend_event *ev);
 void sim_device_cache_account(void *ctx, int64_t at, int what, uint64_t n);
 /* Collective: the caches' series into res (rank 0), devices x res->nintervals. */
 int sim_cache_results(MPI_Comm comm, const sim_world *w, const sim_device *devs, int ndev,

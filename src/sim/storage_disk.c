@@ -56,6 +56,16 @@ int sim_storage_done(sim_device *d, const dsend_event *ev)
     return dsend_device_loaded(&d->dev, m.asset, m.block, 0);
 }
 
+int sim_run_sent(sim_device *d, const dsend_event *ev)
+{
+    ev_run_sent m;
+    memcpy(&m, ev->payload, sizeof m);
+    if (m.life != d->life)
+        return 0; /* held by a cache that is gone */
+    dsend_packet_run run = {.hold = dsend_cache_find(&d->dev.cache, m.asset, m.block)};
+    return dsend_device_release(&d->dev, &run);
+}
+
 void sim_device_cache_account(void *ctx, int64_t at, int what, uint64_t n)
 {
     sim_device *d = ctx;
