@@ -103,7 +103,7 @@ static void note(dsend_cache *c, int what, uint64_t n)
     } else {
         c->count[what] += n;
     }
-    if (c->account)
+    if (c->account && !c->resident) /* a resident cache has hits only: no series */
         c->account(c->account_ctx, c->clock->now(c->clock_ctx), what, n);
 }
 
