@@ -5,13 +5,14 @@
 mpid=""
 
 # serve_start PORT ERRFILE ARGS...: dsend serve under mpirun in the
-# background (mpid), back once its front port listens
+# background (mpid), back once its front port listens; its stdout goes to
+# $SERVE_OUT (default nowhere)
 serve_start() {
     local port=$1 err=$2 up=0
     shift 2
     # SERVE_PREFIX: a command to run the server under (e.g. "chrt -r 10": real-time priority)
     # shellcheck disable=SC2086
-    ${SERVE_PREFIX:-} "$DSEND_MPIRUN" -q --oversubscribe "$@" >/dev/null 2>"$err" &
+    ${SERVE_PREFIX:-} "$DSEND_MPIRUN" -q --oversubscribe "$@" >"${SERVE_OUT:-/dev/null}" 2>"$err" &
     mpid=$!
     for _ in $(seq 200); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi

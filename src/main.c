@@ -3,7 +3,9 @@
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    /* one thread calls MPI; serve's reader thread reads blocks, never MPI */
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int status = dsend_main(argc, argv, MPI_COMM_WORLD, stdout);
     MPI_Finalize();
     return status;

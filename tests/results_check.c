@@ -158,9 +158,16 @@ static void doc_series(names *out)
     char *p = strstr(doc, "\n/series/"), *end = p ? strstr(p, "\n/arrivals") : NULL;
     if (!p || !end)
         fail("doc lacks the /series layout");
+    /* a name, or "a, b, c" naming three, then two spaces or the line's end */
     for (p = strchr(p + 1, '\n'); p && p < end; p = strchr(p + 1, '\n'))
         if (p[1] == ' ' && p[2] == ' ' && p[3] >= 'a' && p[3] <= 'z')
-            add_name(out, p + 3, strcspn(p + 3, " "));
+            for (char *q = p + 3;;) {
+                size_t n = strspn(q, "abcdefghijklmnopqrstuvwxyz0123456789_");
+                add_name(out, q, n);
+                if (q[n] != ',')
+                    break;
+                q += n + 1 + strspn(q + n + 1, " ");
+            }
 }
 
 /* ------------------------------------------------------------ the file */
@@ -297,7 +304,7 @@ typedef struct run {
     int64_t end_ns;         /* the run's length: simulated_ns, or the wall time */
     dsend_library lib;
     /* its /config, read back with the option table's units (0 when unset) */
-    int64_t prebuffer, jitter, interval, sub_block;
+    int64_t prebuffer, jitter, burst, interval, sub_block;
     double loss, pause, seek;
     uint64_t nic;
     int fails, admission, until;
@@ -344,6 +351,7 @@ static void read_config(run *r)
     char v[256];
     r->prebuffer = config_duration(r, "prebuffer");
     r->jitter = config_duration(r, "jitter");
+    r->burst = config_duration(r, "pace-burst");
     r->interval = config_duration(r, "interval");
     r->until = config_duration(r, "until") > 0;
     r->loss = config_real(r, "loss");
@@ -535,10 +543,18 @@ static void check_clients(run *r, const names *documented, table *c)
             CHECK(V("startup_ns") >= r->prebuffer && V("startup_ns") < r->end_ns,
                   "client %zu: startup %lld ns, prebuffer %lld", k, (long long)V("startup_ns"),
                   (long long)r->prebuffer);
+            /* a deadline is at least minus an asset's duration (playout is
+             * anchored at the first packet received, which under overload
+             * may be a later one than the first sent) */
+            int64_t longest = 0;
+            for (uint32_t x = 0; x < r->lib.nassets; x++)
+                if (r->lib.assets[x].duration_ns > longest)
+                    longest = r->lib.assets[x].duration_ns;
             CHECK(V("max_lateness") >= V("mean_lateness") && V("mean_lateness") > -r->end_ns &&
-                      V("max_lateness") < r->end_ns,
-                  "client %zu: lateness max %lld mean %lld ns", k, (long long)V("max_lateness"),
-                  (long long)V("mean_lateness"));
+                      V("max_lateness") < r->end_ns + longest,
+                  "client %zu: lateness max %lld mean %lld ns in a run of %lld ns", k,
+                  (long long)V("max_lateness"), (long long)V("mean_lateness"),
+                  (long long)r->end_ns);
         } else {
             CHECK(V("startup_ns") == -1, "client %zu: startup %lld without a packet", k,
                   (long long)V("startup_ns"));
@@ -556,8 +572,14 @@ static void check_clients(run *r, const names *documented, table *c)
               (long long)V("max_lateness"));
         double jit = D(c, "jitter_ms", k), df = D(c, "df_ms", k), mlr = D(c, "mlr", k);
         CHECK(isfinite(jit) && jit >= 0 && jit < 1000, "client %zu: jitter %g ms", k, jit);
-        if (strcmp(r->kind, "sim") == 0 && r->jitter == 0)
+        /* paced one by one, packets keep their media spacing; a burst of
+         * --pace-burst leaves at once, so transit times differ by at most a
+         * burst's media time, and so does RFC 3550's estimate of it */
+        if (strcmp(r->kind, "sim") == 0 && r->jitter == 0 && r->burst == 0)
             CHECK(jit < 0.05, "client %zu: jitter %g ms with no --jitter (paced packets)", k, jit);
+        if (strcmp(r->kind, "sim") == 0 && r->jitter == 0 && r->burst > 0)
+            CHECK(jit <= (double)r->burst / 1e6, "client %zu: jitter %g ms with no --jitter, "
+                  "bursts of %g ms", k, jit, (double)r->burst / 1e6);
         if (rec >= 100) {
             jitter_sum += jit;
             jittered++;
@@ -582,7 +604,14 @@ static void check_clients(run *r, const names *documented, table *c)
               (long long)V("lost"), (long long)exp, mlr_lo, mlr_hi);
 #undef V
     }
-    if (strcmp(r->kind, "sim") == 0 && r->jitter > 0) {
+    if (strcmp(r->kind, "sim") == 0 && r->jitter > 0 && r->burst > 0) {
+        double mean = jittered ? jitter_sum / (double)jittered : 0;
+        double most = (double)(r->jitter + r->burst) / 1e6;
+        CHECK(jittered > 0 && mean > 0 && mean <= most,
+              "mean jitter %g ms over %llu clients, want at most --jitter + --pace-burst = %g ms",
+              mean, (unsigned long long)jittered, most);
+    }
+    if (strcmp(r->kind, "sim") == 0 && r->jitter > 0 && r->burst == 0) {
         /* RFC 3550's J estimates E|D|: for a uniform extra delay in [0, X]
          * the difference of two is triangular, E|D| = X / 3 */
         double mean = jittered ? jitter_sum / (double)jittered : 0, x = (double)r->jitter / 1e6;
@@ -605,7 +634,9 @@ static void check_clients(run *r, const names *documented, table *c)
 static const char *const devices_checked[] = {
     "sub_blocks", "bytes", "requests_received", "requests_sent", "max_queue", "packets",
     "wire_bytes", "stale", "delayed", "admitted", "refused", "failovers", "takeovers",
-    "rerouted", NULL};
+    "rerouted", "ram", "share", "lookaheads", "cache_hits", "cache_misses", "storage_reads",
+    "storage_bytes", "evictions", "max_pinned", "pinned", "miss_waits", "miss_delayed",
+    "miss_late", "storage_errors", NULL};
 
 static void check_devices(run *r, const names *documented, table *dv, const table *c)
 {
@@ -654,6 +685,36 @@ static void check_devices(run *r, const names *documented, table *dv, const tabl
               "device %zu: %lld admitted, %lld refused, %lld takeovers (admission %s)", k,
               (long long)V("admitted"), (long long)V("refused"), (long long)V("takeovers"),
               r->admission ? "on" : "off");
+        /* RAM and mass storage: a device holding its whole share has hits only */
+        CHECK(V("ram") >= 0 && V("share") >= 0 &&
+                  (V("ram") < V("share") ||
+                   (V("cache_misses") == 0 && V("storage_reads") == 0 && V("evictions") == 0 &&
+                    V("miss_waits") == 0 && V("storage_errors") == 0)),
+              "device %zu: %lld misses, %lld reads, %lld evictions with %lld bytes of RAM for a "
+              "share of %lld", k, (long long)V("cache_misses"), (long long)V("storage_reads"),
+              (long long)V("evictions"), (long long)V("ram"), (long long)V("share"));
+        CHECK(V("cache_hits") >= 0 && V("cache_misses") >= 0 && V("lookaheads") >= 0 &&
+                  V("cache_hits") + V("cache_misses") <= V("requests_received") + V("lookaheads"),
+              "device %zu: %lld hits and %lld misses for %lld requests and %lld look-aheads", k,
+              (long long)V("cache_hits"), (long long)V("cache_misses"),
+              (long long)V("requests_received"), (long long)V("lookaheads"));
+        CHECK(V("storage_reads") >= 0 && V("storage_bytes") >= V("storage_reads") &&
+                  (V("storage_reads") > 0 || V("storage_bytes") == 0) &&
+                  V("storage_errors") >= 0 && V("storage_errors") <= V("storage_reads"),
+              "device %zu: %lld reads of %lld bytes, %lld failed", k,
+              (long long)V("storage_reads"), (long long)V("storage_bytes"),
+              (long long)V("storage_errors"));
+        CHECK(V("pinned") >= 0 && V("pinned") <= V("max_pinned") && V("evictions") >= 0 &&
+                  V("evictions") <= V("storage_reads"),
+              "device %zu: %lld pinned at the end, %lld at most, %lld evictions of %lld reads", k,
+              (long long)V("pinned"), (long long)V("max_pinned"), (long long)V("evictions"),
+              (long long)V("storage_reads"));
+        CHECK(V("miss_waits") >= 0 && V("miss_waits") <= V("cache_misses") &&
+                  V("miss_late") >= 0 && V("miss_late") <= V("miss_delayed") &&
+                  V("miss_delayed") <= pk,
+              "device %zu: %lld waits of %lld misses; %lld late of %lld delayed by a miss, %lld "
+              "packets", k, (long long)V("miss_waits"), (long long)V("cache_misses"),
+              (long long)V("miss_late"), (long long)V("miss_delayed"), (long long)pk);
         sent += V("requests_sent");
         received += V("requests_received");
         admitted += V("admitted") - V("takeovers");
@@ -683,7 +744,11 @@ static void check_devices(run *r, const names *documented, table *dv, const tabl
 }
 
 static const char *const series_checked[] = {"bytes", "queue", "utilization", "lateness_mean_ns",
-                                             "lateness_count", NULL};
+                                             "lateness_count", "cache_hits", "cache_misses",
+                                             "storage_reads", "storage_bytes", "evictions",
+                                             "pinned", NULL};
+/* the cache's series: only when a device held less than its share */
+#define CACHE_SERIES ",cache_hits,cache_misses,storage_reads,storage_bytes,evictions,pinned,"
 
 static void read_2d(hid_t g, const char *name, hid_t type, void **out, hsize_t dims[2], int rank)
 {
@@ -715,7 +780,7 @@ static void check_series(run *r, const names *documented, const table *dv, const
         add_name(&present, name, strlen(name));
     }
     int serve = strcmp(r->kind, "serve") == 0;
-    same_fields("/series", documented, &present, NULL);
+    same_fields("/series", documented, &present, CACHE_SERIES);
     checked("/series", documented, series_checked);
     int64_t interval = attr_int(g, "interval_ns");
     CHECK(interval > 0 && (r->interval == 0 || interval == r->interval),
@@ -751,6 +816,35 @@ static void check_series(run *r, const names *documented, const table *dv, const
         CHECK(qmax <= I(dv, "max_queue", d) && (sum == 0 || qmax >= 1),
               "device %zu: deepest queue %lld in the series, %lld in its row", d, (long long)qmax,
               (long long)I(dv, "max_queue", d));
+    }
+    /* each cache series sums to its /devices field (pinned: its most at once) */
+    static const char *const cache[] = {"cache_hits", "cache_misses", "storage_reads",
+                                        "storage_bytes", "evictions", "pinned"};
+    for (int f = 0; f < 6; f++) {
+        if (!has_name(&present, cache[f]))
+            continue;
+        hsize_t dcs[2];
+        int64_t *v;
+        read_2d(g, cache[f], H5T_NATIVE_INT64, (void **)&v, dcs, 2);
+        CHECK(dcs[0] == dv->n, "/series/%s has %llu rows for %zu devices", cache[f],
+              (unsigned long long)dcs[0], dv->n);
+        for (size_t d = 0; d < dv->n; d++) {
+            int64_t sum = 0, most = 0;
+            for (hsize_t k = 0; k < dcs[1]; k++) {
+                int64_t x = v[d * dcs[1] + k];
+                CHECK(x >= 0, "/series/%s: device %zu interval %llu holds %lld", cache[f], d,
+                      (unsigned long long)k, (long long)x);
+                sum += x;
+                most = x > most ? x : most;
+            }
+            if (f == 5)
+                CHECK(most <= I(dv, "max_pinned", d), "device %zu: %lld pinned in the series, at "
+                      "most %lld in its row", d, (long long)most, (long long)I(dv, "max_pinned", d));
+            else
+                CHECK(sum == I(dv, cache[f], d), "device %zu: /series/%s sums to %lld, its row "
+                      "says %lld", d, cache[f], (long long)sum, (long long)I(dv, cache[f], d));
+        }
+        free(v);
     }
     {
         hsize_t dm[2], dc[2];

@@ -82,7 +82,7 @@ static void submit_all(dsend_pacer *q, int64_t play)
     for (uint64_t o = 0; o < asset.size; o += SUB) {
         int64_t deadline = dsend_media_time(&asset, 0, play, o);
         now = deadline - params.send_ahead;
-        assert_int_equal(dsend_pacer_submit(q, 7, 0, 0, o, SUB, deadline, NULL, 0), 0);
+        assert_int_equal(dsend_pacer_submit(q, 7, 0, 0, o, SUB, deadline, NULL, NULL, 0, 0), 0);
     }
 }
 
@@ -137,7 +137,7 @@ static void devices_keep_order(void **state)
         int64_t deadline = dsend_media_time(&asset, 0, play, o);
         now = deadline - params.send_ahead;
         assert_int_equal(
-            dsend_pacer_submit(&q[o / BLOCK % 2], 7, 0, 0, o, SUB, deadline, NULL, 0), 0);
+            dsend_pacer_submit(&q[o / BLOCK % 2], 7, 0, 0, o, SUB, deadline, NULL, NULL, 0, 0), 0);
     }
     int64_t burst_ns = dsend_media_time(&asset, 0, 0, 4 * PKT);
     for (uint64_t b = 1; b < asset.blocks; b++) {

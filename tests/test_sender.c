@@ -48,8 +48,19 @@ typedef struct fixture {
     dsend_core_params p;
     dsend_peers peers;
     dsend_pacer pacer;
+    dsend_store store;
+    dsend_cache cache;
     dsend_sender s;
 } fixture;
+
+/* the device holds its whole share in RAM: the cache never reads */
+static int no_read(void *ctx, uint32_t asset, uint64_t block, uint8_t *buf, uint64_t len)
+{
+    (void)ctx, (void)asset, (void)block, (void)buf, (void)len;
+    fail_msg("a resident cache read a block");
+    return -1;
+}
+static const dsend_storage no_storage = {.name = "none", .read = no_read};
 
 /* One device holding one synthetic asset of 20 blocks (100 packets a
  * second); lead (send_ahead) 2 s, pace lead 300 ms, a fast link. */
@@ -75,8 +86,12 @@ static int setup(void **state)
     now = 0;
     nruns = 0;
     assert_int_equal(dsend_pacer_init(&f.pacer, 0, &f.p, &fake_clock, NULL, &fake_emit, NULL), 0);
+    f.store = (dsend_store){.share_bytes = f.a.size, .capacity = f.a.size, .resident = 1};
+    assert_int_equal(dsend_cache_init(&f.cache, 0, &f.lib, &f.store, &no_storage, NULL,
+                                      &fake_clock, NULL),
+                     0);
     assert_int_equal(
-        dsend_sender_init(&f.s, 0, &f.p, NULL, &f.peers, &f.pacer, &fake_clock, NULL), 0);
+        dsend_sender_init(&f.s, 0, &f.p, &f.cache, &f.peers, &f.pacer, &fake_clock, NULL), 0);
     *state = &f;
     return 0;
 }
@@ -85,6 +100,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     dsend_sender_free(&f->s);
+    dsend_cache_free(&f->cache);
     dsend_pacer_free(&f->pacer);
     dsend_peers_free(&f->peers);
     dsend_layout_close(&f->L);

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "dsend/cache.h"
 #include "dsend/layout.h"
 #include "dsend/library.h"
 #include "dsend/loader.h"
@@ -62,10 +63,17 @@ typedef struct dsend_send_request {
     uint32_t scheduler;  /* device of the scheduler that asked */
     uint32_t epoch;      /* the stream's plan: a pause, resume or seek starts a new one */
     uint32_t last_len;   /* bytes of the last sub-block to send (0: all of it) */
-    uint32_t flags;      /* DSEND_RQ_PLAN_END: its last sub-block ends the plan */
+    uint32_t flags;      /* DSEND_RQ_PLAN_END: its last sub-block ends the plan;
+                          * DSEND_RQ_LOOKAHEAD: a look-ahead request (nothing to send yet) */
     uint32_t pad_;
 } dsend_send_request;
-enum { DSEND_RQ_PLAN_END = 1 };
+/* A look-ahead request names a block its stream will need within
+ * --look-ahead: the sender pins it (its usage counter goes up) and starts
+ * reading it if absent.  The send request for the same (client, epoch,
+ * block) takes the pin over; a new epoch or the session's end (announced to
+ * every device) releases it, and so does the block's end of playout (a send
+ * request that went to another holder). */
+enum { DSEND_RQ_PLAN_END = 1, DSEND_RQ_LOOKAHEAD = 2 };
 
 /* What every device knows of a session, announced by its scheduler when it
  * plays, pauses, seeks or ends.  A sender drops work of an older epoch. */
@@ -102,6 +110,7 @@ typedef struct dsend_packet_run {
     int64_t depart;        /* ns */
     uint32_t burst;        /* packets per burst (dsend_burst_packets) */
     const uint8_t *data;   /* the payload in RAM (stored assets), NULL if synthetic */
+    dsend_cached *hold;    /* the cached block `data` is in (NULL: none); see dsend_emit */
 } dsend_packet_run;
 
 /* A session's plan as its scheduler holds it, backed up on one other
@@ -154,7 +163,11 @@ typedef struct dsend_ctrl {
 
 typedef struct dsend_emit {
     const char *name;
-    /* commit a run: its packets leave at their departures (run->depart >= now) */
+    /* commit a run: its packets leave at their departures (run->depart >= now).
+     * A run that holds a cached block (run->hold) keeps it in RAM until the
+     * backend calls dsend_device_release(device, run): at once if it uses
+     * the bytes inside this call (sim), after the run's last packet left or
+     * was cancelled if it keeps them (serve). */
     int (*packets)(void *ctx, const dsend_packet_run *run);
     /* packets of `client` in epochs before `epoch` that this device committed
      * to leave at `from` or later are not sent */
@@ -188,6 +201,8 @@ typedef struct dsend_core_params {
                            * models them, so an idle device needs no timer) */
     int admission;        /* admit a stream only where the links have room */
     double admit_load;    /* ... up to this fraction of the devices' links */
+    int64_t look_ahead;   /* ns: look-ahead requests leave this long before a block's
+                           * deadline; 0: none (every device holds its share in RAM) */
 } dsend_core_params;
 
 /* Bounds of the device's parameters, one set for both worlds: the option

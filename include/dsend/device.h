@@ -41,6 +41,7 @@ typedef struct dsend_stream {
     uint32_t client, asset;
     uint64_t from, to;    /* byte range of the current plan [from, to) */
     uint64_t next;        /* first byte not yet requested */
+    uint64_t ahead;       /* first byte not yet named by a look-ahead request */
     int64_t play_start;   /* ns: playout time of byte `from` */
     uint32_t epoch;       /* plans so far - 1 */
     int paused;
@@ -68,6 +69,7 @@ typedef struct dsend_scheduler {
     uint32_t nstreams, cap;
     int64_t next_tick;    /* DSEND_TIME_INF when idle */
     uint64_t requests;    /* send requests formulated */
+    uint64_t lookaheads;  /* look-ahead requests formulated */
     uint64_t admitted, refused;
     uint64_t rerouted;    /* send requests asked again of another holder */
 } dsend_scheduler;
@@ -131,6 +133,9 @@ typedef struct dsend_pacer {
     uint32_t nslots;
     uint64_t packets, wire_bytes, bytes;
     uint64_t delayed;     /* packets that waited for room on the link */
+    uint64_t miss_delayed, miss_late; /* packets of sub-blocks that waited for their block to
+                                       * be read: leaving after their release; after their
+                                       * playout time (late by the plan) */
     /* optional accounting: wire bytes leaving at a time, with the sender's
      * queue then (time series) */
     void (*account)(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
@@ -141,10 +146,13 @@ typedef struct dsend_pacer {
 int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
                      const dsend_clock *clock, void *clock_ctx, const dsend_emit *emit,
                      void *emit_ctx);
-/* A sub-block, from the sender: [offset, offset + len) playing at deadline. */
+/* A sub-block, from the sender: [offset, offset + len) playing at deadline.
+ * Its bytes (NULL: synthetic) are in the cached block `hold` (NULL: none),
+ * held by every run until the emit backend releases it; `missed`: it
+ * waited for its block to be read (its packets' delays are counted). */
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
                        uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
-                       int plan_end);
+                       dsend_cached *hold, int missed, int plan_end);
 /* The client's plan changed (a pause, seek or end): packets of older epochs
  * committed to leave from now on are not sent. */
 int dsend_pacer_cancel(dsend_pacer *q, uint32_t client, uint32_t epoch);
@@ -158,30 +166,88 @@ void dsend_pacer_free(dsend_pacer *q);
 /* ---- sender: ranks the requests of all schedulers, earliest deadline
  * first, and hands each sub-block to the pacer send_ahead before its
  * deadline ---- */
+/* ---- look-ahead pins: which stream pinned which block on a sender
+ * (src/core/lookahead.c) ---- */
+typedef struct dsend_la_pin {
+    uint32_t asset, epoch;
+    uint64_t block;
+    int64_t expire;       /* ns: the block's end of playout */
+    dsend_cached *blk;
+} dsend_la_pin;
+typedef struct dsend_la_stream {
+    uint32_t client, n, cap;
+    dsend_la_pin *v;      /* NULL: an empty slot */
+} dsend_la_stream;
+typedef struct dsend_la_due {
+    int64_t at;
+    uint32_t client, asset, epoch, pad_;
+    uint64_t block;
+} dsend_la_due;
+typedef struct dsend_lookaheads {
+    dsend_la_stream *slot; /* by client, the streams pinning now */
+    uint32_t cap, nstreams;
+    dsend_la_due *due;     /* a heap of expiries (entries of pins gone since are skipped) */
+    uint32_t ndue, capdue;
+    uint64_t pins;
+} dsend_lookaheads;
+/* A look-ahead request: pin its block (reading it if absent, for `need`)
+ * until `expire`. */
+int dsend_lookahead_add(dsend_lookaheads *t, dsend_cache *c, const dsend_send_request *rq,
+                        int64_t need, int64_t expire);
+/* The send request for (client, epoch, asset, block) arrived: its pin, if any, goes. */
+int dsend_lookahead_take(dsend_lookaheads *t, dsend_cache *c, uint32_t client, uint32_t epoch,
+                         uint32_t asset, uint64_t block);
+/* The session changed: pins of every other epoch go (all of them if it closed). */
+int dsend_lookahead_release(dsend_lookaheads *t, dsend_cache *c, uint32_t client, int open,
+                            uint32_t epoch);
+/* Pins whose block's playout ended by `now` go. */
+int dsend_lookahead_expire(dsend_lookaheads *t, dsend_cache *c, int64_t now);
+/* The next expiry (INT64_MAX: none). */
+int64_t dsend_lookahead_next(dsend_lookaheads *t);
+void dsend_lookahead_free(dsend_lookaheads *t);
+
+/* ---- sender: ranks the requests of all schedulers, earliest deadline
+ * first, and hands each sub-block to the pacer send_ahead before its
+ * deadline.  A request pins its block in the cache; one whose block is not
+ * in RAM when due waits for it (blocked) and goes on when it is read. ---- */
 typedef struct dsend_pending {
     dsend_send_request rq;
     uint32_t next_sub;    /* next sub-block to send */
+    int waited;           /* its block was not in RAM when it was due */
     int64_t next_deadline;
+    dsend_cached *blk;    /* its block, pinned (NULL: a resident cache) */
 } dsend_pending;
 
 typedef struct dsend_sender {
     int device;
     const dsend_core_params *p;
-    const dsend_store *store;
+    dsend_cache *cache;
     const dsend_peers *peers;
     dsend_pacer *pacer;
     const dsend_clock *clock;
     void *clock_ctx;
     dsend_pending *heap;  /* EDF */
     uint32_t n, cap;
+    dsend_pending *blocked; /* due, waiting for their block to be read */
+    uint32_t nblocked, capblocked;
+    dsend_lookaheads la;
     int64_t wake_at;      /* the timer asked for, or -1 */
     uint64_t sub_blocks, bytes, requests, stale, max_queue;
+    uint64_t lookaheads;  /* look-ahead requests received */
+    uint64_t waits;       /* send requests due before their block was in RAM */
+    uint64_t failed;      /* send requests dropped: their block could not be read */
 } dsend_sender;
 
 int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
-                      const dsend_store *store, const dsend_peers *peers, dsend_pacer *pacer,
+                      dsend_cache *cache, const dsend_peers *peers, dsend_pacer *pacer,
                       const dsend_clock *clock, void *clock_ctx);
+/* A send request, or a look-ahead request (DSEND_RQ_LOOKAHEAD). */
 int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq);
+/* A block was read (or failed, e->state): the requests waiting for it go on. */
+int dsend_sender_loaded(dsend_sender *s, dsend_cached *e);
+/* A session's new state (epoch, or closed): its look-ahead pins of other
+ * epochs go, and so do its blocked requests of older plans. */
+int dsend_sender_session(dsend_sender *s, uint32_t client, int open, uint32_t epoch);
 
 /* Hand over every sub-block due; arm the timer for the next. */
 int dsend_sender_run(dsend_sender *s);
@@ -201,13 +267,17 @@ typedef struct dsend_device {
     dsend_scheduler sched;
     dsend_sender sender;
     dsend_pacer pacer;
+    dsend_cache cache;
     uint64_t requests_received;
 } dsend_device;
 
+/* The fourth seam, storage, reads the blocks a store below its share does
+ * not hold (dsend/cache.h). */
 int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
                       const dsend_store *store, uint32_t expect_sessions,
                       const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
-                      void *ctrl_ctx, const dsend_emit *emit, void *emit_ctx);
+                      void *ctrl_ctx, const dsend_emit *emit, void *emit_ctx,
+                      const dsend_storage *storage, void *storage_ctx);
 void dsend_device_free(dsend_device *d);
 
 /* The scheduler's side: a session this device's scheduler owns.  `peer`
@@ -245,6 +315,10 @@ int dsend_device_report(dsend_device *d, const dsend_load_report *r);
 void dsend_device_own_report(dsend_device *d, dsend_load_report *r);
 /* The clock's timer of `who`, armed for `at`, fired (a stale one is ignored). */
 int dsend_device_wake(dsend_device *d, int who, int64_t at);
+/* The storage backend finished reading a block (rc 0, or the read's error). */
+int dsend_device_loaded(dsend_device *d, uint32_t asset, uint64_t block, int rc);
+/* The emit backend no longer needs a run's bytes (dsend_emit). */
+int dsend_device_release(dsend_device *d, const dsend_packet_run *run);
 
 
 #endif

@@ -33,6 +33,7 @@ typedef enum dsend_opt_type {
     DSEND_OPT_DURATION_RANGE, /* int64_t min at offset, max at offset2 */
     DSEND_OPT_REAL,           /* double in [min, max]; "1%" is 0.01 */
     DSEND_OPT_LIST,           /* const char *: repeated values joined with ',' */
+    DSEND_OPT_SHARE,          /* uint64_t bytes at offset, or "P%": a double fraction at offset2 */
 } dsend_opt_type;
 
 /* Everything a command line can say.  Positional arguments follow. */
@@ -81,6 +82,13 @@ typedef struct dsend_config {
     const char *like;
     /* plan */
     const char *sla;
+    const char *find;
+    /* RAM and mass storage */
+    uint64_t ram;                         /* bytes per device; 0: see ram_share */
+    double ram_share;                     /* fraction of each device's share; 0 (and ram 0): all */
+    int64_t look_ahead;
+    uint64_t disk_rate;
+    int64_t disk_latency;
     /* failures and admission */
     int64_t heartbeat, detect;
     const char *fail, *recover, *admission;

@@ -34,5 +34,12 @@ const char *dsend_sla_broken(const dsend_sla *sla, const dsend_sim_figures_t *f)
  * writes outdir/capacity.dat and .png/.svg when outdir is given. */
 int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
                const char *outdir, FILE *out, int json, int64_t *capacity);
+/* Collective: the least RAM per device (in whole blocks of the library's
+ * largest) whose simulation of cfg->clients meets the SLA, by bisection
+ * over --ram below the devices' whole shares (which must meet it).  Rank 0
+ * prints every step and the answer, and writes outdir/ram.dat and
+ * .png/.svg when outdir is given. */
+int dsend_plan_ram(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
+                   const char *outdir, FILE *out, uint64_t *ram);
 
 #endif

@@ -34,6 +34,9 @@ typedef struct dsend_serve_config {
     const char *fail;          /* DEVICE@TIME list: those devices go silent then */
     int admission;
     double admit_load;
+    uint64_t ram;              /* bytes of RAM for blocks per device (0: ram_share) */
+    double ram_share;          /* of each device's share (both 0: all of it, preloaded) */
+    int64_t look_ahead;        /* ns; used only below the share */
     uint64_t seed;
     int quiet;
     int json;                  /* the final statistics as one JSON object, nothing before */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dsend/cache.h"
 #include "dsend/library.h"
 #include "dsend/workload.h"
 
@@ -43,6 +44,11 @@ typedef struct dsend_sim_config {
     int replicas;
     int64_t heartbeat, detect;   /* ns: failure detection */
     const char *fail, *recover;  /* DEVICE@TIME lists */
+    uint64_t ram;                /* bytes of RAM for blocks per device (0: ram_share) */
+    double ram_share;            /* of each device's share (both 0: all of it, preloaded) */
+    int64_t look_ahead;          /* ns; used only below the share */
+    uint64_t disk_bps;           /* mass storage per device: FIFO reads at this rate */
+    int64_t disk_latency;        /* ... each after this latency */
     int admission;
     double admit_load;
     uint64_t seed;
@@ -82,7 +88,26 @@ typedef struct dsend_device_stats {
     uint64_t failovers;            /* devices it took for dead */
     uint64_t takeovers;            /* sessions its scheduler took over from a dead device */
     uint64_t rerouted;             /* send requests it asked again of another holder */
+    /* RAM and mass storage (--ram; include/dsend/cache.h) */
+    uint64_t ram, share;           /* bytes: its RAM for blocks; its share of the library */
+    uint64_t lookaheads;           /* look-ahead requests its scheduler formulated */
+    uint64_t cache_hits, cache_misses; /* send requests whose block was in RAM when they came,
+                                        * or not */
+    uint64_t storage_reads, storage_bytes; /* blocks and bytes read from mass storage */
+    uint64_t evictions;            /* blocks evicted to make room */
+    uint64_t max_pinned, pinned;   /* blocks with a positive usage counter: most at once; at
+                                    * the end */
+    uint64_t miss_waits;           /* send requests due before their block was in RAM */
+    uint64_t miss_delayed, miss_late; /* their packets leaving after their release; after
+                                       * their playout time (late by the plan) */
+    uint64_t storage_errors;       /* reads that failed (checksum): their requests dropped */
 } dsend_device_stats;
+
+/* Add a device's counters to its row (a device recovered in the model has
+ * several lives: counts add up, levels are the last life's, maxima the
+ * largest).  The same for sim and serve. */
+struct dsend_device;
+void dsend_device_stats_add(dsend_device_stats *s, const struct dsend_device *dev);
 
 /* One packet arrival (--trace). */
 typedef struct dsend_arrival_rec {
@@ -99,6 +124,8 @@ typedef struct dsend_sim_result {
     uint32_t nintervals;
     uint64_t *series_bytes;         /* devices x nintervals: bytes sent */
     uint32_t *series_queue;         /* devices x nintervals: max queue depth */
+    uint64_t *series_cache[DSEND_CC_N]; /* devices x nintervals, per DSEND_CC_*: what the
+                                     * caches did (NULL: every device held its share) */
     double *late_mean_ns;           /* nintervals: mean lateness of packets due then */
     uint64_t *late_count;           /* nintervals: packets due then */
     uint64_t narrivals;

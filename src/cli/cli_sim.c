@@ -53,6 +53,11 @@ void dsend_cli_sim_config(const dsend_cli *c, dsend_sim_config *out)
         .recover = g->recover,
         .admission = g->admission && strcmp(g->admission, "on") == 0,
         .admit_load = g->admit_load,
+        .ram = g->ram,
+        .ram_share = g->ram_share,
+        .look_ahead = g->look_ahead,
+        .disk_bps = g->disk_rate,
+        .disk_latency = g->disk_latency,
         .seed = (uint64_t)g->seed,
         .trace = g->trace,
         .progress = !g->quiet,
@@ -139,6 +144,10 @@ int dsend_cmd_plan(dsend_cli *c)
         fprintf(c->out, "# dsend plan %s on %d ranks, SLA %s\n", g->pos[0], c->size, g->sla);
         dsend_options_print(c->cmd, g, c->out, "#   ");
         fflush(c->out);
+    }
+    if (g->find && strcmp(g->find, "ram") == 0) {
+        uint64_t ram = 0;
+        return dsend_plan_ram(c->comm, &s, &sla, g->output, c->out, &ram);
     }
     int64_t cap = 0;
     return dsend_plan(c->comm, &s, &sla, g->output, c->out, g->json, &cap);

@@ -21,6 +21,7 @@
 static const char *const layout_choices[] = {"stripe", "hash", NULL};
 static const char *const onoff_choices[] = {"on", "off", NULL};
 static const char *const arrival_choices[] = {"staggered", "all", "poisson", NULL};
+static const char *const find_choices[] = {"clients", "ram", NULL};
 
 const dsend_option dsend_options[] = {
     {.name = "help", .short_name = 'h', .type = DSEND_OPT_FLAG, .offset = OFF(help),
@@ -39,6 +40,10 @@ const dsend_option dsend_options[] = {
     {.name = "sla", .type = DSEND_OPT_STRING, .offset = OFF(sla), .commands = PLAN,
      .metavar = "LIMITS", .defval = "underrun<=0.1%,startup<=3s",
      .help = "what every run must meet: underrun<=P% (clients with an underrun), df<=TIME (p99 MDI DF), startup<=TIME (p99), ontime>=P%, refused<=P% (clients admission refused; without it, none may be)"},
+    {.name = "find", .type = DSEND_OPT_CHOICE, .offset = OFF(find), .commands = PLAN,
+     .metavar = "clients|ram", .defval = "clients", .choices = find_choices,
+     .help = "what to find: the most clients the cluster carries, or the least RAM per device "
+             "(--ram) that carries --clients"},
     {.name = "force", .short_name = 'f', .type = DSEND_OPT_FLAG, .offset = OFF(force),
      .commands = DSEND_CMD_INGEST | DSEND_CMD_GEN | REPORT,
      .help = "replace an existing output (library file or report directory)"},
@@ -268,6 +273,26 @@ const dsend_option dsend_options[] = {
      .metavar = "FILE.h5[,FILE.h5]", .unset = "none",
      .help = "simulate the scenario of a measured run: the configuration of a serve --out file and "
              "the workload of a clients --out file; options given too win"},
+    /* ---- RAM and mass storage (sim, plan, serve) ---- */
+    {.name = "ram", .type = DSEND_OPT_SHARE, .offset = OFF(ram), .offset2 = OFF(ram_share),
+     .commands = SIM | PLAN | SERVE, .metavar = "SIZE|P%", .unset = "all of its share",
+     .help = "RAM for blocks per device, or P% of its share; below its share nothing is "
+             "preloaded: blocks are read from the library file on demand into a cache"},
+    {.name = "look-ahead", .type = DSEND_OPT_DURATION, .offset = OFF(look_ahead),
+     .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "5s",
+     .min = 0, .max = 3600 * DSEND_SEC,
+     .help = "with --ram below the share, schedulers pin each block this long before its "
+             "deadline so senders read it in time (>= --lead; 0: off)"},
+    {.name = "disk-rate", .type = DSEND_OPT_RATE, .offset = OFF(disk_rate),
+     .commands = SIM | PLAN, .metavar = "RATE", .defval = "4Gbit/s",
+     .min = DSEND_LINK_MIN_BPS, .max = DSEND_LINK_MAX_BPS,
+     .help = "each device's mass storage delivers the bytes of its reads at this rate, one "
+             "read after another (FIFO)"},
+    {.name = "disk-latency", .type = DSEND_OPT_DURATION, .offset = OFF(disk_latency),
+     .commands = SIM | PLAN, .metavar = "TIME", .defval = "200us",
+     .min = 0, .max = 60 * DSEND_SEC,
+     .help = "a read from mass storage is answered this long after it is issued (reads in "
+             "flight overlap), then its bytes flow"},
     /* ---- failures and admission (sim, plan, serve) ---- */
     {.name = "heartbeat", .type = DSEND_OPT_DURATION, .offset = OFF(heartbeat),
      .commands = SIM | PLAN | SERVE, .metavar = "TIME", .defval = "100ms",
@@ -393,6 +418,24 @@ static int set_value(const dsend_option *o, const char *v, dsend_config *cfg)
         *FIELD(cfg, o->offset, uint64_t) = x;
         return 0;
     }
+    case DSEND_OPT_SHARE: {
+        size_t n = strlen(v);
+        *FIELD(cfg, o->offset, uint64_t) = 0;
+        *FIELD(cfg, o->offset2, double) = 0;
+        if (n && v[n - 1] == '%') {
+            char *end;
+            double x = strtod(v, &end);
+            if (end == v || end != v + n - 1 || !(x > 0 && x <= 100))
+                return dsend_seterr(DSEND_EINVAL, "'%s': a percentage in (0, 100]", v);
+            *FIELD(cfg, o->offset2, double) = x / 100;
+            return 0;
+        }
+        if ((rc = dsend_parse_size(v, FIELD(cfg, o->offset, uint64_t))))
+            return rc;
+        if (*FIELD(cfg, o->offset, uint64_t) == 0)
+            return dsend_seterr(DSEND_EINVAL, "'%s': must be > 0", v);
+        return 0;
+    }
     case DSEND_OPT_RATE: {
         uint64_t x;
         if ((rc = dsend_parse_rate(v, &x)) || (rc = out_of_bounds(o, v, x)))
@@ -468,6 +511,10 @@ int dsend_options_set(unsigned cmd, dsend_config *cfg, const char *name, const c
         case DSEND_OPT_LIST:
         case DSEND_OPT_CHOICE:
             *FIELD(cfg, o->offset, const char *) = NULL;
+            return 0;
+        case DSEND_OPT_SHARE:
+            *FIELD(cfg, o->offset2, double) = 0;
+            *FIELD(cfg, o->offset, uint64_t) = 0;
             return 0;
         case DSEND_OPT_RATE_RANGE:
         case DSEND_OPT_DURATION_RANGE:
@@ -780,6 +827,21 @@ void dsend_option_value(const dsend_option *o, const dsend_config *cfg, char *bu
     case DSEND_OPT_SIZE:
         snprintf(buf, n, "%s", dsend_format_size(*FIELD(cfg, o->offset, uint64_t), a, sizeof a));
         return;
+    case DSEND_OPT_SHARE: {
+        uint64_t v = *FIELD(cfg, o->offset, uint64_t);
+        double f = *FIELD(cfg, o->offset2, double);
+        if (v)
+            snprintf(buf, n, "%s", dsend_format_size(v, a, sizeof a));
+        else if (f > 0) /* the shortest form that reads back exactly */
+            for (int prec = 6; prec <= 17; prec++) {
+                snprintf(buf, n, "%.*g%%", prec, f * 100);
+                if (strtod(buf, NULL) / 100 == f)
+                    break;
+            }
+        else
+            snprintf(buf, n, "%s", o->unset ? o->unset : "(none)");
+        return;
+    }
     case DSEND_OPT_RATE: {
         uint64_t v = *FIELD(cfg, o->offset, uint64_t);
         snprintf(buf, n, "%s", v == 0 && o->unset ? o->unset : dsend_format_rate(v, a, sizeof a));

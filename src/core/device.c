@@ -3,6 +3,7 @@
  * only through these calls and the three seams. */
 #include "dsend/core.h"
 #include "dsend/error.h"
+#include "dsend/sim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
                       const dsend_store *store, uint32_t expect_sessions,
                       const dsend_clock *clock, void *clock_ctx, const dsend_ctrl *ctrl,
-                      void *ctrl_ctx, const dsend_emit *emit, void *emit_ctx)
+                      void *ctrl_ctx, const dsend_emit *emit, void *emit_ctx,
+                      const dsend_storage *storage, void *storage_ctx)
 {
     int rc;
     memset(d, 0, sizeof *d);
@@ -24,7 +26,9 @@ int dsend_device_init(dsend_device *d, int id, const dsend_core_params *p,
     if ((rc = dsend_peers_init(&d->peers, expect_sessions)) ||
         (rc = dsend_health_init(&d->health, p->layout->devices, id)) ||
         (rc = dsend_pacer_init(&d->pacer, id, p, clock, clock_ctx, emit, emit_ctx)) ||
-        (rc = dsend_sender_init(&d->sender, id, p, store, &d->peers, &d->pacer, clock,
+        (rc = dsend_cache_init(&d->cache, id, p->lib, store, storage, storage_ctx, clock,
+                               clock_ctx)) ||
+        (rc = dsend_sender_init(&d->sender, id, p, &d->cache, &d->peers, &d->pacer, clock,
                                 clock_ctx)) ||
         (rc = dsend_scheduler_init(&d->sched, id, p, clock, clock_ctx, ctrl, ctrl_ctx,
                                    &d->health)))
@@ -37,6 +41,7 @@ void dsend_device_free(dsend_device *d)
 {
     dsend_scheduler_free(&d->sched);
     dsend_sender_free(&d->sender);
+    dsend_cache_free(&d->cache);
     dsend_pacer_free(&d->pacer);
     dsend_peers_free(&d->peers);
     dsend_health_free(&d->health);
@@ -53,6 +58,9 @@ static int learn(dsend_device *d, const dsend_peer *p)
     int rc = dsend_peers_update(&d->peers, p);
     if (rc == 0 && (!p->open || p->epoch != was))
         rc = dsend_pacer_cancel(&d->pacer, p->client, p->open ? p->epoch : UINT32_MAX);
+    /* its pins of other plans go: look-ahead cancels travel with the news */
+    if (rc == 0 && (!p->open || p->epoch != was))
+        rc = dsend_sender_session(&d->sender, p->client, p->open, p->epoch);
     return rc;
 }
 
@@ -170,7 +178,7 @@ int dsend_device_stop(dsend_device *d, uint32_t client)
 
 int dsend_device_request(dsend_device *d, const dsend_send_request *rq)
 {
-    d->requests_received++;
+    d->requests_received += !(rq->flags & DSEND_RQ_LOOKAHEAD);
     int rc = dsend_sender_submit(&d->sender, rq);
     return rc ? rc : dsend_device_arm_beat(d);
 }
@@ -203,4 +211,53 @@ int dsend_device_wake(dsend_device *d, int who, int64_t at)
     default:
         return dsend_seterr(DSEND_EINVAL, "device %d: wake-up for unknown part %d", d->id, who);
     }
+}
+
+int dsend_device_loaded(dsend_device *d, uint32_t asset, uint64_t block, int rc)
+{
+    dsend_cached *e;
+    int r = dsend_cache_loaded(&d->cache, asset, block, rc, &e);
+    if (r == 0 && e)
+        r = dsend_sender_loaded(&d->sender, e);
+    return r;
+}
+
+int dsend_device_release(dsend_device *d, const dsend_packet_run *run)
+{
+    return dsend_cache_unpin(&d->cache, run->hold);
+}
+
+void dsend_device_stats_add(dsend_device_stats *s, const dsend_device *dev)
+{
+    const dsend_cache *c = &dev->cache;
+    s->sub_blocks += dev->sender.sub_blocks;
+    s->bytes += dev->pacer.bytes;
+    s->requests_received += dev->requests_received;
+    s->requests_sent += dev->sched.requests;
+    if (dev->sender.max_queue > s->max_queue)
+        s->max_queue = dev->sender.max_queue;
+    s->packets += dev->pacer.packets;
+    s->wire_bytes += dev->pacer.wire_bytes;
+    s->stale += dev->sender.stale;
+    s->delayed += dev->pacer.delayed;
+    s->admitted += dev->sched.admitted;
+    s->refused += dev->sched.refused;
+    s->failovers += dev->health.failovers;
+    s->takeovers += dev->health.takeovers;
+    s->rerouted += dev->sched.rerouted;
+    s->ram = c->capacity;
+    s->share = c->store ? c->store->share_bytes : 0;
+    s->lookaheads += dev->sched.lookaheads;
+    s->cache_hits += c->count[DSEND_CC_HITS];
+    s->cache_misses += c->count[DSEND_CC_MISSES];
+    s->storage_reads += c->count[DSEND_CC_READS];
+    s->storage_bytes += c->count[DSEND_CC_READ_BYTES];
+    s->evictions += c->count[DSEND_CC_EVICTIONS];
+    if (c->max_pinned > s->max_pinned)
+        s->max_pinned = c->max_pinned;
+    s->pinned = dsend_cache_pinned(c);
+    s->miss_waits += dev->sender.waits;
+    s->miss_delayed += dev->pacer.miss_delayed;
+    s->miss_late += dev->pacer.miss_late;
+    s->storage_errors += c->errors;
 }

@@ -119,6 +119,7 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 {
     if (!run->bytes)
         return 0;
+    dsend_cache_hold(run->hold); /* until the emit backend releases the run */
     int rc = q->emit->packets(q->emit_ctx, run);
     run->bytes = 0;
     return rc;
@@ -126,7 +127,7 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
 
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
                        uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
-                       int plan_end)
+                       dsend_cached *hold, int missed, int plan_end)
 {
     const dsend_core_params *p = q->p;
     const dsend_asset *a = &p->lib->assets[asset];
@@ -147,6 +148,10 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
             return rc;
         if (d > release && d > now)
             q->delayed++;
+        if (missed && d > release) { /* its block was being read when it was due */
+            q->miss_delayed++;
+            q->miss_late += d > release + p->pace_lead;
+        }
         /* one run while its bursts leave exactly a burst's media time apart
          * (to the ns of rounding) */
         int64_t off_run = run.bytes ? d - dsend_run_depart(a, run.offset, run.depart, burst, o) : 0;
@@ -155,7 +160,7 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
         if (!run.bytes)
             run = (dsend_packet_run){.client = client, .asset = asset, .epoch = epoch,
                                      .device = (uint32_t)q->device, .offset = o, .depart = d,
-                                     .burst = burst,
+                                     .burst = burst, .hold = hold,
                                      .data = data ? data + (o - offset) : NULL};
         run.bytes += plen;
         q->packets++;

@@ -182,6 +182,12 @@ int dsend_core_params_check(const dsend_core_params *p)
                             "heartbeat is not a death",
                             dsend_format_duration(p->detect, a, sizeof a),
                             dsend_format_duration(p->heartbeat, b, sizeof b));
+    if (p->look_ahead && p->look_ahead < p->lead)
+        return dsend_seterr(DSEND_EINVAL,
+                            "--look-ahead %s is below --lead %s: the send request would come "
+                            "first (0 turns look-ahead off)",
+                            dsend_format_duration(p->look_ahead, a, sizeof a),
+                            dsend_format_duration(p->lead, b, sizeof b));
     if (p->admission && !(p->admit_load > 0 && p->admit_load <= 1))
         return dsend_seterr(DSEND_EINVAL, "--admit-load %g: a fraction in (0, 1]", p->admit_load);
     return 0;

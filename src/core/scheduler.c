@@ -67,7 +67,7 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
         return DSEND_ENOMEM;
     int64_t now = s->clock->now(s->clock_ctx);
     s->streams[s->nstreams++] = (dsend_stream){.client = client, .asset = asset, .from = from,
-                                               .to = to, .next = from,
+                                               .to = to, .next = from, .ahead = from,
                                                .play_start = now + s->p->startup};
     return dsend_scheduler_tick(s);
 }
@@ -147,7 +147,7 @@ int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *resume
         const dsend_asset *a = &s->p->lib->assets[st->asset];
         int64_t now = s->clock->now(s->clock_ctx);
         st->play_start = dsend_media_time(a, st->paused_pos, now + st->paused_wait, st->next);
-        st->from = st->next;
+        st->from = st->ahead = st->next; /* the pause released its pins: pin again */
         st->paused = 0;
     }
     *resume_at = st->next;
@@ -172,7 +172,9 @@ int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, u
     if (offset >= st->to)
         st->to = a->size;
     offset -= offset % s->p->sub_block;
-    st->from = st->next = offset;
+    st->from = st->next = st->ahead = offset;
+    if (offset >= st->to)
+        st->to = a->size; /* a seek past the session's end plays on */
     st->play_start = s->clock->now(s->clock_ctx) + s->p->startup;
     st->paused = 0;
     st->epoch++;
@@ -186,6 +188,16 @@ static int64_t request_time(const dsend_scheduler *s, const dsend_stream *st)
 {
     const dsend_asset *a = &s->p->lib->assets[st->asset];
     return dsend_media_time(a, st->from, st->play_start, st->next) - s->p->lead;
+}
+
+/* When the look-ahead request for the stream's next block not yet named
+ * must leave (INT64_MAX: none is sent). */
+static int64_t ahead_time(const dsend_scheduler *s, const dsend_stream *st)
+{
+    const dsend_asset *a = &s->p->lib->assets[st->asset];
+    if (!s->p->look_ahead || st->ahead >= st->to)
+        return DSEND_TIME_INF;
+    return dsend_media_time(a, st->from, st->play_start, st->ahead) - s->p->look_ahead;
 }
 
 /* The holder a request goes to, and its priority (the priority mechanism
@@ -221,9 +233,10 @@ static int choose_holder(const dsend_scheduler *s, dsend_send_request *rq)
     return first;
 }
 
-/* Ask for [start, end) of one block of a stream (start on a sub-block
- * boundary) of the block's first live holder, or of `device` if >= 0. */
-static int request_range(dsend_scheduler *s, dsend_stream *st, uint64_t start, uint64_t end)
+/* The request for [start, end) of one block of a stream (start on a
+ * sub-block boundary; end clipped to the block). */
+static void make_request(const dsend_scheduler *s, const dsend_stream *st, uint64_t start,
+                         uint64_t end, dsend_send_request *out)
 {
     const dsend_core_params *p = s->p;
     const dsend_asset *a = &p->lib->assets[st->asset];
@@ -252,6 +265,16 @@ static int request_range(dsend_scheduler *s, dsend_stream *st, uint64_t start, u
         rq.flags |= DSEND_RQ_PLAN_END;
     rq.deadline = dsend_media_time(a, st->from, st->play_start,
                                    base + (uint64_t)rq.sub_first * p->sub_block);
+    *out = rq;
+}
+
+/* Ask for [start, end) of one block of a stream (start on a sub-block
+ * boundary) of the holder choose_holder picks. */
+static int request_range(dsend_scheduler *s, dsend_stream *st, uint64_t start, uint64_t end)
+{
+    dsend_send_request rq;
+    make_request(s, st, start, end, &rq);
+    uint64_t b = rq.block;
     int dev = choose_holder(s, &rq);
     st->asked[st->nasked % DSEND_ASKED].block = b;
     st->asked[st->nasked % DSEND_ASKED].device = dev;
@@ -261,6 +284,27 @@ static int request_range(dsend_scheduler *s, dsend_stream *st, uint64_t start, u
     if (rc == 0)
         s->requests++;
     return rc;
+}
+
+/* Name the block holding `start` in a look-ahead request, to the holder
+ * its send request will most likely go to (the same choice, now). */
+static int look_ahead(dsend_scheduler *s, dsend_stream *st, uint64_t start, uint64_t end)
+{
+    dsend_send_request rq;
+    make_request(s, st, start, end, &rq);
+    rq.flags = DSEND_RQ_LOOKAHEAD;
+    int rc = s->ctrl->send_request(s->ctrl_ctx, choose_holder(s, &rq), &rq);
+    if (rc == 0)
+        s->lookaheads++;
+    return rc;
+}
+
+/* The end of the block holding byte `off` of the stream's plan. */
+static uint64_t block_end(const dsend_asset *a, const dsend_stream *st, uint64_t off)
+{
+    uint64_t b = off / a->block_size;
+    uint64_t end = b * a->block_size + dsend_asset_block_len(a, b);
+    return end < st->to ? end : st->to;
 }
 
 int dsend_scheduler_tick(dsend_scheduler *s)
@@ -274,11 +318,19 @@ int dsend_scheduler_tick(dsend_scheduler *s)
         const dsend_asset *a = &p->lib->assets[st->asset];
         if (st->paused)
             continue;
+        /* look-ahead requests first: each reaches its sender before the send
+         * request for the same block */
+        if (st->ahead < st->next)
+            st->ahead = st->next;
+        while (ahead_time(s, st) <= horizon) {
+            uint64_t end = block_end(a, st, st->ahead);
+            int rc = look_ahead(s, st, st->ahead, end);
+            if (rc)
+                return rc;
+            st->ahead = end;
+        }
         while (st->next < st->to && request_time(s, st) <= horizon) {
-            uint64_t b = st->next / a->block_size;
-            uint64_t end = b * a->block_size + dsend_asset_block_len(a, b);
-            if (end > st->to)
-                end = st->to;
+            uint64_t end = block_end(a, st, st->next);
             int rc = request_range(s, st, st->next, end);
             if (rc)
                 return rc;
@@ -286,7 +338,9 @@ int dsend_scheduler_tick(dsend_scheduler *s)
         }
         if (st->next >= st->to)
             continue; /* planned to the end; kept for a later seek */
-        int64_t t = request_time(s, st);
+        int64_t t = request_time(s, st), ta = ahead_time(s, st);
+        if (ta < t)
+            t = ta;
         if (t < next)
             next = t;
     }
@@ -396,11 +450,9 @@ int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *pl, int6
         return 0; /* its resume asks from `from` */
     /* the owner asked for every block whose request time came while it
      * lived (rounds are at most a tick late, never later than that time) */
-    while (st->next < st->to && request_time(s, st) <= alive) {
-        uint64_t b = st->next / a->block_size;
-        uint64_t end = b * a->block_size + dsend_asset_block_len(a, b);
-        st->next = end < st->to ? end : st->to;
-    }
+    while (st->next < st->to && request_time(s, st) <= alive)
+        st->next = block_end(a, st, st->next);
+    st->ahead = st->next; /* what the owner pinned, pinned again is no second pin */
     return 0;
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
-                      const dsend_store *store, const dsend_peers *peers, dsend_pacer *pacer,
+                      dsend_cache *cache, const dsend_peers *peers, dsend_pacer *pacer,
                       const dsend_clock *clock, void *clock_ctx)
 {
     int rc;
@@ -19,7 +19,7 @@ int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
         return rc;
     s->device = device;
     s->p = p;
-    s->store = store;
+    s->cache = cache;
     s->peers = peers;
     s->pacer = pacer;
     s->clock = clock;
@@ -31,6 +31,8 @@ int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
 void dsend_sender_free(dsend_sender *s)
 {
     free(s->heap);
+    free(s->blocked);
+    dsend_lookahead_free(&s->la);
     memset(s, 0, sizeof *s);
 }
 
@@ -76,6 +78,16 @@ static int push(dsend_sender *s, const dsend_pending *q)
     return 0;
 }
 
+/* The block's end of playout, for a request of it whose first sub-block
+ * plays at rq->deadline. */
+static int64_t block_end(const dsend_sender *s, const dsend_send_request *rq)
+{
+    const dsend_asset *a = &s->p->lib->assets[rq->asset];
+    uint64_t base = rq->block * a->block_size;
+    return dsend_media_time(a, base + (uint64_t)rq->sub_first * s->p->sub_block, rq->deadline,
+                            base + dsend_asset_block_len(a, rq->block));
+}
+
 int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq)
 {
     const dsend_library *lib = s->p->lib;
@@ -93,28 +105,129 @@ int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq)
         return dsend_seterr(DSEND_EINVAL,
                             "sender %d: asked for asset '%s' block %llu, which it does not hold",
                             s->device, lib->assets[rq->asset].name, (unsigned long long)rq->block);
+    int rc;
+    if (rq->flags & DSEND_RQ_LOOKAHEAD) {
+        s->lookaheads++;
+        /* a resident cache holds every block: nothing to pin */
+        if (s->cache->resident || !dsend_peers_current(s->peers, rq->client, rq->epoch))
+            return 0;
+        rc = dsend_lookahead_add(&s->la, s->cache, rq, rq->deadline - s->p->send_ahead,
+                                 block_end(s, rq));
+        return rc ? rc : dsend_sender_run(s); /* its expiry may come first */
+    }
     s->requests++;
     dsend_pending q = {.rq = *rq, .next_sub = rq->sub_first};
     q.next_deadline = next_deadline(s, &q);
-    int rc = push(s, &q);
+    /* the request's own pin, then its look-ahead's goes: the block stays pinned */
+    if ((rc = dsend_cache_pin(s->cache, rq->asset, rq->block, 1,
+                              q.next_deadline - s->p->send_ahead, &q.blk)) ||
+        (rc = dsend_lookahead_take(&s->la, s->cache, rq->client, rq->epoch, rq->asset,
+                                   rq->block)))
+        return rc;
+    rc = push(s, &q);
     return rc ? rc : dsend_sender_run(s);
+}
+
+/* A request leaves the sender (sent, stale or failed): its pin goes. */
+static int done(dsend_sender *s, dsend_pending *q)
+{
+    return dsend_cache_unpin(s->cache, q->blk);
+}
+
+static int block(dsend_sender *s, const dsend_pending *q)
+{
+    if (s->nblocked == s->capblocked) {
+        uint32_t cap = s->capblocked ? 2 * s->capblocked : 64;
+        void *g = realloc(s->blocked, cap * sizeof *s->blocked);
+        if (!g)
+            return dsend_seterr(DSEND_ENOMEM, "sender %d: out of memory for its queue", s->device);
+        s->blocked = g;
+        s->capblocked = cap;
+    }
+    s->blocked[s->nblocked++] = *q;
+    return 0;
+}
+
+int dsend_sender_loaded(dsend_sender *s, dsend_cached *e)
+{
+    int rc = 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->nblocked; i++) {
+        if (s->blocked[i].blk != e || rc)
+            s->blocked[k++] = s->blocked[i];
+        else
+            rc = push(s, &s->blocked[i]); /* due: the run below takes it (or drops it) */
+    }
+    s->nblocked = k;
+    return rc ? rc : dsend_sender_run(s);
+}
+
+/* Requests of `client` in plans other than `epoch` (every plan if it
+ * closed) leave v[0..*n), their pins with them. */
+static int drop_stale(dsend_sender *s, dsend_pending *v, uint32_t *n, uint32_t client, int open,
+                      uint32_t epoch)
+{
+    int rc = 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        if (v[i].rq.client == client && (!open || v[i].rq.epoch != epoch)) {
+            s->stale++;
+            int r = done(s, &v[i]);
+            rc = rc ? rc : r;
+            continue;
+        }
+        v[k++] = v[i];
+    }
+    *n = k;
+    return rc;
+}
+
+int dsend_sender_session(dsend_sender *s, uint32_t client, int open, uint32_t epoch)
+{
+    if (s->cache->resident)
+        return 0; /* no pins: stale requests are dropped when they come due */
+    /* pins go now, not when the requests would have come due */
+    int rc = dsend_lookahead_release(&s->la, s->cache, client, open, epoch);
+    int r1 = drop_stale(s, s->blocked, &s->nblocked, client, open, epoch);
+    uint32_t n = s->n;
+    int r2 = drop_stale(s, s->heap, &s->n, client, open, epoch);
+    if (s->n != n)
+        for (uint32_t i = 1; i <= s->n; i++) /* heapify again */
+            DSEND_HEAP_UP(dsend_pending, s->heap, i, before);
+    return rc ? rc : r1 ? r1 : r2;
 }
 
 int dsend_sender_run(dsend_sender *s)
 {
     int64_t now = s->clock->now(s->clock_ctx);
     const dsend_library *lib = s->p->lib;
-    int rc = 0;
-    while (s->n) {
+    int rc = dsend_lookahead_expire(&s->la, s->cache, now);
+    while (s->n && rc == 0) {
         dsend_pending *q = &s->heap[0];
         if (!dsend_peers_current(s->peers, q->rq.client, q->rq.epoch)) {
             dsend_pending gone; /* the client paused, sought or left since */
             s->stale++;
             DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &gone, before);
+            rc = done(s, &gone);
             continue;
         }
         if (q->next_deadline - s->p->send_ahead > now)
             break; /* the earliest is not due yet: nothing is */
+        if (!dsend_cache_ready(q->blk)) {
+            dsend_pending wait;
+            DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &wait, before);
+            if (wait.blk->state == DSEND_BLOCK_FAILED) {
+                s->failed++; /* its block could not be read (said where it failed) */
+                rc = done(s, &wait);
+                continue;
+            }
+            /* due before its block is in RAM: it waits for the read */
+            if (!wait.waited)
+                s->waits++;
+            wait.waited = 1;
+            rc = block(s, &wait);
+            continue;
+        }
         const dsend_asset *a = &lib->assets[q->rq.asset];
         uint64_t base = q->rq.block * a->block_size;
         uint64_t off = base + (uint64_t)q->next_sub * s->p->sub_block;
@@ -123,37 +236,40 @@ int dsend_sender_run(dsend_sender *s)
                                                                       : s->p->sub_block);
         if (q->rq.last_len && q->next_sub + 1 == q->rq.sub_first + q->rq.sub_count)
             len = q->rq.last_len; /* the plan ends inside this sub-block */
-        const uint8_t *bytes = NULL;
+        const uint8_t *bytes = dsend_cache_bytes(s->cache, q->blk, q->rq.asset, q->rq.block);
         if (a->kind == DSEND_ASSET_MPEGTS) {
-            const dsend_block *blk = dsend_store_find(s->store, q->rq.asset, q->rq.block);
-            if (!blk)
+            if (!bytes)
                 return dsend_seterr(DSEND_EINVAL, "sender %d: block %llu of '%s' is not in RAM",
                                     s->device, (unsigned long long)q->rq.block, a->name);
-            bytes = blk->data + (off - base);
+            bytes += off - base;
         }
         dsend_pending cur = *q;
-        if (++q->next_sub < q->rq.sub_first + q->rq.sub_count) {
+        int last = ++q->next_sub == q->rq.sub_first + q->rq.sub_count;
+        if (!last) {
             q->next_deadline = next_deadline(s, q);
             DSEND_HEAP_DOWN(dsend_pending, s->heap, s->n, before);
         } else {
-            dsend_pending done;
-            DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &done, before);
+            dsend_pending gone;
+            DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &gone, before);
         }
         s->sub_blocks++;
         s->bytes += len;
-        int plan_end = (cur.rq.flags & DSEND_RQ_PLAN_END) &&
-                       cur.next_sub + 1 == cur.rq.sub_first + cur.rq.sub_count;
-        if ((rc = dsend_pacer_submit(s->pacer, cur.rq.client, cur.rq.asset, cur.rq.epoch, off, len,
-                                     cur.next_deadline, bytes, plan_end)))
-            return rc;
+        int plan_end = (cur.rq.flags & DSEND_RQ_PLAN_END) && last;
+        rc = dsend_pacer_submit(s->pacer, cur.rq.client, cur.rq.asset, cur.rq.epoch, off, len,
+                                cur.next_deadline, bytes, cur.blk, cur.waited, plan_end);
+        if (rc == 0 && last)
+            rc = done(s, &cur); /* the runs in flight hold the block themselves */
     }
-    if (s->n) {
-        int64_t wake = s->heap[0].next_deadline - s->p->send_ahead;
-        if (wake != s->wake_at) {
-            s->wake_at = wake;
-            return s->clock->wake(s->clock_ctx, DSEND_WAKE_SENDER, wake);
-        }
+    if (rc)
+        return rc;
+    /* the next sub-block due, or the next look-ahead pin to expire */
+    int64_t wake = s->n ? s->heap[0].next_deadline - s->p->send_ahead : INT64_MAX;
+    int64_t expiry = dsend_lookahead_next(&s->la);
+    if (expiry < wake)
+        wake = expiry;
+    if (wake != INT64_MAX && wake != s->wake_at) {
+        s->wake_at = wake;
+        return s->clock->wake(s->clock_ctx, DSEND_WAKE_SENDER, wake);
     }
     return 0;
 }
-

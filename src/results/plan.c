@@ -4,6 +4,7 @@
 #include "dsend/report.h"
 #include "dsend/units.h"
 #include "util/json.h"
+#include "results/report_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -77,6 +78,28 @@ const char *dsend_sla_broken(const dsend_sla *sla, const dsend_sim_figures_t *f)
     if (sla->ontime_pct >= 0 && f->ontime_pct < sla->ontime_pct)
         return "ontime";
     return NULL;
+}
+
+int rpt_plan_draw(const char *outdir, const char *name, FILE *out)
+{
+    const char *g = getenv("DSEND_GNUPLOT");
+    char script[64];
+    snprintf(script, sizeof script, "%s.gp", name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (chdir(outdir) == 0)
+            execlp(g && *g ? g : "gnuplot", g && *g ? g : "gnuplot", script, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return dsend_seterr(DSEND_EIO, "gnuplot could not draw %s/%s.png: install gnuplot-nox",
+                            outdir, name);
+    if (out) /* NULL: --json says it in its object */
+        fprintf(out, "%s curve: %s/%s.dat, %s/%s.png\n", name, outdir, name, outdir, name);
+    return 0;
 }
 
 typedef struct step {
@@ -285,21 +308,7 @@ int dsend_plan(MPI_Comm comm, const dsend_sim_config *cfg, const dsend_sla *sla,
                     fprintf(f, "set terminal pngcairo size 900,600\nset output 'capacity.png'\n%s\nset terminal svg size 900,600\nset output 'capacity.svg'\n%s\n",
                             plot, plot);
                     fclose(f);
-                    const char *g = getenv("DSEND_GNUPLOT");
-                    pid_t pid = fork();
-                    if (pid == 0) {
-                        if (chdir(outdir) == 0)
-                            execlp(g && *g ? g : "gnuplot", g && *g ? g : "gnuplot", "capacity.gp",
-                                   (char *)NULL);
-                        _exit(127);
-                    }
-                    int st = 0;
-                    if (pid > 0)
-                        waitpid(pid, &st, 0);
-                    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                        rc = dsend_seterr(DSEND_EIO, "gnuplot could not draw %s/capacity.png: install gnuplot-nox", outdir);
-                    else if (!json)
-                        fprintf(out, "capacity curve: %s/capacity.dat, %s/capacity.png\n", outdir, outdir);
+                    rc = rpt_plan_draw(outdir, "capacity", json ? NULL : out);
                 }
             }
         }

@@ -59,7 +59,8 @@ static void run_pages(const rpt_run *r, FILE *md, FILE *html)
 static int pages(const rpt_run *runs, int nruns, const char *tmp, FILE *log)
 {
     static const char *figs[] = {"startup", "jitter", "mdi_df", "mdi_mlr", "lateness",
-                                 "subblock_lateness", "stall", "underruns", "over_time"};
+                                 "subblock_lateness", "stall", "underruns", "over_time",
+                                 "cache"};
     FILE *md = open_in(tmp, "report.md"), *html = open_in(tmp, "index.html");
     if (!md || !html) {
         if (md)

@@ -182,6 +182,19 @@ devices:
     } else {
         fprintf(o, "  device load   not measured\n");
     }
+    if (r->cached) {
+        const double *c = r->cache;
+        double n = c[RC_HITS] + c[RC_MISSES], sent = 0;
+        for (int d = 0; d < r->ndev; d++)
+            sent += (double)r->dev_bytes[d];
+        fprintf(o, "  cache         %s of %s in RAM; %.2f%% of %.0f send requests hit; %s read "
+                   "(%.3f per byte sent); %.0f evicted; at most %.0f blocks pinned; %.0f packets "
+                   "late by a miss\n",
+                dsend_human_size(c[RC_RAM], a[0], 32), dsend_human_size(c[RC_SHARE], a[1], 32),
+                n > 0 ? 100 * c[RC_HITS] / n : 100, n, dsend_human_size(c[RC_READ_BYTES], a[2], 32),
+                sent > 0 ? c[RC_READ_BYTES] / sent : 0, c[RC_EVICTIONS], c[RC_MAX_PINNED],
+                c[RC_MISS_LATE]);
+    }
     if (r->has_drops)
         fprintf(o, "  drops         %llu\n", (unsigned long long)r->drops);
     free(buf);

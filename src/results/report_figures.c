@@ -267,6 +267,47 @@ static int over_time(const char *dir, const rpt_run *runs, int nruns)
     return rc;
 }
 
+/* What the caches did over time (runs whose devices held less than their
+ * share): hits among send requests, and bytes read from storage. */
+static int cache_over_time(const char *dir, const rpt_run *runs, int nruns)
+{
+    int any = 0;
+    char plot[8192], name[64], q[600];
+    int n = snprintf(plot, sizeof plot, "plot ");
+    for (int i = 0; i < nruns; i++) {
+        const rpt_run *r = &runs[i];
+        if (!r->nint || !r->cache_series[RS_HITS] || !r->cache_series[RS_MISSES] ||
+            !r->cache_series[RS_READ_BYTES])
+            continue;
+        snprintf(name, sizeof name, "cache_run%d.dat", i + 1);
+        FILE *f = open_in(dir, name);
+        if (!f)
+            return dsend_seterr(DSEND_EIO, "%s/%s: %s", dir, name, strerror(errno));
+        double step = (double)r->interval / 1e9;
+        for (uint32_t k = 0; k < r->nint; k++) {
+            double h = r->cache_series[RS_HITS][k], m = r->cache_series[RS_MISSES][k];
+            fprintf(f, "%.3f ", (double)k * step);
+            if (h + m > 0) /* no request came: no hit rate */
+                fprintf(f, "%.3f", 100 * h / (h + m));
+            else
+                fprintf(f, "?");
+            fprintf(f, " %.4f\n", r->cache_series[RS_READ_BYTES][k] * 8 / 1e6 / step);
+        }
+        fclose(f);
+        gq(r->label, q, sizeof q);
+        n += snprintf(plot + n, sizeof plot - (size_t)n,
+                      "%s'%s' using 1:2 with lines lt %d title 'hits, %s', '%s' using 1:3 axes "
+                      "x1y2 with lines lt %d dt 2 title 'read from storage, %s'",
+                      any ? ", " : "", name, i + 1, q, name, i + 1, q);
+        any = 1;
+    }
+    return any ? figure(dir, "cache", "set title 'Block caches over time (all devices)'\n"
+                                      "set xlabel 'time (s)'\nset ylabel 'send requests that hit "
+                                      "(%)'\nset yrange [0:105]\nset y2label 'read from storage "
+                                      "(Mbit/s)'\nset y2tics\nset key bottom left", plot)
+               : 0;
+}
+
 /* Link utilization of each run with a series: lines, or a heat map when many. */
 static int utilization(const char *dir, const rpt_run *r, int i)
 {
@@ -346,6 +387,7 @@ int rpt_figures(const rpt_run *runs, int nruns, const char *dir)
     if (rc)
         goto err;
     TRY(over_time(dir, runs, nruns));
+    TRY(cache_over_time(dir, runs, nruns));
     for (int i = 0; i < nruns; i++)
         TRY(utilization(dir, &runs[i], i));
 err:

@@ -14,6 +14,12 @@ enum {
 };
 extern const char *const rpt_field_names[CF_N];
 
+/* The /devices cache fields the report reads, and the /series it draws. */
+enum { RC_RAM, RC_SHARE, RC_HITS, RC_MISSES, RC_READ_BYTES, RC_EVICTIONS, RC_MAX_PINNED,
+       RC_MISS_LATE, RC_N };
+extern const char *const rpt_cache_fields[RC_N];
+enum { RS_HITS, RS_MISSES, RS_READ_BYTES, RS_N };
+
 typedef struct rpt_kv {
     char *name, *value;
 } rpt_kv;
@@ -34,6 +40,11 @@ typedef struct rpt_run {
     double *field[CF_N];
     uint64_t *dev_bytes;    /* /devices bytes */
     int ndev;
+    /* the devices' caches (fields of /devices, summed; max_pinned the largest),
+     * when a device held less than its share (cached) */
+    int cached;
+    double cache[RC_N];
+    double *cache_series[RS_N]; /* nint: summed over devices (NULL: none) */
     uint32_t nint;          /* intervals of /series */
     int series_devices;
     int64_t interval;       /* ns */
@@ -68,6 +79,9 @@ void rpt_summary(const rpt_run *r, FILE *o);
  * "compare METRIC STAT RUN1 RUNk DIFF REL% k" line each on log. */
 void rpt_compare(const rpt_run *runs, int nruns, FILE *md, FILE *html, FILE *log);
 void rpt_html_text(FILE *o, const char *s);
+
+/* plan.c: run gnuplot on outdir/NAME.gp (NAME.png, .svg), and say so on out. */
+int rpt_plan_draw(const char *outdir, const char *name, FILE *out);
 
 /* report_figures.c */
 int rpt_check_gnuplot(void);

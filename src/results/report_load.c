@@ -185,13 +185,34 @@ static int read_series(const char *path, hid_t f, rpt_run *r)
     r->late_mean = p;
     TRY(read_nd(path, f, "series/lateness_count", H5T_NATIVE_UINT64, &p, dims));
     r->late_count = p;
-    if (dims[0] < r->nint) /* no usable lateness series (dsend serve has none) */
+    uint64_t due = 0; /* dsend serve's is all zeros: it meters no client */
+    for (size_t k = 0; r->late_count && k < dims[0]; k++)
+        due += r->late_count[k];
+    if (dims[0] < r->nint || !due) /* no usable lateness series */
         free(r->late_mean), free(r->late_count), r->late_mean = NULL, r->late_count = NULL;
     TRY(read_nd(path, f, "series/drops", H5T_NATIVE_UINT64, &p, dims));
     if (p) {
         r->has_drops = 1;
         for (size_t k = 0; k < (size_t)dims[0] * dims[1]; k++)
             r->drops += ((uint64_t *)p)[k];
+        free(p);
+    }
+    /* the caches' series, summed over devices */
+    static const char *const cs[RS_N] = {[RS_HITS] = "series/cache_hits",
+                                         [RS_MISSES] = "series/cache_misses",
+                                         [RS_READ_BYTES] = "series/storage_bytes"};
+    for (int k = 0; k < RS_N; k++) {
+        TRY(read_nd(path, f, cs[k], H5T_NATIVE_DOUBLE, &p, dims));
+        if (p && dims[1] == r->nint && r->nint) {
+            if (!(r->cache_series[k] = calloc(r->nint, sizeof(double)))) {
+                free(p);
+                rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+                goto err;
+            }
+            for (size_t d = 0; d < dims[0]; d++)
+                for (uint32_t i = 0; i < r->nint; i++)
+                    r->cache_series[k][i] += ((double *)p)[d * r->nint + i];
+        }
         free(p);
     }
     if (H5Lexists(f, "series", H5P_DEFAULT) > 0) {
@@ -204,6 +225,34 @@ static int read_series(const char *path, hid_t f, rpt_run *r)
     if (r->interval <= 0)
         r->interval = 1000000000;
 err:
+    return rc;
+}
+
+const char *const rpt_cache_fields[RC_N] = {
+    [RC_RAM] = "ram", [RC_SHARE] = "share", [RC_HITS] = "cache_hits",
+    [RC_MISSES] = "cache_misses", [RC_READ_BYTES] = "storage_bytes",
+    [RC_EVICTIONS] = "evictions", [RC_MAX_PINNED] = "max_pinned", [RC_MISS_LATE] = "miss_late"};
+
+/* The caches' figures, by field name (files from before them have none). */
+static int read_cache(const char *path, hid_t d, hid_t t, hsize_t n, rpt_run *r)
+{
+    int rc = 0;
+    double *ram = NULL, *share = NULL;
+    TRY(read_member(path, d, t, n, "ram", &ram));
+    TRY(read_member(path, d, t, n, "share", &share));
+    for (hsize_t k = 0; ram && share && k < n; k++)
+        r->cached |= ram[k] < share[k];
+    for (int c = 0; r->cached && c < RC_N; c++) {
+        double *v;
+        TRY(read_member(path, d, t, n, rpt_cache_fields[c], &v));
+        for (hsize_t k = 0; v && k < n; k++)
+            r->cache[c] = c == RC_MAX_PINNED ? (v[k] > r->cache[c] ? v[k] : r->cache[c])
+                                             : r->cache[c] + v[k];
+        free(v);
+    }
+err:
+    free(ram);
+    free(share);
     return rc;
 }
 
@@ -231,6 +280,7 @@ static int read_devices(const char *path, hid_t f, rpt_run *r)
             r->dev_bytes[k] = (uint64_t)b[k];
         r->ndev = (int)n;
     }
+    TRY(read_cache(path, d, t, n, r));
 err:
     free(b);
     if (t >= 0)
@@ -330,6 +380,8 @@ static void free_one(rpt_run *r)
     for (int k = 0; k < CF_N; k++)
         free(r->field[k]);
     free(r->dev_bytes);
+    for (int k = 0; k < RS_N; k++)
+        free(r->cache_series[k]);
     free(r->util);
     free(r->late_mean);
     free(r->late_count);

@@ -42,7 +42,39 @@ typedef struct summary {
     pct startup_ms, jitter_ms, df_ms, mlr, late_ms, gap_ms;
     uint64_t dev_min, dev_max;
     double dev_mean;
+    dsend_device_stats cache; /* summed over devices (max_pinned: the largest) */
+    int cached;               /* some device held less than its share */
+    uint64_t delivered;       /* payload bytes the devices' pacers sent */
 } summary;
+
+/* The devices' cache figures, summed. */
+static void summarize_cache(const dsend_sim_result *r, summary *s)
+{
+    dsend_device_stats *c = &s->cache;
+    for (int d = 0; d < r->devices; d++) {
+        const dsend_device_stats *v = &r->devs[d];
+        s->cached |= v->ram < v->share;
+        s->delivered += v->bytes;
+        c->ram += v->ram;
+        c->share += v->share;
+        c->cache_hits += v->cache_hits;
+        c->cache_misses += v->cache_misses;
+        c->storage_reads += v->storage_reads;
+        c->storage_bytes += v->storage_bytes;
+        c->evictions += v->evictions;
+        c->max_pinned = v->max_pinned > c->max_pinned ? v->max_pinned : c->max_pinned;
+        c->pinned += v->pinned;
+        c->miss_waits += v->miss_waits;
+        c->miss_late += v->miss_late;
+        c->storage_errors += v->storage_errors;
+    }
+}
+
+static double hit_rate(const dsend_device_stats *c)
+{
+    uint64_t n = c->cache_hits + c->cache_misses;
+    return n ? 100.0 * (double)c->cache_hits / (double)n : 100.0;
+}
 
 static void summarize(const dsend_sim_result *r, summary *s)
 {
@@ -100,6 +132,7 @@ static void summarize(const dsend_sim_result *r, summary *s)
     }
     if (r->devices == 0)
         s->dev_min = 0;
+    summarize_cache(r, s);
 }
 
 void dsend_sim_figures(const dsend_sim_result *r, dsend_sim_figures_t *f)
@@ -164,6 +197,24 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
             dsend_human_size(s.dev_mean, h2, sizeof h2),
             dsend_human_size((double)s.dev_max, h3, sizeof h3),
             s.dev_mean > 0 ? (double)s.dev_max / s.dev_mean : 0);
+    if (s.cached) {
+        const dsend_device_stats *c = &s.cache;
+        fprintf(o, "  cache         %s of %s in RAM (all devices); %llu hits, %llu misses (%.2f%% "
+                   "hits); %llu blocks read (%s, %.3f per byte sent); %llu evicted; %llu pinned "
+                   "at most, %llu at the end\n",
+                dsend_human_size((double)c->ram, h1, sizeof h1),
+                dsend_human_size((double)c->share, h2, sizeof h2),
+                (unsigned long long)c->cache_hits, (unsigned long long)c->cache_misses,
+                hit_rate(c), (unsigned long long)c->storage_reads,
+                dsend_human_size((double)c->storage_bytes, h3, sizeof h3),
+                s.delivered ? (double)c->storage_bytes / (double)s.delivered : 0,
+                (unsigned long long)c->evictions, (unsigned long long)c->max_pinned,
+                (unsigned long long)c->pinned);
+        fprintf(o, "  misses        %llu send requests waited for their block, %llu packets late "
+                   "by the plan because of it; %llu reads failed\n",
+                (unsigned long long)c->miss_waits, (unsigned long long)c->miss_late,
+                (unsigned long long)c->storage_errors);
+    }
     (void)cfg;
 }
 
@@ -195,8 +246,24 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         fprintf(o, " \"%s\": {\"p50\": %.6f, \"p99\": %.6f, \"max\": %.6f},\n", ps[i].name,
                 ps[i].p.p50, ps[i].p.p99, ps[i].p.max);
-    fprintf(o, " \"device_bytes\": {\"min\": %llu, \"mean\": %.1f, \"max\": %llu}}\n",
+    fprintf(o, " \"device_bytes\": {\"min\": %llu, \"mean\": %.1f, \"max\": %llu}",
             (unsigned long long)s.dev_min, s.dev_mean, (unsigned long long)s.dev_max);
+    const dsend_device_stats *c = &s.cache;
+    if (s.cached)
+        fprintf(o, ",\n \"cache\": {\"ram\": %llu, \"share\": %llu, \"hits\": %llu, "
+                   "\"misses\": %llu, \"hit_rate_pct\": %.4f, \"storage_reads\": %llu, "
+                   "\"storage_bytes\": %llu, \"storage_per_sent_byte\": %.6f, \"evictions\": "
+                   "%llu, \"max_pinned\": %llu, \"pinned_at_end\": %llu, \"miss_waits\": %llu, "
+                   "\"miss_late_packets\": %llu, \"storage_errors\": %llu}",
+                (unsigned long long)c->ram, (unsigned long long)c->share,
+                (unsigned long long)c->cache_hits, (unsigned long long)c->cache_misses,
+                hit_rate(c), (unsigned long long)c->storage_reads,
+                (unsigned long long)c->storage_bytes,
+                s.delivered ? (double)c->storage_bytes / (double)s.delivered : 0,
+                (unsigned long long)c->evictions, (unsigned long long)c->max_pinned,
+                (unsigned long long)c->pinned, (unsigned long long)c->miss_waits,
+                (unsigned long long)c->miss_late, (unsigned long long)c->storage_errors);
+    fprintf(o, "}\n");
 }
 
 /* ------------------------------------------------------------ file */
@@ -270,6 +337,22 @@ static hid_t device_type(void)
     H5Tinsert(t, "failovers", HOFFSET(dsend_device_stats, failovers), H5T_NATIVE_UINT64);
     H5Tinsert(t, "takeovers", HOFFSET(dsend_device_stats, takeovers), H5T_NATIVE_UINT64);
     H5Tinsert(t, "rerouted", HOFFSET(dsend_device_stats, rerouted), H5T_NATIVE_UINT64);
+#define DEV_FIELD(f) H5Tinsert(t, #f, HOFFSET(dsend_device_stats, f), H5T_NATIVE_UINT64)
+    DEV_FIELD(ram);
+    DEV_FIELD(share);
+    DEV_FIELD(lookaheads);
+    DEV_FIELD(cache_hits);
+    DEV_FIELD(cache_misses);
+    DEV_FIELD(storage_reads);
+    DEV_FIELD(storage_bytes);
+    DEV_FIELD(evictions);
+    DEV_FIELD(max_pinned);
+    DEV_FIELD(pinned);
+    DEV_FIELD(miss_waits);
+    DEV_FIELD(miss_delayed);
+    DEV_FIELD(miss_late);
+    DEV_FIELD(storage_errors);
+#undef DEV_FIELD
     return t;
 }
 
@@ -380,6 +463,16 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     dims[0] = r->nintervals;
     TRY(dataset(g, "lateness_mean_ns", H5T_NATIVE_DOUBLE, 1, dims, r->late_mean_ns));
     TRY(dataset(g, "lateness_count", H5T_NATIVE_UINT64, 1, dims, r->late_count));
+    /* what the caches did, when a device held less than its share */
+    static const char *const cache_series[DSEND_CC_N] = {
+        [DSEND_CC_HITS] = "cache_hits", [DSEND_CC_MISSES] = "cache_misses",
+        [DSEND_CC_READS] = "storage_reads", [DSEND_CC_READ_BYTES] = "storage_bytes",
+        [DSEND_CC_EVICTIONS] = "evictions", [DSEND_CC_PINNED] = "pinned"};
+    dims[0] = (hsize_t)r->devices;
+    dims[1] = r->nintervals;
+    for (int k = 0; k < DSEND_CC_N; k++)
+        if (r->series_cache[k])
+            TRY(dataset(g, cache_series[k], H5T_NATIVE_UINT64, 2, dims, r->series_cache[k]));
     H5Gclose(g);
     g = -1;
     if (cfg->trace) {

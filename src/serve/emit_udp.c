@@ -114,6 +114,9 @@ void serve_udp_close(serve_world *w)
         close(w->udp_fd);
     w->udp_fd = -1;
     txwheel_free(&w->tx);
+    free(w->held);
+    w->held = NULL;
+    w->nheld = w->capheld = 0;
     free(w->batch);
     w->batch = NULL;
 }
@@ -271,11 +274,45 @@ static int udp_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t devic
     return 0;
 }
 
+/* A run's cached block may go once nothing points into it: its packets'
+ * iovecs point into the block until the batch holding them was sent. */
+static int release_held(serve_world *w)
+{
+    int rc = 0;
+    for (uint32_t k = 0; k < w->nheld; k++) {
+        int r = dsend_device_release(&w->dev, &w->held[k]);
+        rc = rc ? rc : r;
+    }
+    w->nheld = 0;
+    return rc;
+}
+
+static int hold_until_flushed(serve_world *w, const dsend_packet_run *run)
+{
+    if (!run->hold)
+        return 0;
+    if (w->nheld == w->capheld) {
+        uint32_t cap = w->capheld ? 2 * w->capheld : 256;
+        dsend_packet_run *h = realloc(w->held, cap * sizeof *h);
+        if (!h)
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for the transmit queue");
+        w->held = h;
+        w->capheld = cap;
+    }
+    w->held[w->nheld++] = *run;
+    return 0;
+}
+
 void serve_udp_drop_all(serve_world *w)
 {
+    txwheel *q = &w->tx;
+    for (uint32_t k = 0; k < q->nslots; k++)
+        for (int32_t i = q->head[k]; i >= 0; i = q->pool[i].link)
+            dsend_device_release(&w->dev, &q->pool[i].run); /* its bytes are not needed */
     txwheel_clear(&w->tx);
     w->batch->nmsg = w->batch->npkt = 0;
     w->batch->open = 0;
+    release_held(w);
 }
 
 /* End of a stream: RTCP BYE (RFC 3550 6.6, in an RR compound) to the
@@ -391,12 +428,17 @@ static int udp_transmit(void *ctx)
         }
         if (more)
             rc = txwheel_insert(q, keys[k].i);
-        else
+        else {
+            int r = hold_until_flushed(w, &t->run);
+            rc = rc ? rc : r;
             txwheel_release(q, keys[k].i);
+        }
     }
     if (keys != key)
         free(keys);
     batch_flush(w);
+    int r = release_held(w);
+    rc = rc ? rc : r;
     return rc ? rc : arm(w);
 }
 

@@ -63,7 +63,9 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
                                     .pace_burst = cfg->pace_burst, .heartbeat = cfg->heartbeat,
                                     .detect = cfg->detect, .beat_idle = 1,
                                     .admission = cfg->admission,
-                                    .admit_load = cfg->admit_load};
+                                    .admit_load = cfg->admit_load,
+                                    .look_ahead = cfg->ram || cfg->ram_share > 0 ? cfg->look_ahead
+                                                                                 : 0};
     if (rc == 0)
         rc = dsend_core_params_check(&w->params);
     /* --fail: this device goes silent then */
@@ -79,12 +81,16 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     }
     if ((rc = dsend_mpi_agree(comm, rc)))
         return rc;
-    if ((rc = dsend_load(comm, &w->lib, &w->layout, &w->store)))
+    if ((rc = dsend_load_cached(comm, &w->lib, &w->layout, w->rank,
+                                (dsend_ram){cfg->ram, cfg->ram_share}, &w->store)))
         return rc;
-    /* every block is in RAM now: the file is closed while every device
-     * lives (closing it is collective, and would wait for a dead one) */
+    /* every block is in RAM now, or will be read on demand through a handle
+     * of the reader's own: the file is closed while every device lives
+     * (closing it is collective, and would wait for a dead one) */
     H5Fclose(w->lib.file);
     w->lib.file = -1;
+    if (!w->store.resident)
+        rc = serve_reader_start(w);
 
     w->sessions = calloc((size_t)cfg->max_sessions, sizeof *w->sessions);
     w->out = calloc((size_t)w->size, sizeof *w->out);
@@ -105,9 +111,12 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     if (rc == 0)
         rc = dsend_device_init(&w->dev, w->rank, &w->params, &w->store,
                                (uint32_t)cfg->max_sessions * (uint32_t)w->size, &dsend_clock_wall,
-                               w, &dsend_ctrl_mpi, w, &dsend_emit_udp, w);
+                               w, &dsend_ctrl_mpi, w, &dsend_emit_udp, w, &dsend_storage_reader,
+                               w);
     w->dev.pacer.account = account;
     w->dev.pacer.account_ctx = w;
+    w->dev.cache.account = serve_cache_account;
+    w->dev.cache.account_ctx = w;
     if ((rc = dsend_mpi_agree(comm, rc)))
         return rc;
     return dsend_device_start(&w->dev);
@@ -115,6 +124,7 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
 
 static void teardown(serve_world *w)
 {
+    serve_reader_stop(w); /* before anything it reads into or from goes */
     while (w->nconns)
         serve_conn_close(w, w->nconns - 1);
     for (size_t i = 0; i < w->npend; i++) {
@@ -229,6 +239,7 @@ static int loop(serve_world *w)
     int rc = 0, peer_stop = 0;
     watch(w, w->front_fd);
     watch(w, w->rtsp_fd);
+    watch(w, serve_reader_fd(w)); /* blocks read (a device below its share) */
     while (!stop_signal && !peer_stop && rc == 0) {
         int64_t now = serve_now(w);
         if (cfg->duration > 0 && now >= cfg->duration)
@@ -276,6 +287,9 @@ static int loop(serve_world *w)
                 accept_watched(w, fd, 1);
             } else if (fd == w->rtsp_fd) {
                 accept_watched(w, fd, 0);
+            } else if (fd == serve_reader_fd(w)) {
+                if ((rc = serve_reader_drain(w)))
+                    break;
             } else {
                 /* by descriptor: handling one may have closed others (the
                  * last connection moves into the hole) */
@@ -302,7 +316,9 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     serve_world *w = calloc(1, sizeof *w);
     if (!w)
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    double t_setup = MPI_Wtime();
     int rc = setup(w, comm, cfg);
+    t_setup = MPI_Wtime() - t_setup;
     if (rc) {
         teardown(w);
         free(w);
@@ -315,9 +331,13 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (w->rank == 0 && !cfg->quiet && !cfg->json) {
+        char h[32];
         fprintf(out, "dsend serve: %d devices; clients connect to rtsp://%s:%d/ASSET "
-                     "(devices' own RTSP ports %d-%d)\n",
-                w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size);
+                     "(devices' own RTSP ports %d-%d); ready in %.3f s, %s of blocks preloaded "
+                     "here\n",
+                w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size, t_setup,
+                dsend_human_size((double)(w->store.bytes + w->store.synthetic_bytes), h,
+                                 sizeof h));
         fflush(out);
     }
     int lrc = loop(w);

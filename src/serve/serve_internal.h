@@ -96,6 +96,8 @@ void txwheel_clear(txwheel *q);
 /* One sendmmsg's messages (emit_udp.c) */
 typedef struct udp_batch udp_batch;
 
+typedef struct serve_reader serve_reader;
+
 typedef struct pending_send {
     MPI_Request req;
     void *buf;
@@ -135,6 +137,8 @@ typedef struct serve_world {
     txwheel tx;
     int64_t tx_wake;
     udp_batch *batch;
+    dsend_packet_run *held; /* runs sent whole whose blocks go after the batch is out */
+    uint32_t nheld, capheld;
     int gso;               /* the kernel takes UDP_SEGMENT */
     /* statistics */
     uint32_t next_device;  /* front: arrivals so far */
@@ -145,12 +149,14 @@ typedef struct serve_world {
     uint64_t turns, oversleeps; /* turns; wake-ups more than 1 ms after the one asked for */
     int64_t max_oversleep, max_work; /* ns: latest wake-up; longest turn without its sleep */
     dsend_series series;   /* wire bytes per --interval */
+    serve_reader *reader;  /* below its share: the thread reading blocks (NULL: none) */
 } serve_world;
 
-/* wall clock, MPI control channel, UDP emit: contexts are the world */
+/* wall clock, MPI control channel, UDP emit, block reader: contexts are the world */
 extern const dsend_clock dsend_clock_wall;
 extern const dsend_ctrl dsend_ctrl_mpi;
 extern const dsend_emit dsend_emit_udp;
+extern const dsend_storage dsend_storage_reader;
 
 int64_t serve_now(const serve_world *w);
 
@@ -168,6 +174,14 @@ int serve_gather(serve_world *w, dsend_sim_result *res, uint64_t sum[6], int *lo
  * device's figures from res) as a line of text or one JSON object. */
 void serve_stop_report(const serve_world *w, FILE *out, const dsend_sim_result *res,
                        const uint64_t sum[6], int lost, int by_signal);
+
+/* reader.c: the thread reading blocks (a device below its share) */
+int serve_reader_start(serve_world *w);
+int serve_reader_fd(const serve_world *w); /* -1: none; readable when reads finished */
+int serve_reader_drain(serve_world *w);    /* hand the finished reads to the device */
+void serve_reader_stop(serve_world *w);
+/* The cache's series (the pacer's is loop.c's account). */
+void serve_cache_account(void *ctx, int64_t at, int what, uint64_t n);
 
 /* emit_udp.c: the devices of a host share one UDP port (SO_REUSEPORT), so a
  * client sees one RTP source however many devices send (collective over

@@ -50,18 +50,9 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
     uint32_t *sq = NULL;
     size_t D = (size_t)w->size;
     enum { NDS = sizeof(dsend_device_stats) / sizeof(uint64_t) };
-    const dsend_device *dev = &w->dev;
-    dsend_device_stats mine = {.sub_blocks = dev->sender.sub_blocks, .bytes = dev->pacer.bytes,
-                               .requests_received = dev->requests_received,
-                               .requests_sent = dev->sched.requests,
-                               .max_queue = dev->sender.max_queue, .packets = dev->pacer.packets,
-                               .wire_bytes = dev->pacer.wire_bytes,
-                               .stale = w->not_sent,
-                               .delayed = dev->pacer.delayed, .admitted = dev->sched.admitted,
-                               .refused = dev->sched.refused,
-                               .failovers = dev->health.failovers,
-                               .takeovers = dev->health.takeovers,
-                               .rerouted = dev->sched.rerouted};
+    dsend_device_stats mine = {0};
+    dsend_device_stats_add(&mine, &w->dev);
+    mine.stale = w->not_sent; /* packets, in serve */
     uint64_t counts[6] = {w->sent_packets, w->sent_bytes, w->send_errors, w->not_sent,
                           w->sessions_total, w->late};
     unsigned long long nl = w->series.n, nmax = 0;
@@ -103,6 +94,10 @@ static int gather(serve_world *w, MPI_Comm comm, const uint8_t *alive, int naliv
                          comm));
     MPI_CHECK(MPI_Gather(sq, (int)nmax, MPI_UINT32_T, res->series_queue, (int)nmax, MPI_UINT32_T, 0,
                          comm));
+    /* the cache's series: every survivor's row in place, a lost device's 0 */
+    const dsend_series *me = &w->series;
+    TRY(dsend_series_gather_cache(comm, w->size, (uint32_t)nmax, &me, &w->rank, 1,
+                                  w->coordinator ? res->series_cache : (uint64_t *[DSEND_CC_N]){0}));
     if (w->coordinator && nalive < w->size) {
         size_t n = nmax ? nmax : 1;
         int j = nalive - 1;

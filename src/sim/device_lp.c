@@ -33,6 +33,8 @@ int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
         return w->cfg->ctrl_latency < w->cfg->data_latency ? w->cfg->ctrl_latency
                                                            : w->cfg->data_latency;
     case EV_SEND_REQUEST:  /* -> sender -> pacer -> packets */
+    case EV_STORAGE_DONE:  /* a block in RAM: its waiting requests go on */
+    case EV_RUN_SENT:      /* a block released: a read waiting for room starts */
     case EV_PEER:
     case EV_SENDER_WAKE:
     case EV_EMIT_WAKE:
@@ -93,29 +95,21 @@ static int device_init(dsend_lp *lp, dsend_des *des)
     return rc ? rc : start_device(d);
 }
 
-static void add_stats(dsend_device_stats *s, const dsend_device *dev)
+int sim_device_init(sim_device *d, int id)
 {
-    s->sub_blocks += dev->sender.sub_blocks;
-    s->bytes += dev->pacer.bytes;
-    s->requests_received += dev->requests_received;
-    s->requests_sent += dev->sched.requests;
-    if (dev->sender.max_queue > s->max_queue)
-        s->max_queue = dev->sender.max_queue;
-    s->packets += dev->pacer.packets;
-    s->wire_bytes += dev->pacer.wire_bytes;
-    s->stale += dev->sender.stale;
-    s->delayed += dev->pacer.delayed;
-    s->admitted += dev->sched.admitted;
-    s->refused += dev->sched.refused;
-    s->failovers += dev->health.failovers;
-    s->takeovers += dev->health.takeovers;
-    s->rerouted += dev->sched.rerouted;
+    int rc = dsend_device_init(&d->dev, id, d->params, d->store, d->expect, &dsend_clock_virtual,
+                               d, &dsend_ctrl_des, d, &dsend_emit_des, d, &sim_storage_disk, d);
+    d->dev.pacer.account = sim_device_account;
+    d->dev.pacer.account_ctx = d;
+    d->dev.cache.account = sim_device_cache_account;
+    d->dev.cache.account_ctx = d;
+    return rc;
 }
 
 void sim_device_stats(const sim_device *d, dsend_device_stats *s)
 {
     *s = d->before;
-    add_stats(s, &d->dev);
+    dsend_device_stats_add(s, &d->dev);
 }
 
 /* An event to every other device. */
@@ -156,14 +150,12 @@ static int device_recover(sim_device *d, dsend_des *des, int64_t now)
 {
     if (!d->down)
         return 0;
-    add_stats(&d->before, &d->dev);
+    dsend_device_stats_add(&d->before, &d->dev);
     dsend_device_free(&d->dev);
-    int rc = dsend_device_init(&d->dev, (int)d->lp->id, d->params, d->store, d->expect,
-                               &dsend_clock_virtual, d, &dsend_ctrl_des, d, &dsend_emit_des, d);
+    d->life++; /* what the old cache held is released with it */
+    int rc = sim_device_init(d, (int)d->lp->id);
     if (rc)
         return rc;
-    d->dev.pacer.account = sim_device_account;
-    d->dev.pacer.account_ctx = d;
     d->down = 0;
     d->down_at = sim_device_next_fail(d->w, (int)d->lp->id, now);
     if ((rc = start_device(d)))
@@ -232,6 +224,10 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         return dsend_device_wake(dev, DSEND_WAKE_SCHEDULER, ev->ts);
     case EV_SENDER_WAKE:
         return dsend_device_wake(dev, DSEND_WAKE_SENDER, ev->ts);
+    case EV_STORAGE_DONE:
+        return sim_storage_done(d, ev);
+    case EV_RUN_SENT:
+        return sim_run_sent(d, ev);
     case EV_EMIT_WAKE:
         return dsend_device_wake(dev, DSEND_WAKE_EMIT, ev->ts);
     case EV_SEND_REQUEST: {

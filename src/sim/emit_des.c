@@ -8,9 +8,8 @@
 
 #include <string.h>
 
-static int des_packets(void *ctx, const dsend_packet_run *run)
+static int des_run(sim_device *d, const dsend_packet_run *run)
 {
-    sim_device *d = ctx;
     const dsend_asset *a = &d->dev.p->lib->assets[run->asset];
     if (run->flags & DSEND_RUN_PLAN_END)
         return 0; /* an RTCP BYE and an end-of-stream packet: nothing a virtual client meters */
@@ -37,6 +36,30 @@ static int des_packets(void *ctx, const dsend_packet_run *run)
     _Static_assert(sizeof m <= DSEND_DES_PAYLOAD, "a packet run fits an event");
     memcpy(ev.payload, &m, sizeof m);
     return dsend_des_send(d->des, d->lp, &ev);
+}
+
+/* A run holding a cached block keeps it in RAM until its last packet
+ * left, as serve's transmit queue does: an event then. */
+static int hold_until_sent(sim_device *d, const dsend_packet_run *run)
+{
+    const dsend_asset *a = &d->dev.p->lib->assets[run->asset];
+    uint64_t end = run->offset + run->bytes;
+    ev_run_sent m = {.asset = run->asset, .life = d->life, .block = run->hold->block};
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = dsend_run_depart(a, run->offset, run->depart, run->burst,
+                             dsend_packet_offset(a, dsend_packets_before(a, end) - 1));
+    ev.dst_lp = d->lp->id;
+    ev.type = EV_RUN_SENT;
+    memcpy(ev.payload, &m, sizeof m);
+    return dsend_des_send(d->des, d->lp, &ev);
+}
+
+static int des_packets(void *ctx, const dsend_packet_run *run)
+{
+    sim_device *d = ctx;
+    int rc = des_run(d, run);
+    return rc == 0 && run->hold ? hold_until_sent(d, run) : rc;
 }
 
 static int des_cancel(void *ctx, uint32_t client, uint32_t epoch, uint32_t device, int64_t from)

@@ -64,6 +64,8 @@ static void progress_line(void *arg, int64_t now, uint64_t events)
 
 static void world_free(sim_world *w)
 {
+    if (w->blocks_open)
+        dsend_block_file_close(&w->blocks);
     if (w->stored)
         for (uint32_t i = 0; i < w->lib.nassets; i++)
             free(w->stored[i]);
@@ -86,6 +88,8 @@ void dsend_sim_result_free(dsend_sim_result *r)
     free(r->late_mean_ns);
     free(r->late_count);
     free(r->arrivals);
+    for (int k = 0; k < DSEND_CC_N; k++)
+        free(r->series_cache[k]);
     memset(r, 0, sizeof *r);
 }
 
@@ -152,7 +156,9 @@ static dsend_core_params core_params(const sim_world *w)
                                .pace_batch = cfg->pace_batch,
                                .pace_burst = cfg->pace_burst, .heartbeat = cfg->heartbeat,
                                .detect = cfg->detect, .admission = cfg->admission,
-                               .admit_load = cfg->admit_load};
+                               .admit_load = cfg->admit_load,
+                               .look_ahead = cfg->ram || cfg->ram_share > 0 ? cfg->look_ahead
+                                                                             : 0};
 }
 
 dsend_workload_config dsend_sim_workload(const dsend_sim_config *cfg)
@@ -226,7 +232,12 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         rc = stores ? 0 : dsend_seterr(DSEND_ENOMEM, "out of memory");
         for (int r = 0; r < rounds && rc == 0; r++) {
             int d = r * w.Dr + w.rank;
-            rc = dsend_load_device(devcomm, &w.lib, &w.layout, d < w.D ? d : -1, &stores[r]);
+            rc = dsend_load_cached(devcomm, &w.lib, &w.layout, d < w.D ? d : -1,
+                                   (dsend_ram){cfg->ram, cfg->ram_share}, &stores[r]);
+            /* below its share: its blocks are read from the file as needed */
+            if (rc == 0 && d < w.D && !stores[r].resident && !w.blocks_open &&
+                (rc = dsend_block_file_open(&w.blocks, &w.lib)) == 0)
+                w.blocks_open = 1;
         }
     } else {
         rc = load_stored(&w);
@@ -253,11 +264,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             dev->params = &params;
             dev->D = w.D;
             dev->nclients_lp0 = (uint32_t)w.D;
-            rc = dsend_device_init(&dev->dev, d, &params, &stores[i], expect,
-                                   &dsend_clock_virtual, dev, &dsend_ctrl_des, dev,
-                                   &dsend_emit_des, dev);
-            dev->dev.pacer.account = sim_device_account;
-            dev->dev.pacer.account_ctx = dev;
+            dev->blocks = w.blocks_open ? &w.blocks : NULL;
+            rc = sim_device_init(dev, d);
             if (rc == 0)
                 rc = dsend_des_add_lp(des, (uint32_t)d, &sim_device_lptype, dev);
             if (rc == 0) /* the backends stamp events with the LP */
@@ -421,6 +429,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         free(lsum);
         free(lnsum);
         if ((rc = dsend_mpi_agree(comm, rc)))
+            goto err;
+        if ((rc = sim_cache_results(comm, &w, devs, ndev, (uint32_t)nmax, res)))
             goto err;
 
         if (cfg->trace) {

@@ -36,7 +36,16 @@ enum sim_event_type {
     EV_SILENT,            /* dead device -> every device: its heartbeats stop (the last one's arrival) */
     EV_HELLO,             /* recovered device -> every device: it lives again */
     EV_TAKEOVER,          /* deputy -> client: your scheduler is now this device */
+    EV_STORAGE_DONE,      /* a block read from the device's mass storage (self) */
+    EV_RUN_SENT,          /* a run's last packet left: its block is no longer held (self) */
 };
+
+/* EV_RUN_SENT: the block, and the device's life that held it (a recovery
+ * starts a new cache) */
+typedef struct ev_run_sent {
+    uint32_t asset, life;
+    uint64_t block;
+} ev_run_sent;
 /* EV_CTRL_REPLY's kind for a start admission refused */
 enum { SIM_REFUSED = 100 };
 
@@ -99,6 +108,9 @@ typedef struct sim_device {
     int64_t down_at;                /* its next failure, INT64_MAX: none */
     dsend_load_report sent;              /* the last report it sent */
     dsend_device_stats before;      /* counters of its lives before a recovery */
+    int64_t disk_free;              /* its mass storage is busy until then (storage_disk.c) */
+    uint32_t life;                  /* recoveries so far */
+    dsend_block_file *blocks;       /* the rank's handle on the library file (NULL: none) */
 } sim_device;
 
 /* A run on its way through the access link: its next packet. */
@@ -139,6 +151,8 @@ struct sim_world {
     uint32_t nlate;
     dsend_arrival_rec *trace;
     uint64_t ntrace, captrace;
+    dsend_block_file blocks;    /* device ranks below their share: blocks read on demand */
+    int blocks_open;
     /* --fail and --recover */
     dsend_device_event fails[DSEND_MAX_DEVICE_EVENTS], recovers[DSEND_MAX_DEVICE_EVENTS];
     int nfails, nrecovers;
@@ -167,6 +181,19 @@ int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg);
 int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type);
 /* deterministic uniform [0, 1) of (seed, a, b) */
 double sim_unit(uint64_t seed, uint64_t a, uint64_t b);
+
+/* The device of an LP, with its seams and accounting (at start, and at a
+ * recovery). */
+int sim_device_init(sim_device *d, int id);
+
+/* storage_disk.c: mass storage, and what the caches did */
+extern const dsend_storage sim_storage_disk;
+int sim_storage_done(sim_device *d, const dsend_event *ev);
+int sim_run_sent(sim_device *d, const dsend_event *ev);
+void sim_device_cache_account(void *ctx, int64_t at, int what, uint64_t n);
+/* Collective: the caches' series into res (rank 0), devices x res->nintervals. */
+int sim_cache_results(MPI_Comm comm, const sim_world *w, const sim_device *devs, int ndev,
+                      uint32_t nmax, dsend_sim_result *res);
 
 extern const dsend_clock dsend_clock_virtual;
 extern const dsend_ctrl dsend_ctrl_des;

@@ -4,6 +4,7 @@
 #include "dsend/checksum.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
+#include "dsend/units.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ static int plan(const dsend_library *lib, const dsend_layout *L, dsend_store *s)
                 if (dev[r] != s->device)
                     continue;
                 uint64_t len = dsend_asset_block_len(as, b);
+                if (len > s->largest_block)
+                    s->largest_block = len;
                 if (as->kind == DSEND_ASSET_SYNTHETIC) {
                     s->synthetic_blocks++;
                     s->synthetic_bytes += len;
@@ -131,8 +134,33 @@ int dsend_load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L,
     return dsend_load_device(comm, lib, L, rank, s);
 }
 
-int dsend_load_device(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
-                      dsend_store *s)
+/* Within the budget: all of the share, or nothing (dsend/loader.h). */
+static int budget(const dsend_library *lib, const dsend_ram *ram, dsend_store *s)
+{
+    char a[32], b[32];
+    s->share_bytes = s->bytes + s->synthetic_bytes;
+    s->capacity = s->share_bytes;
+    s->resident = 1;
+    if (!ram || (ram->bytes == 0 && ram->share <= 0))
+        return 0;
+    s->capacity = ram->bytes ? ram->bytes : (uint64_t)((double)s->share_bytes * ram->share);
+    if (s->capacity >= s->share_bytes)
+        return 0;
+    s->resident = 0;
+    free(s->blocks); /* nothing is preloaded: the cache reads on demand */
+    s->blocks = NULL;
+    s->nblocks = s->bytes = s->synthetic_blocks = s->synthetic_bytes = 0;
+    if (s->capacity < s->largest_block)
+        return dsend_seterr(DSEND_EINVAL,
+                            "--ram: device %d would have %s of RAM, less than one of its blocks "
+                            "(%s) in %s",
+                            s->device, dsend_format_size(s->capacity, a, sizeof a),
+                            dsend_format_size(s->largest_block, b, sizeof b), lib->path);
+    return 0;
+}
+
+static int load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
+                const dsend_ram *ram, dsend_store *s)
 {
     int rc = 0;
     uint32_t *crcs = NULL;
@@ -145,6 +173,8 @@ int dsend_load_device(MPI_Comm comm, const dsend_library *lib, const dsend_layou
     }
     if (device >= 0)
         rc = plan(lib, L, s);
+    if (rc == 0 && device >= 0)
+        rc = budget(lib, ram, s);
     if (rc == 0 && !(s->arena = malloc(s->bytes ? s->bytes : 1)))
         rc = dsend_seterr(DSEND_ENOMEM, "device %d: cannot hold %llu bytes of blocks in RAM",
                           s->device, (unsigned long long)s->bytes);
@@ -158,6 +188,13 @@ agree:
     /* every device must enter the collective reads, or none */
     if ((rc = dsend_mpi_agree(comm, rc)) != 0)
         goto err;
+    /* nobody preloads a stored block: no collective read at all */
+    int loads = s->nblocks > 0, any = 0;
+    MPI_Allreduce(&loads, &any, 1, MPI_INT, MPI_MAX, comm);
+    if (!any) {
+        free(crcs);
+        return 0;
+    }
 
     MPI_Barrier(comm);
     uint64_t i = 0, off = 0;
@@ -178,13 +215,8 @@ agree:
         for (uint64_t k = first; k < i && rc == 0; k++) {
             dsend_block *b = &s->blocks[k];
             b->data = s->arena + off;
-            b->crc32c = dsend_crc32c(0, b->data, b->len);
-            if (b->crc32c != crcs[b->block])
-                rc = dsend_seterr(DSEND_ECHECKSUM,
-                                  "device %d: %s: asset '%s' block %llu: checksum mismatch "
-                                  "(stored 0x%08x, read 0x%08x)",
-                                  s->device, lib->path, as->name, (unsigned long long)b->block,
-                                  crcs[b->block], b->crc32c);
+            rc = dsend_block_verify(lib, s->device, a, b->block, b->data, b->len, crcs[b->block],
+                                    &b->crc32c);
             off += b->len;
         }
         s->verify_seconds += MPI_Wtime() - t0;
@@ -199,4 +231,16 @@ err:
     free(crcs);
     dsend_store_free(s);
     return rc;
+}
+
+int dsend_load_device(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
+                      dsend_store *s)
+{
+    return load(comm, lib, L, device, NULL, s);
+}
+
+int dsend_load_cached(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
+                      dsend_ram ram, dsend_store *s)
+{
+    return load(comm, lib, L, device, &ram, s);
 }

@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static char errbuf[1024];
+/* per thread: serve's reader thread reports its own (src/serve/reader.c) */
+static _Thread_local char errbuf[1024];
 
 int dsend_seterr(int rc, const char *fmt, ...)
 {
