@@ -8,11 +8,10 @@
 
 /* The least delay from an event to anything it can cause at another LP
  * (directly or through the LP's own follow-up events). */
-int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
+int64_t sim_lookahead(const dsend_event *ev, const void *arg)
 {
     const sim_world *w = arg;
-    (void)lp;
-    switch (type) {
+    switch (ev->type) {
     case EV_CLIENT_ARRIVE: /* -> start request */
     case EV_CLIENT_PAUSE:  /* -> control request */
     case EV_CLIENT_RESUME:

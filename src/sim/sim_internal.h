@@ -158,7 +158,7 @@ extern const dsend_lptype sim_client_lptype;
 /* Its counters, over every life (a recovery starts a new device). */
 void sim_device_stats(const sim_device *d, dsend_device_stats *s);
 void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
-int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg);
+int64_t sim_lookahead(const dsend_event *ev, const void *arg);
 /* an event an LP sends itself (a timer) */
 int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type);
 /* deterministic uniform [0, 1) of (seed, a, b) */

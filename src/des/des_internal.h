@@ -1,0 +1,81 @@
+/* Internal to the event core: its state, and the seam of the exchanges
+ * (how ranks agree on a window and hand each other their events). */
+#ifndef DSEND_DES_INTERNAL_H
+#define DSEND_DES_INTERNAL_H
+
+#include "dsend/des.h"
+
+#include <stddef.h>
+
+typedef struct des_evbuf {
+    dsend_event *v;
+    size_t n, cap;
+} des_evbuf;
+
+/* A pending event: its order, (ts, src_lp << 40 | seq), and where it waits
+ * in the pool. */
+typedef struct des_key {
+    int64_t ts;
+    uint64_t ord;
+    uint32_t slot, pad_;
+} des_key;
+#define DES_SEQ_BITS 40
+#define DES_MAX_LPS (1u << 24)
+
+/* Pending events wait in one heap per lookahead (a model has a handful),
+ * so min(ts + lookahead) over all of them is read off the tops.  An event
+ * whose lookahead has no class of its own joins one with a smaller
+ * lookahead (or lowers the smallest): windows only get more careful. */
+#define DES_CLASSES 12
+typedef struct des_class {
+    int64_t la;
+    des_key *heap;
+    size_t n, cap;
+} des_class;
+
+/* One agreement per window: every rank gives {earliest pending ts, the
+ * earliest ts + lookahead, failed} and its events for the other ranks
+ * (d->out[r]); the exchange gives back the minimum, the minimum and the
+ * maximum over all ranks, having handed every event sent to this rank to
+ * des_deliver. */
+enum { DES_NEXT = 0, DES_BOUND = 1, DES_FAILED = 2 };
+typedef struct des_exchange {
+    const char *name;
+    int (*open)(dsend_des *d, void **ctx);                /* collective */
+    int (*exchange)(void *ctx, dsend_des *d, const int64_t mine[3], int64_t all[3]);
+    void (*close)(void *ctx);                             /* collective */
+} des_exchange;
+
+extern const des_exchange des_exchange_mpi;
+extern const des_exchange des_exchange_shm;
+
+struct dsend_des {
+    MPI_Comm comm;
+    int rank, size;
+    int node_ranks, cores, one_node;
+    uint32_t nlps;
+    dsend_lp_rank_fn lp_rank;
+    dsend_lookahead_fn lookahead;
+    const void *arg;
+    int64_t max_lookahead;
+    int64_t now;
+    int64_t promise;    /* ts + lookahead of the event being processed */
+    dsend_lp **lps;     /* by id; NULL where hosted elsewhere */
+    /* pending events: a pool, and their keys in heaps by lookahead */
+    dsend_event *pool;
+    uint32_t *free_slots;
+    uint32_t nfree, used, cap;
+    des_class cls[DES_CLASSES];
+    int ncls;
+    des_evbuf *out;     /* per destination rank, this window */
+    const des_exchange *xo;
+    void *xctx;
+    uint64_t events, windows;
+    double sync_s;
+    int failed, fail_rc;
+};
+
+/* Events sent to this rank by another (any order). */
+int des_deliver(dsend_des *d, const dsend_event *v, size_t n);
+
+#endif
