@@ -54,7 +54,7 @@ static int note_lateness(sim_world *w, int64_t deadline, int64_t lateness)
         uint32_t n = w->nlate ? w->nlate : 64;
         while (n <= i)
             n *= 2;
-        double *s = realloc(w->late_sum, n * sizeof *s);
+        int64_t *s = realloc(w->late_sum, n * sizeof *s);
         if (s)
             w->late_sum = s;
         uint64_t *k = realloc(w->late_n, n * sizeof *k);
@@ -66,7 +66,7 @@ static int note_lateness(sim_world *w, int64_t deadline, int64_t lateness)
         memset(w->late_n + w->nlate, 0, (n - w->nlate) * sizeof *k);
         w->nlate = n;
     }
-    w->late_sum[i] += (double)lateness;
+    w->late_sum[i] += lateness;
     w->late_n[i]++;
     return 0;
 }
@@ -191,9 +191,8 @@ static int drain(sim_client *c, int64_t t)
     return meter_until(c, t);
 }
 
-/* A run reaches the access link: it waits with the others; a drain event
- * when its last packet does makes sure it is metered. */
-static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dsend_event *ev)
+/* A run reaches the access link: it waits with the others. */
+static int client_packets(sim_client *c, const dsend_event *ev)
 {
     sim_world *w = c->w;
     ev_packets m;
@@ -234,19 +233,9 @@ static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dse
     c->runs[c->nruns++] = (pending_run){.next_in = ev->ts, .next = m.offset, .m = m,
                                         .crc_ok = crc_ok};
     DSEND_HEAP_UP(pending_run, c->runs, c->nruns, run_before);
-    int rc = drain(c, ev->ts);
-    if (rc)
-        return rc;
-    uint64_t last = dsend_packet_offset(a, dsend_packets_before(a, m.offset + m.bytes) - 1);
-    int64_t last_in = dsend_media_time(a, m.offset, m.depart, last) + w->cfg->data_latency;
-    if (last_in <= ev->ts)
-        return 0;
-    dsend_event d;
-    memset(&d, 0, sizeof d);
-    d.ts = last_in;
-    d.dst_lp = lp->id;
-    d.type = EV_CLIENT_DRAIN;
-    return dsend_des_send(des, lp, &d);
+    /* metered at the client's next event, or at its end: nothing else
+     * reads the meter in between */
+    return drain(c, ev->ts);
 }
 
 /* The pacer of a device will not send what it committed for older plans
@@ -324,9 +313,7 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         return dsend_meter_plan_begin(&c->meter, m.from, c->plan.to, m.kind == EV_SEEK);
     }
     case EV_PACKETS:
-        return client_packets(c, des, lp, ev);
-    case EV_CLIENT_DRAIN:
-        return 0; /* drained above */
+        return client_packets(c, ev);
     case EV_TAKEOVER: {
         /* its scheduler died and a deputy holds the session now; a control
          * request the dead one never answered goes again */

@@ -7,17 +7,24 @@
 #include <string.h>
 
 /* The least delay from an event to anything it can cause at another LP
- * (directly or through the LP's own follow-up events). */
+ * (directly or through the LP's own follow-up events).  A heartbeat a
+ * device arms is at least --heartbeat off (dsend_device_arm_beat), so no
+ * event promises more than that plus the heartbeat's own lookahead unless
+ * it never arms one. */
 int64_t sim_lookahead(const dsend_event *ev, const void *arg)
 {
     const sim_world *w = arg;
+    const dsend_sim_config *cfg = w->cfg;
+    int64_t ctrl = cfg->ctrl_latency, data = cfg->data_latency;
+    int64_t least = ctrl < data ? ctrl : data;
     switch (ev->type) {
     case EV_CLIENT_ARRIVE: /* -> start request */
     case EV_CLIENT_PAUSE:  /* -> control request */
     case EV_CLIENT_RESUME:
     case EV_CLIENT_SEEK:
+    case EV_TAKEOVER:      /* -> a control request again */
     case EV_SCHED_TICK:    /* -> send requests */
-        return w->cfg->ctrl_latency;
+        return ctrl;
     case EV_START:         /* -> send requests, announcements, and cancels of what */
     case EV_PAUSE:         /*    this device's pacer committed (data network) */
     case EV_RESUME:
@@ -27,15 +34,31 @@ int64_t sim_lookahead(const dsend_event *ev, const void *arg)
     case EV_HELLO:
     case EV_DEVICE_FAIL:   /* -> silence to every device */
     case EV_DEVICE_RECOVER:
-    case EV_REPORT:
-    case EV_BACKUP:
-        return w->cfg->ctrl_latency < w->cfg->data_latency ? w->cfg->ctrl_latency
-                                                           : w->cfg->data_latency;
-    case EV_SEND_REQUEST:  /* -> sender -> pacer -> packets */
-    case EV_PEER:
-    case EV_SENDER_WAKE:
+    case EV_BACKUP:        /* (arms the heartbeat) */
+    case EV_PEER:          /* -> cancels of what the pacer committed */
     case EV_EMIT_WAKE:
-        return w->cfg->data_latency;
+        return least;
+    case EV_REPORT:        /* only read at the device's next heartbeat or start */
+        return DSEND_TIME_INF;
+    case EV_SENDER_WAKE:
+        /* a sender wakes when its earliest sub-block is due, --lead before
+         * its deadline (a request arriving later is handed over at once,
+         * by that event); the pacer releases its packets --pace-lead before
+         * their playout: nothing leaves before lead - pace_lead from now */
+        return cfg->lead - cfg->pace_lead + data;
+    case EV_SEND_REQUEST: {
+        /* its packets leave at their release at the earliest (its first
+         * sub-block's deadline - pace lead), or now when it came late; and
+         * it may arm the heartbeat */
+        dsend_send_request rq;
+        memcpy(&rq, ev->payload, sizeof rq);
+        int64_t release = rq.deadline - cfg->pace_lead;
+        int64_t la = (release > ev->ts ? release - ev->ts : 0) + data;
+        /* (the sub-blocks of others it may hand over with it are due now) */
+        int64_t due = cfg->lead - cfg->pace_lead + data, beat = cfg->heartbeat + least;
+        la = la < due ? la : due;
+        return la < beat ? la : beat;
+    }
     default:               /* a client receiving causes nothing elsewhere */
         return DSEND_TIME_INF;
     }

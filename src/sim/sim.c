@@ -354,7 +354,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         size_t cells = D * (nmax ? nmax : 1);
         uint64_t *sb = calloc(cells, sizeof *sb);
         uint32_t *sq = calloc(cells, sizeof *sq);
-        double *ls = calloc(nmax ? nmax : 1, sizeof *ls), *lsum = NULL;
+        int64_t *ls = calloc(nmax ? nmax : 1, sizeof *ls), *lsum = NULL;
         uint64_t *ln = calloc(nmax ? nmax : 1, sizeof *ln), *lnsum = NULL;
         if (!sb || !sq || !ls || !ln) {
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
@@ -380,7 +380,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         }
         MPI_CHECK(MPI_Reduce(sb, res->series_bytes, (int)cells, MPI_UINT64_T, MPI_SUM, 0, comm));
         MPI_CHECK(MPI_Reduce(sq, res->series_queue, (int)cells, MPI_UINT32_T, MPI_MAX, 0, comm));
-        MPI_CHECK(MPI_Reduce(ls, lsum, (int)nmax, MPI_DOUBLE, MPI_SUM, 0, comm));
+        MPI_CHECK(MPI_Reduce(ls, lsum, (int)nmax, MPI_INT64_T, MPI_SUM, 0, comm));
         MPI_CHECK(MPI_Reduce(ln, lnsum, (int)nmax, MPI_UINT64_T, MPI_SUM, 0, comm));
         if (w.rank == 0) {
             res->nintervals = (uint32_t)nmax;
@@ -406,7 +406,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             res->late_count = calloc(res->nintervals ? res->nintervals : 1, sizeof(uint64_t));
             for (uint32_t k = 0; k < res->nintervals; k++) {
                 res->late_count[k] = lnsum[k];
-                res->late_mean_ns[k] = lnsum[k] ? lsum[k] / (double)lnsum[k] : 0;
+                res->late_mean_ns[k] = lnsum[k] ? (double)lsum[k] / (double)lnsum[k] : 0;
             }
         }
     series_out:

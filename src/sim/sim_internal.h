@@ -19,7 +19,6 @@ enum sim_event_type {
     EV_SEND_REQUEST,      /* scheduler -> sender holding the block */
     EV_PEER,              /* scheduler -> every device: a session's new state */
     EV_PACKETS,           /* pacer -> client: a run of packets reaches its access link */
-    EV_CLIENT_DRAIN,      /* a run's last packet reaches the access link (self) */
     EV_CANCEL,            /* pacer -> client: packets of older plans from then on are not sent */
     EV_CLIENT_PAUSE,      /* the viewer pauses (self) */
     EV_CLIENT_RESUME,     /* ... and resumes (self) */
@@ -133,7 +132,7 @@ struct sim_world {
     dsend_workload wl;
     uint8_t **stored;           /* client ranks: every stored asset's bytes */
     /* client-rank accumulators */
-    double *late_sum;
+    int64_t *late_sum;          /* exact, so any order of clients sums the same */
     uint64_t *late_n;
     uint32_t nlate;
     dsend_arrival_rec *trace;
