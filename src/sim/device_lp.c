@@ -186,6 +186,7 @@ static int device_recover(sim_device *d, dsend_des *des, int64_t now)
         return rc;
     d->dev.pacer.account = sim_device_account;
     d->dev.pacer.account_ctx = d;
+    d->dev.pacer.account_interval = d->cfg->interval;
     d->down = 0;
     d->down_at = sim_device_next_fail(d->w, (int)d->lp->id, now);
     if ((rc = start_device(d)))

@@ -254,6 +254,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
                                    &dsend_emit_des, dev);
             dev->dev.pacer.account = sim_device_account;
             dev->dev.pacer.account_ctx = dev;
+            dev->dev.pacer.account_interval = cfg->interval;
             if (rc == 0)
                 rc = dsend_des_add_lp(des, (uint32_t)d, &sim_device_lptype, dev);
             if (rc == 0) /* the backends stamp events with the LP */
@@ -277,6 +278,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             c->st.scheduler = dsend_workload_scheduler(id, (uint32_t)w.D);
             c->st.request_at = c->plan.request_at;
             dsend_meter_init(&c->meter, &w.lib.assets[c->plan.asset], cfg->prebuffer, &c->st);
+            dsend_meter_late_to(&c->meter, cfg->interval, sim_late_sink, &w);
+            c->queued = cfg->jitter > 0 || cfg->trace;
+            c->wire_pkt = dsend_wire_ns(DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD, cfg->client_bps);
             rc = dsend_meter_plan_begin(&c->meter, c->plan.from, c->plan.to, 1);
             if (rc == 0)
                 rc = dsend_des_add_lp(des, (uint32_t)w.D + id, &sim_client_lptype, c);
@@ -292,7 +296,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
                        cfg->progress ? progress_line : NULL, prog);
     if (cfg->progress && w.rank == 0)
         fprintf(stderr, "\n");
-    if (rc)
+    if (rc == 0 && w.late_oom)
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory for the lateness series");
+    if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
 
     /* ---- gather the results on rank 0 ---- */

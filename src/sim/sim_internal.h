@@ -70,11 +70,11 @@ typedef struct ev_cancel {
     int64_t from;
 } ev_cancel;
 
-/* A packet through the access link, waiting to be metered in arrival order. */
+/* A packet through the access link, waiting to be metered in arrival order
+ * (p.sender is the device that sent it). */
 typedef struct arrived {
-    int64_t at, sent;
-    uint64_t offset;
-    uint32_t len, device;
+    dsend_meter_pkt p;
+    int64_t sent;
 } arrived;
 
 typedef struct sim_world sim_world;
@@ -103,6 +103,7 @@ typedef struct sim_device {
 typedef struct pending_run {
     int64_t next_in;        /* when the next packet reaches the access link */
     uint64_t next;          /* its offset */
+    dsend_media_cursor at;  /* media time of next - m.offset */
     ev_packets m;
     int crc_ok;
 } pending_run;
@@ -114,13 +115,16 @@ typedef struct sim_client {
     dsend_client_plan plan;
     dsend_meter meter;
     int64_t link_free;      /* its access link */
+    int64_t wire_pkt;       /* a full packet's time on it */
     pending_run *runs;      /* a heap by (next_in, device, next) */
     uint32_t nruns, capruns;
     ev_cancel cancels[16];  /* what devices will not send (runs still on their way) */
     uint32_t ncancels;
     uint32_t awaiting;      /* a control request without reply (resent after a takeover) */
-    arrived *in;            /* a heap by arrival: --jitter may reorder */
-    uint32_t nin, capin;
+    arrived *in;            /* queued: a heap by arrival (--jitter may reorder); else a
+                             * queue from `head` in the link's order */
+    uint32_t head, nin, capin;
+    int queued;             /* --jitter or --trace: every packet waits in the heap */
 } sim_client;
 
 /* What the LPs of one rank share. */
@@ -135,6 +139,7 @@ struct sim_world {
     int64_t *late_sum;          /* exact, so any order of clients sums the same */
     uint64_t *late_n;
     uint32_t nlate;
+    int late_oom;
     dsend_arrival_rec *trace;
     uint64_t ntrace, captrace;
     /* --fail and --recover */
@@ -160,6 +165,8 @@ void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t que
 int64_t sim_lookahead(const dsend_event *ev, const void *arg);
 /* an event an LP sends itself (a timer) */
 int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type);
+/* the meter's lateness sink (dsend_meter_late_to) of a client rank */
+void sim_late_sink(void *ctx, uint64_t interval, int64_t sum, uint64_t n);
 /* deterministic uniform [0, 1) of (seed, a, b) */
 double sim_unit(uint64_t seed, uint64_t a, uint64_t b);
 
