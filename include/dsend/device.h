@@ -13,6 +13,8 @@
 typedef struct dsend_health {
     int D, self;
     int64_t *heard;        /* ns: last heard from each device */
+    int64_t heard_min;     /* at most the earliest of them (live ones): while it is recent,
+                            * a heartbeat need not look at every device */
     int64_t *alive_until;  /* a dead device: the last time it surely lived */
     uint8_t *dead;
     dsend_load_report *report;  /* the last report of each device */

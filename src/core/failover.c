@@ -46,9 +46,13 @@ int dsend_device_arm_beat(dsend_device *d)
 int dsend_device_start(dsend_device *d)
 {
     int64_t now = d->sched.clock->now(d->sched.clock_ctx);
-    for (int x = 0; x < d->health.D; x++)
+    d->health.heard_min = INT64_MAX;
+    for (int x = 0; x < d->health.D; x++) {
         if (d->health.heard[x] < now)
             d->health.heard[x] = now; /* everyone lives at the start */
+        if (x != d->id && d->health.heard[x] < d->health.heard_min)
+            d->health.heard_min = d->health.heard[x];
+    }
     d->health.next_beat = 0;
     return d->p->beat_idle ? dsend_device_arm_beat(d) : 0;
 }
@@ -184,6 +188,8 @@ int dsend_device_heard(dsend_device *d, int from, int64_t at)
             }
     }
     h->heard[from] = at;
+    if (at < h->heard_min)
+        h->heard_min = at;
     return 0;
 }
 
@@ -194,9 +200,19 @@ int dsend_device_beat(dsend_device *d)
     dsend_health *h = &d->health;
     int64_t now = d->sched.clock->now(d->sched.clock_ctx);
     int rc = 0;
-    for (int x = 0; x < h->D && rc == 0; x++)
-        if (x != d->id && !h->dead[x] && now - h->heard[x] > d->p->detect)
-            rc = declare_dead(d, x);
+    if (now - h->heard_min > d->p->detect) {
+        /* somebody may be silent: look at everybody, and learn the earliest again */
+        int64_t least = INT64_MAX;
+        for (int x = 0; x < h->D && rc == 0; x++) {
+            if (x == d->id || h->dead[x])
+                continue;
+            if (now - h->heard[x] > d->p->detect)
+                rc = declare_dead(d, x);
+            else if (h->heard[x] < least)
+                least = h->heard[x];
+        }
+        h->heard_min = least;
+    }
     if (rc)
         return rc;
     dsend_load_report r;

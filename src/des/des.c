@@ -9,40 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int key_before(const des_key *a, const des_key *b)
-{
-    if (a->ts != b->ts)
-        return a->ts < b->ts;
-    return a->ord < b->ord;
-}
-
-/* Pop the first key: the hole goes down the smaller children to a leaf,
- * then the last key rises into it from there (it mostly belongs near the
- * bottom: one comparison a level instead of two). */
-static void key_pop(des_key *v, size_t *pn, des_key *out)
-{
-    *out = v[0];
-    size_t n = --*pn, i = 0;
-    des_key x = v[n];
-    for (;;) {
-        size_t m = 2 * i + 1;
-        if (m >= n)
-            break;
-        if (m + 1 < n && key_before(&v[m + 1], &v[m]))
-            m++;
-        v[i] = v[m];
-        i = m;
-    }
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!key_before(&x, &v[p]))
-            break;
-        v[i] = v[p];
-        i = p;
-    }
-    v[i] = x;
-}
-
 static int64_t add_sat(int64_t a, int64_t b)
 {
     return a > INT64_MAX - b ? INT64_MAX : a + b;
@@ -106,14 +72,6 @@ static int insert(dsend_des *d, const dsend_event *e)
         return dsend_seterr(DSEND_EINVAL, "event type %u at LP %u: lookahead < 1 ns", e->type,
                             e->dst_lp);
     des_class *c = class_of(d, e->reach == DSEND_TIME_INF ? DSEND_TIME_INF : e->reach - e->ts);
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 1024;
-        des_key *h = realloc(c->heap, cap * sizeof *h);
-        if (!h)
-            return dsend_seterr(DSEND_ENOMEM, "out of memory for %zu pending events", cap);
-        c->heap = h;
-        c->cap = cap;
-    }
     uint32_t slot;
     if (d->nfree) {
         slot = d->free_slots[--d->nfree];
@@ -126,20 +84,26 @@ static int insert(dsend_des *d, const dsend_event *e)
         slot = d->used++;
     }
     d->pool[slot] = *e;
-    c->heap[c->n++] = (des_key){
-        .ts = e->ts, .ord = (uint64_t)e->src_lp << DES_SEQ_BITS | e->seq, .slot = slot};
-    DSEND_HEAP_UP(des_key, c->heap, c->n, key_before);
-    return 0;
+    des_key k = {.ts = e->ts, .ord = (uint64_t)e->src_lp << DES_SEQ_BITS | e->seq, .slot = slot};
+    return des_queue_push(&c->q, &k);
 }
 
-/* The class whose top event comes first, or NULL. */
-static des_class *first_class(dsend_des *d)
+/* The class whose first event comes first (NULL: none), and that event. */
+static int first_class(dsend_des *d, des_class **best, const des_key **top)
 {
-    des_class *best = NULL;
-    for (int i = 0; i < d->ncls; i++)
-        if (d->cls[i].n && (!best || key_before(&d->cls[i].heap[0], &best->heap[0])))
-            best = &d->cls[i];
-    return best;
+    *best = NULL;
+    *top = NULL;
+    for (int i = 0; i < d->ncls; i++) {
+        const des_key *k;
+        int rc = des_queue_top(&d->cls[i].q, &k);
+        if (rc)
+            return rc;
+        if (k && (!*top || k->ts < (*top)->ts || (k->ts == (*top)->ts && k->ord < (*top)->ord))) {
+            *best = &d->cls[i];
+            *top = k;
+        }
+    }
+    return 0;
 }
 
 int des_deliver(dsend_des *d, const dsend_event *v, size_t n)
@@ -280,12 +244,18 @@ int dsend_des_send(dsend_des *d, dsend_lp *from, dsend_event *ev)
 static void local_bounds(dsend_des *d, int64_t mine[3])
 {
     int64_t next = DSEND_TIME_INF, bound = DSEND_TIME_INF;
-    for (int i = 0; i < d->ncls; i++)
-        if (d->cls[i].n) {
-            int64_t ts = d->cls[i].heap[0].ts, b = add_sat(ts, d->cls[i].la);
-            next = ts < next ? ts : next;
+    for (int i = 0; i < d->ncls; i++) {
+        const des_key *k;
+        if (des_queue_top(&d->cls[i].q, &k) && !d->fail_rc) {
+            d->failed = 1;
+            d->fail_rc = DSEND_ENOMEM;
+        }
+        if (k) {
+            int64_t b = add_sat(k->ts, d->cls[i].la);
+            next = k->ts < next ? k->ts : next;
             bound = b < bound ? b : bound;
         }
+    }
     for (int r = 0; r < d->size; r++)
         for (size_t k = 0; k < d->out[r].n; k++) {
             const dsend_event *e = &d->out[r].v[k];
@@ -325,9 +295,10 @@ int dsend_des_run(dsend_des *d, int64_t until,
         if (end > until)
             end = until;
         des_class *c;
-        while ((c = first_class(d)) && c->heap[0].ts < end) {
+        const des_key *top;
+        while ((lrc = first_class(d, &c, &top)) == 0 && c && top->ts < end) {
             des_key k;
-            key_pop(c->heap, &c->n, &k);
+            des_queue_pop(&c->q, &k);
             /* a copy: the callback may send events, which may move the pool */
             dsend_event ev = d->pool[k.slot];
             d->free_slots[d->nfree++] = k.slot;
@@ -335,11 +306,11 @@ int dsend_des_run(dsend_des *d, int64_t until,
             d->promise = ev.reach;
             dsend_lp *lp = d->lps[ev.dst_lp];
             d->events++;
-            if ((lrc = lp->type->event(lp, d, &ev)) != 0) {
-                d->failed = 1;
+            if ((lrc = lp->type->event(lp, d, &ev)) != 0)
                 break;
-            }
         }
+        if (lrc)
+            d->failed = 1;
         if (!d->failed && end != DSEND_TIME_INF)
             d->now = end;
         if (progress && d->rank == 0 && (d->windows & 15) == 0) {
@@ -387,7 +358,7 @@ void dsend_des_free(dsend_des *d)
     free(d->pool);
     free(d->free_slots);
     for (int i = 0; i < d->ncls; i++)
-        free(d->cls[i].heap);
+        des_queue_free(&d->cls[i].q);
     free(d);
 }
 

@@ -22,15 +22,37 @@ typedef struct des_key {
 #define DES_SEQ_BITS 40
 #define DES_MAX_LPS (1u << 24)
 
-/* Pending events wait in one heap per lookahead (a model has a handful),
- * so min(ts + lookahead) over all of them is read off the tops.  An event
+/* Keys in an array: a heap, or a calendar's bucket. */
+typedef struct des_keys {
+    des_key *v;
+    size_t n, cap;
+} des_keys;
+
+/* A calendar in front of a heap (src/des/queue.c): the same order as one
+ * heap, without its depth. */
+#define DES_BUCKET_NS (1ll << 20) /* about 1 ms */
+#define DES_BUCKETS 4096          /* about 4.3 s ahead; later ones in `far` */
+typedef struct des_queue {
+    des_keys near, far;
+    des_keys *ring;
+    size_t nring, cur, n;
+    int64_t horizon;
+    int started;
+} des_queue;
+int des_queue_push(des_queue *q, const des_key *k);
+/* The first key (NULL: none); a non-zero return is out of memory. */
+int des_queue_top(des_queue *q, const des_key **top);
+void des_queue_pop(des_queue *q, des_key *out);
+void des_queue_free(des_queue *q);
+
+/* Pending events wait in one queue per lookahead (a model has a handful),
+ * so min(ts + lookahead) over all of them is read off the fronts.  An event
  * whose lookahead has no class of its own joins one with a smaller
  * lookahead (or lowers the smallest): windows only get more careful. */
 #define DES_CLASSES 12
 typedef struct des_class {
     int64_t la;
-    des_key *heap;
-    size_t n, cap;
+    des_queue q;
 } des_class;
 
 /* One agreement per window: every rank gives {earliest pending ts, the
