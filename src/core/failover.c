@@ -177,15 +177,27 @@ int dsend_device_heard(dsend_device *d, int from, int64_t at)
          * sign of life; one sent well after is (it recovered) */
         if (at <= h->alive_until[from] + d->p->heartbeat + d->p->detect)
             return 0;
+        /* its plans come back to it where it is the deputy again, and the
+         * device that stood in forgets them (else it would keep a paused
+         * one for ever, and take over a session it no longer backs up) */
+        for (uint32_t i = 0; i < d->sched.nstreams; i++) {
+            uint32_t client = d->sched.streams[i].client;
+            int was = dsend_health_deputy(h, client, d->id), rc = 0;
+            h->dead[from] = 0;
+            if (dsend_health_deputy(h, client, d->id) == from) {
+                dsend_session_plan forget = {.client = client, .owner = (uint16_t)d->id,
+                                             .flags = DSEND_PLAN_FORGET};
+                if (was >= 0)
+                    rc = d->ctrl->backup(d->ctrl_ctx, was, &forget);
+                if (rc == 0)
+                    rc = dsend_device_send_plan(d, client, 0);
+            }
+            h->dead[from] = 1;
+            if (rc)
+                return rc;
+        }
         h->dead[from] = 0;
         h->ndead--;
-        /* its plans come back to it where it is the deputy again */
-        for (uint32_t i = 0; i < d->sched.nstreams; i++)
-            if (dsend_health_deputy(h, d->sched.streams[i].client, d->id) == from) {
-                int rc = dsend_device_send_plan(d, d->sched.streams[i].client, 0);
-                if (rc)
-                    return rc;
-            }
     }
     h->heard[from] = at;
     if (at < h->heard_min)

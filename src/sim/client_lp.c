@@ -365,6 +365,9 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     int rc = drain(c, ev->ts);
     if (rc)
         return rc;
+    if (c->st.refused && (ev->type == EV_CLIENT_PAUSE || ev->type == EV_CLIENT_RESUME ||
+                          ev->type == EV_CLIENT_SEEK))
+        return 0; /* refused at its start: it has nothing to pause or seek */
     switch (ev->type) {
     case EV_CLIENT_ARRIVE: {
         /* the front sends a client only to a device it knows alive: one

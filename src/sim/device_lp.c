@@ -140,14 +140,60 @@ void sim_device_stats(const sim_device *d, dsend_device_stats *s)
     add_stats(s, &d->dev);
 }
 
-/* An event to every other device. */
-static int to_others(sim_device *d, dsend_des *des, dsend_event *ev)
+/* An event to every other device: one event to each device rank, taken
+ * by its first device for every device of the rank (sim_device_all).  The
+ * same as one event each: those would have had one timestamp, one source
+ * and consecutive numbers, so nothing else comes between them anywhere,
+ * and they run in device order, as the rank's devices take it here. */
+int sim_to_others(sim_device *d, dsend_des *des, dsend_event *ev)
 {
-    for (int x = 0; x < d->D; x++) {
-        if ((uint32_t)x == d->lp->id)
-            continue;
-        ev->dst_lp = (uint32_t)x;
+    const sim_world *w = d->w;
+    for (int r = 0; r < w->Dr && r < w->D; r++) {
+        ev->dst_lp = (uint32_t)r; /* device r is the first on rank r */
         int rc = dsend_des_send(des, d->lp, ev);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every device of this rank but the sender takes an announcement (in
+ * device order); a dead one hears nothing. */
+static int device_all(const sim_world *w, const dsend_event *ev)
+{
+    for (int i = 0; i < w->ndevs; i++) {
+        sim_device *d = &w->devs[i];
+        dsend_device *dev = &d->dev;
+        if (d->lp->id == ev->src_lp || d->down)
+            continue;
+        int rc = 0;
+        switch (ev->type) {
+        case EV_REPORT: {
+            dsend_load_report r;
+            memcpy(&r, ev->payload, sizeof r);
+            rc = dsend_device_report(dev, &r);
+            break;
+        }
+        case EV_SILENT: {
+            ev_silent m;
+            memcpy(&m, ev->payload, sizeof m);
+            rc = dsend_device_heard(dev, (int)m.device, m.heard);
+            break;
+        }
+        case EV_HELLO: {
+            uint32_t x;
+            memcpy(&x, ev->payload, sizeof x);
+            /* its heartbeats are modelled again from now on */
+            rc = dsend_device_heard(dev, (int)x, DSEND_HEARD_MODELLED);
+            break;
+        }
+        case EV_PEER: {
+            dsend_peer p;
+            memcpy(&p, ev->payload, sizeof p);
+            rc = dsend_device_peer(dev, &p);
+            break;
+        }
+        }
         if (rc)
             return rc;
     }
@@ -170,7 +216,7 @@ static int device_fail(sim_device *d, dsend_des *des, int64_t now)
     ev.ts = now + d->cfg->ctrl_latency;
     ev.type = EV_SILENT;
     memcpy(ev.payload, &m, sizeof m);
-    return to_others(d, des, &ev);
+    return sim_to_others(d, des, &ev);
 }
 
 /* It comes back with its blocks (reloaded) and nothing else: a new device. */
@@ -197,13 +243,16 @@ static int device_recover(sim_device *d, dsend_des *des, int64_t now)
     ev.type = EV_HELLO;
     uint32_t me = d->lp->id;
     memcpy(ev.payload, &me, sizeof me);
-    return to_others(d, des, &ev);
+    return sim_to_others(d, des, &ev);
 }
 
 static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
 {
     sim_device *d = lp->state;
     dsend_device *dev = &d->dev;
+    if (ev->type == EV_REPORT || ev->type == EV_SILENT || ev->type == EV_HELLO ||
+        ev->type == EV_PEER)
+        return device_all(d->w, ev);
     if (ev->type == EV_DEVICE_RECOVER)
         return device_recover(d, des, ev->ts);
     if (d->down)
@@ -230,26 +279,10 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     }
     case EV_HEALTH_WAKE:
         return dsend_device_wake(dev, DSEND_WAKE_HEALTH, ev->ts);
-    case EV_REPORT: {
-        dsend_load_report r;
-        memcpy(&r, ev->payload, sizeof r);
-        return dsend_device_report(dev, &r);
-    }
     case EV_BACKUP: {
         dsend_session_plan pl;
         memcpy(&pl, ev->payload, sizeof pl);
         return dsend_device_backup(dev, &pl);
-    }
-    case EV_SILENT: {
-        ev_silent m;
-        memcpy(&m, ev->payload, sizeof m);
-        return dsend_device_heard(dev, (int)m.device, m.heard);
-    }
-    case EV_HELLO: {
-        uint32_t x;
-        memcpy(&x, ev->payload, sizeof x);
-        /* its heartbeats are modelled again from now on */
-        return dsend_device_heard(dev, (int)x, DSEND_HEARD_MODELLED);
     }
     case EV_SCHED_TICK:
         return dsend_device_wake(dev, DSEND_WAKE_SCHEDULER, ev->ts);
@@ -261,11 +294,6 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         dsend_send_request rq;
         memcpy(&rq, ev->payload, sizeof rq);
         return dsend_device_request(dev, &rq);
-    }
-    case EV_PEER: {
-        dsend_peer p;
-        memcpy(&p, ev->payload, sizeof p);
-        return dsend_device_peer(dev, &p);
     }
     case EV_PAUSE:
     case EV_RESUME:

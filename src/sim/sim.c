@@ -237,6 +237,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         devs = calloc((size_t)ndev, sizeof *devs);
         if (!devs)
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        w.devs = devs;
+        w.ndevs = ndev;
         uint32_t expect = (uint32_t)(cfg->clients / w.D + 1);
         for (int i = 0; i < ndev && rc == 0; i++) {
             sim_device *dev = &devs[i];

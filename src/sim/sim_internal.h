@@ -142,6 +142,8 @@ struct sim_world {
     int late_oom;
     dsend_arrival_rec *trace;
     uint64_t ntrace, captrace;
+    sim_device *devs;           /* device ranks: its devices, in id order */
+    int ndevs;
     /* --fail and --recover */
     dsend_device_event fails[DSEND_MAX_DEVICE_EVENTS], recovers[DSEND_MAX_DEVICE_EVENTS];
     int nfails, nrecovers;
@@ -157,6 +159,8 @@ int sim_device_down(const sim_world *w, int d, int64_t t);
 /* When device d next fails at or after t (INT64_MAX: never). */
 int64_t sim_device_next_fail(const sim_world *w, int d, int64_t t);
 
+/* An event to every other device (one event per device rank). */
+int sim_to_others(sim_device *d, dsend_des *des, dsend_event *ev);
 extern const dsend_lptype sim_device_lptype;
 extern const dsend_lptype sim_client_lptype;
 /* Its counters, over every life (a recovery starts a new device). */
