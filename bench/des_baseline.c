@@ -40,10 +40,9 @@ static int ping_final(dsend_lp *lp, dsend_des *des)
 static const dsend_lptype ping = {
     .name = "ping", .init = ping_init, .event = ping_event, .final = ping_final};
 
-static int64_t one_ms(uint32_t lp, uint32_t type, const void *arg)
+static int64_t one_ms(const dsend_event *ev, const void *arg)
 {
-    (void)lp;
-    (void)type;
+    (void)ev;
     (void)arg;
     return 1000000; /* windows of 1 ms, as a 1 ms control latency gives */
 }

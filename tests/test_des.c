@@ -20,11 +20,10 @@ static int one_rank(uint32_t lp, const void *arg)
 }
 
 /* T_FAR promises 10 ns, T_NEAR 1 ns, T_LOG causes nothing elsewhere */
-static int64_t la(uint32_t lp, uint32_t type, const void *arg)
+static int64_t la(const dsend_event *ev, const void *arg)
 {
-    (void)lp;
     (void)arg;
-    return type == T_FAR ? 10 : type == T_NEAR ? 1 : DSEND_TIME_INF;
+    return ev->type == T_FAR ? 10 : ev->type == T_NEAR ? 1 : DSEND_TIME_INF;
 }
 
 static uint32_t order[64];

@@ -241,6 +241,44 @@ static inline int64_t dsend_wire_ns(uint64_t bytes, uint64_t bps)
     return (int64_t)(((unsigned __int128)bytes * 8u * 1000000000u + bps - 1) / bps);
 }
 
+/* floor(x * 8e9 / bitrate): the media time of x bytes, for a count x that
+ * mostly grows by one packet at a time (a run of packets, a stream in
+ * order): quotient and remainder are carried forward, so the next packet
+ * costs an addition, not a division, and the answer is the same. */
+typedef struct dsend_media_cursor {
+    uint64_t bps, q, r;    /* one packet's media time: bps x q + r = 1316 x 8e9 */
+    uint64_t x, ns, rem;   /* x x 8e9 = bps x ns + rem */
+    int valid;
+} dsend_media_cursor;
+
+static inline void dsend_media_cursor_init(dsend_media_cursor *c, uint64_t bitrate_bps)
+{
+    unsigned __int128 pkt = (unsigned __int128)DSEND_PKT_PAYLOAD * 8000000000u;
+    c->bps = bitrate_bps;
+    c->q = (uint64_t)(pkt / bitrate_bps);
+    c->r = (uint64_t)(pkt % bitrate_bps);
+    c->valid = 0;
+}
+
+static inline uint64_t dsend_media_cursor_ns(dsend_media_cursor *c, uint64_t x)
+{
+    if (c->valid && x == c->x + DSEND_PKT_PAYLOAD) {
+        c->ns += c->q;
+        c->rem += c->r;
+        if (c->rem >= c->bps) {
+            c->rem -= c->bps;
+            c->ns++;
+        }
+    } else if (!c->valid || x != c->x) {
+        unsigned __int128 p = (unsigned __int128)x * 8000000000u;
+        c->ns = (uint64_t)(p / c->bps);
+        c->rem = (uint64_t)(p % c->bps);
+        c->valid = 1;
+    }
+    c->x = x;
+    return c->ns;
+}
+
 /* Playout time of byte `off` of a stream that plays byte `from` at `start`. */
 int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uint64_t off);
 /* Bytes of media played in `ns` (rounded down). */

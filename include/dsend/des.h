@@ -3,21 +3,28 @@
  * machinery.
  *
  * Every rank hosts some logical processes (LPs).  Lookahead is per event:
- * the model's lookahead function says, for an event of a type at an LP, the
- * least delay between processing it and any event it causes at another LP,
- * directly or through events the LP sends itself (a sender's wake-up can
- * only lead to sub-blocks one data latency later; a sub-block reaching a
- * client leads to nothing remote at all).  Time advances in windows: all
- * ranks agree on W = min over pending events of (ts + lookahead) and process
- * every event with ts < W, which nothing sent inside the window can reach.
- * The promise is checked when an event is sent (an error, never silently
- * accepted): another LP's event must be at least the current event's
- * lookahead in the future, and an LP's own follow-up event must not promise
- * less.  `max_lookahead` caps every lookahead (1 ns..: the classic
- * global-minimum + lookahead window when the model's function returns it
- * everywhere).  One collective per window (an MPI_Allgather of per-rank
- * event counts, bounds and failures) plus point-to-point messages carrying
- * the events: the events for one rank travel as one message.
+ * the model's lookahead function says, for an event, the least delay
+ * between processing it and any event it causes at another LP, directly or
+ * through events the LP sends itself (a sender's wake-up can only lead to
+ * packets that leave at their release, well after it; a packet reaching a
+ * client leads to nothing remote at all).  It may read the event's type,
+ * timestamp and payload, never an LP's state, so every rank computes the
+ * same value.  Time advances in windows: all ranks agree on W = min over
+ * pending events of (ts + lookahead) and process every event with ts < W,
+ * which nothing sent inside the window can reach.  The promise is checked
+ * when an event is sent (an error, never silently accepted): another LP's
+ * event must be at least the current event's lookahead in the future, and
+ * an LP's own follow-up event must not promise less.  `max_lookahead` caps
+ * every lookahead (1 ns..: the classic global-minimum + lookahead window
+ * when the model's function returns it everywhere).
+ *
+ * One agreement per window (the earliest pending timestamp, the window's
+ * end, failures) and the events for other ranks, all of one rank's events
+ * for another in one piece.  Two exchanges (src/des/exchange_*.c): ranks
+ * that share one node's memory exchange through it and wait for each other
+ * on a futex, blocking rather than polling, so ranks that outnumber the
+ * cores leave them to the ranks that work; across nodes, one MPI_Allreduce
+ * and point-to-point messages.
  *
  * Determinism: events are ordered by (ts, src_lp, seq), seq counting the
  * events each LP has sent, so the order never depends on MPI delivery or on
@@ -33,6 +40,7 @@
 
 typedef struct dsend_event {
     int64_t ts;
+    int64_t reach;     /* set when sent: ts + its lookahead (the core's) */
     uint64_t seq;
     uint32_t src_lp, dst_lp;
     uint32_t type;
@@ -63,11 +71,17 @@ struct dsend_lp {
 
 /* lp_rank(lp) names the rank hosting each of nlps LPs. */
 typedef int (*dsend_lp_rank_fn)(uint32_t lp, const void *arg);
-/* lookahead(lp, type): >= 1 ns, or DSEND_TIME_INF for an event that causes
- * nothing at another LP.  Known on every rank (a function of ids). */
-typedef int64_t (*dsend_lookahead_fn)(uint32_t lp, uint32_t type, const void *arg);
+/* lookahead(ev): >= 1 ns, or DSEND_TIME_INF for an event that causes
+ * nothing at another LP; a function of the event alone (its type,
+ * timestamp, destination and payload). */
+typedef int64_t (*dsend_lookahead_fn)(const dsend_event *ev, const void *arg);
 
-/* Collective.  max_lookahead >= 1 (ns). */
+/* How ranks exchange events and agree on windows. */
+enum { DSEND_DES_AUTO = 0, DSEND_DES_SHM = 1, DSEND_DES_MPI = 2 };
+
+/* Collective.  max_lookahead >= 1 (ns).  The exchange is the node's shared
+ * memory when every rank of comm shares one node, else MPI; the
+ * environment variable DSEND_DES_EXCHANGE=mpi|shm forces one (tests). */
 int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
                      dsend_lookahead_fn lookahead, const void *arg, int64_t max_lookahead,
                      dsend_des **des);
@@ -87,6 +101,13 @@ dsend_lp *dsend_des_lp(dsend_des *des, uint32_t id);
 int64_t dsend_des_now(const dsend_des *des);
 uint64_t dsend_des_events(const dsend_des *des);  /* processed on this rank */
 uint64_t dsend_des_windows(const dsend_des *des);
+/* Wall seconds this rank spent exchanging and waiting for the others. */
+double dsend_des_sync_seconds(const dsend_des *des);
+/* The exchange in use: "shm" or "mpi". */
+const char *dsend_des_exchange_name(const dsend_des *des);
+/* Ranks of comm on this node, and the cores this node has (both >= 1):
+ * more ranks than cores is oversubscribed. */
+void dsend_des_node(const dsend_des *des, int *ranks, int *cores);
 void dsend_des_free(dsend_des *des);
 
 #endif

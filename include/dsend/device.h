@@ -13,6 +13,8 @@
 typedef struct dsend_health {
     int D, self;
     int64_t *heard;        /* ns: last heard from each device */
+    int64_t heard_min;     /* at most the earliest of them (live ones): while it is recent,
+                            * a heartbeat need not look at every device */
     int64_t *alive_until;  /* a dead device: the last time it surely lived */
     uint8_t *dead;
     dsend_load_report *report;  /* the last report of each device */
@@ -120,6 +122,7 @@ void dsend_scheduler_free(dsend_scheduler *s);
  * slot, in which case it leaves at the start of the first slot that has.
  * The emit backend then realises the committed departures (sim: event
  * timestamps; serve: a transmit queue sending each packet at its time). */
+#define DSEND_PACER_GROUP 64
 typedef struct dsend_pacer {
     int device;
     const dsend_core_params *p;
@@ -130,6 +133,7 @@ typedef struct dsend_pacer {
     uint64_t slot_bytes;  /* the link's wire bytes per slot */
     int64_t first_slot;   /* absolute slot number of used[0] */
     uint64_t *used;       /* wire bytes committed per slot, a window of nslots */
+    uint64_t *group;      /* ... and per group of DSEND_PACER_GROUP slots (the threshold's sums) */
     uint32_t nslots;
     uint64_t packets, wire_bytes, bytes;
     uint64_t delayed;     /* packets that waited for room on the link */
@@ -140,6 +144,8 @@ typedef struct dsend_pacer {
      * queue then (time series) */
     void (*account)(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
     void *account_ctx;
+    int64_t account_interval; /* > 0: account once per interval of departures a sub-block
+                               * spans (at its first departure in it), not per packet */
     const uint32_t *queue;  /* the sender's queue length */
 } dsend_pacer;
 

@@ -13,20 +13,46 @@
 #ifndef DSEND_METER_H
 #define DSEND_METER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "dsend/core.h"
 #include "dsend/library.h"
 #include "dsend/sim.h"
 
 #define DSEND_METER_PLANS 8
 
+/* Which packets of a plan arrived: a bit per packet, kept only for chunks
+ * of DSEND_SEEN_CHUNK packets partly seen (a chunk not yet reached or
+ * complete costs nothing), so a long stream arriving in order holds a
+ * chunk or two, not a bit per packet of its whole length. */
+#define DSEND_SEEN_SHIFT 12
+#define DSEND_SEEN_CHUNK (1u << DSEND_SEEN_SHIFT)
+typedef struct dsend_seen_chunk {
+    uint64_t *bits;        /* NULL: none seen (count 0) or all (count = the chunk's packets) */
+    uint32_t count;
+} dsend_seen_chunk;
+
 typedef struct dsend_meter_plan {
     uint64_t lo, hi;       /* bytes [lo, hi) asked for; hi shrinks when the plan is cut short */
     uint64_t k0, n;        /* packets [k0, k0 + n) */
-    uint8_t *seen;         /* a bit per packet */
+    dsend_seen_chunk *seen;
+    uint32_t nchunks;
     int64_t max_k;         /* highest packet received, -1 */
     int afresh;            /* playout waits for the prebuffer */
 } dsend_meter_plan;
+
+/* One packet as it arrived. */
+typedef struct dsend_meter_pkt {
+    uint64_t offset;
+    uint32_t len, sender;
+    int64_t arrival;
+} dsend_meter_pkt;
+
+/* Where packets with a deadline are summed by interval of deadline
+ * (optional): sink(ctx, interval index, sum of lateness, packets), called
+ * once per run of packets in one interval. */
+typedef void (*dsend_meter_late_sink)(void *ctx, uint64_t interval, int64_t sum, uint64_t n);
 
 typedef struct dsend_meter {
     const dsend_asset *a;
@@ -41,17 +67,29 @@ typedef struct dsend_meter {
     int64_t shift;         /* stall since the anchor */
     uint64_t paused_off;
     int64_t paused_wait;
-    double sum_lateness;
+    __int128 sum_lateness; /* exact: any order of packets sums the same */
     uint64_t nlateness;
     double jitter;         /* ns */
     int have_prev;
     int64_t prev_arrival, prev_media;
     int64_t first_arrival, df_start;
-    double vb_min, vb_max, rx_bytes;
+    double vb_min, vb_max, rx_bytes, rate;
     uint32_t senders[64];  /* distinct senders seen */
     int64_t gap_prev;      /* arrival of the last new packet while playing; -1 after a change */
+    int oom;               /* out of memory for a chunk of seen bits: counts not exact */
     int last_timed;        /* the packet just metered had a deadline: */
     int64_t last_deadline, last_lateness;
+    /* what the next packet in order is: its offset and index, and the
+     * media clock of the stream and of playout at the last one */
+    uint64_t next_off, next_k;
+    uint32_t last_sender;
+    dsend_media_cursor media, play;
+    /* lateness by interval of deadline (dsend_meter_late_to) */
+    dsend_meter_late_sink late_sink;
+    void *late_ctx;
+    int64_t late_interval, late_lo, late_hi;
+    uint64_t late_i, late_n;
+    int64_t late_sum;
 } dsend_meter;
 
 /* The results land in *st (its client, asset, request_at are the caller's). */
@@ -69,6 +107,29 @@ void dsend_meter_seek(dsend_meter *m, int64_t now);
 /* A packet (payload [offset, offset + len)) arrives; `sender` names who sent it. */
 void dsend_meter_packet(dsend_meter *m, uint64_t offset, uint32_t len, int64_t arrival,
                         uint32_t sender);
+/* n packets, in the order they arrived: the same as one call each (the
+ * simulation meters runs of packets this way). */
+void dsend_meter_packets(dsend_meter *m, const dsend_meter_pkt *p, size_t n);
+/* A run of packets as a pacer sends them (dsend_packet_run) and a link
+ * that never queues them delivers them: the packet at offset o of
+ * [base, end) arrives at t0 + media time of (o - base) + delay (delay_last
+ * for a last packet shorter than the others). */
+typedef struct dsend_meter_smooth {
+    uint64_t base, end;
+    int64_t t0, delay, delay_last;
+    uint32_t sender;
+} dsend_meter_smooth;
+/* Meter the run's packets from *next on, in order, while they arrive by
+ * `limit`; *next, and `at` (the media time of *next - base), move past
+ * them, and *last is when the last of them arrived.  The same results as dsend_meter_packets, without its work per
+ * packet where a run allows (in order, in the newest plan, none seen
+ * before); returns the packets metered, 0 where the run is not such (the
+ * caller meters it packet by packet). */
+size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *next,
+                       dsend_media_cursor *at, int64_t limit, int64_t *last);
+/* Sum the lateness of packets with a deadline by `interval` of deadline
+ * into `sink` (flushed as the interval changes and at dsend_meter_final). */
+void dsend_meter_late_to(dsend_meter *m, int64_t interval, dsend_meter_late_sink sink, void *ctx);
 /* Admission refused the stream: no plan, counted as refused. */
 void dsend_meter_refused(dsend_meter *m);
 /* Close: expected, lost, MLR, DF, jitter into *st. */

@@ -46,9 +46,13 @@ int dsend_device_arm_beat(dsend_device *d)
 int dsend_device_start(dsend_device *d)
 {
     int64_t now = d->sched.clock->now(d->sched.clock_ctx);
-    for (int x = 0; x < d->health.D; x++)
+    d->health.heard_min = INT64_MAX;
+    for (int x = 0; x < d->health.D; x++) {
         if (d->health.heard[x] < now)
             d->health.heard[x] = now; /* everyone lives at the start */
+        if (x != d->id && d->health.heard[x] < d->health.heard_min)
+            d->health.heard_min = d->health.heard[x];
+    }
     d->health.next_beat = 0;
     return d->p->beat_idle ? dsend_device_arm_beat(d) : 0;
 }
@@ -173,17 +177,31 @@ int dsend_device_heard(dsend_device *d, int from, int64_t at)
          * sign of life; one sent well after is (it recovered) */
         if (at <= h->alive_until[from] + d->p->heartbeat + d->p->detect)
             return 0;
+        /* its plans come back to it where it is the deputy again, and the
+         * device that stood in forgets them (else it would keep a paused
+         * one for ever, and take over a session it no longer backs up) */
+        for (uint32_t i = 0; i < d->sched.nstreams; i++) {
+            uint32_t client = d->sched.streams[i].client;
+            int was = dsend_health_deputy(h, client, d->id), rc = 0;
+            h->dead[from] = 0;
+            if (dsend_health_deputy(h, client, d->id) == from) {
+                dsend_session_plan forget = {.client = client, .owner = (uint16_t)d->id,
+                                             .flags = DSEND_PLAN_FORGET};
+                if (was >= 0)
+                    rc = d->ctrl->backup(d->ctrl_ctx, was, &forget);
+                if (rc == 0)
+                    rc = dsend_device_send_plan(d, client, 0);
+            }
+            h->dead[from] = 1;
+            if (rc)
+                return rc;
+        }
         h->dead[from] = 0;
         h->ndead--;
-        /* its plans come back to it where it is the deputy again */
-        for (uint32_t i = 0; i < d->sched.nstreams; i++)
-            if (dsend_health_deputy(h, d->sched.streams[i].client, d->id) == from) {
-                int rc = dsend_device_send_plan(d, d->sched.streams[i].client, 0);
-                if (rc)
-                    return rc;
-            }
     }
     h->heard[from] = at;
+    if (at < h->heard_min)
+        h->heard_min = at;
     return 0;
 }
 
@@ -194,9 +212,19 @@ int dsend_device_beat(dsend_device *d)
     dsend_health *h = &d->health;
     int64_t now = d->sched.clock->now(d->sched.clock_ctx);
     int rc = 0;
-    for (int x = 0; x < h->D && rc == 0; x++)
-        if (x != d->id && !h->dead[x] && now - h->heard[x] > d->p->detect)
-            rc = declare_dead(d, x);
+    if (now - h->heard_min > d->p->detect) {
+        /* somebody may be silent: look at everybody, and learn the earliest again */
+        int64_t least = INT64_MAX;
+        for (int x = 0; x < h->D && rc == 0; x++) {
+            if (x == d->id || h->dead[x])
+                continue;
+            if (now - h->heard[x] > d->p->detect)
+                rc = declare_dead(d, x);
+            else if (h->heard[x] < least)
+                least = h->heard[x];
+        }
+        h->heard_min = least;
+    }
     if (rc)
         return rc;
     dsend_load_report r;

@@ -44,44 +44,77 @@ int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
 void dsend_pacer_free(dsend_pacer *q)
 {
     free(q->used);
+    free(q->group);
     memset(q, 0, sizeof *q);
 }
 
 /* The budget of absolute slot s: a ring of nslots (a power of two) over
  * [first_slot, first_slot + nslots), growing as needed; slots before now
- * are cleared as time passes them. */
-static uint64_t *slot(dsend_pacer *q, int64_t s, int64_t now_slot)
+ * are cleared as time passes them.  Each group of DSEND_PACER_GROUP slots
+ * keeps their sum too (group g of the ring holds slots of absolute group
+ * s / DSEND_PACER_GROUP), so the threshold adds groups, not slots. */
+static int ring_alloc(dsend_pacer *q, uint32_t n)
+{
+    uint64_t *u = calloc(n, sizeof *u), *g = calloc(n / DSEND_PACER_GROUP, sizeof *g);
+    if (!u || !g) {
+        free(u);
+        free(g);
+        return -1;
+    }
+    if (q->nslots)
+        for (int64_t k = q->first_slot; k < q->first_slot + q->nslots; k++) {
+            uint64_t v = q->used[k & (q->nslots - 1)];
+            u[k & (n - 1)] = v;
+            g[(k / DSEND_PACER_GROUP) & (n / DSEND_PACER_GROUP - 1)] += v;
+        }
+    free(q->used);
+    free(q->group);
+    q->used = u;
+    q->group = g;
+    q->nslots = n;
+    return 0;
+}
+
+static void charge(dsend_pacer *q, int64_t s, uint64_t bytes)
+{
+    q->used[s & (q->nslots - 1)] += bytes;
+    q->group[(s / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] += bytes;
+}
+
+/* Time has passed now_slot: the slots before it are free again. */
+static int ring_at(dsend_pacer *q, int64_t now_slot)
 {
     if (!q->nslots) {
-        q->used = calloc(1024, sizeof *q->used);
-        if (!q->used)
-            return NULL;
-        q->nslots = 1024;
+        if (ring_alloc(q, 1024))
+            return -1;
         q->first_slot = now_slot;
     }
     if (now_slot > q->first_slot) {
         int64_t pass = now_slot - q->first_slot;
-        if (pass >= q->nslots)
+        if (pass >= q->nslots) {
             memset(q->used, 0, q->nslots * sizeof *q->used);
-        else
-            for (int64_t k = q->first_slot; k < now_slot; k++)
-                q->used[k & (q->nslots - 1)] = 0;
+            memset(q->group, 0, q->nslots / DSEND_PACER_GROUP * sizeof *q->group);
+        } else {
+            for (int64_t k = q->first_slot; k < now_slot; k++) {
+                uint64_t *u = &q->used[k & (q->nslots - 1)];
+                q->group[(k / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] -= *u;
+                *u = 0;
+            }
+        }
         q->first_slot = now_slot;
     }
-    if (s < q->first_slot)
-        s = q->first_slot;
+    return 0;
+}
+
+/* The used bytes of slot s (>= first_slot), the ring grown to hold it. */
+static uint64_t *slot(dsend_pacer *q, int64_t s)
+{
     if (s - q->first_slot >= q->nslots) {
         uint64_t n = q->nslots;
         while ((int64_t)n <= s - q->first_slot)
             n *= 2;
-        uint64_t *u = calloc(n, sizeof *u);
-        if (!u)
+        if (n > UINT32_MAX || ring_alloc(q, (uint32_t)n))
             return NULL;
-        for (int64_t k = q->first_slot; k < q->first_slot + q->nslots; k++)
-            u[k & (n - 1)] = q->used[k & (q->nslots - 1)];
-        free(q->used);
-        q->used = u;
-        q->nslots = (uint32_t)n;
     }
     return &q->used[s & (q->nslots - 1)];
 }
@@ -91,13 +124,13 @@ static uint64_t *slot(dsend_pacer *q, int64_t s, int64_t now_slot)
 static int depart(dsend_pacer *q, int64_t now, int64_t release, uint64_t wire, int64_t *out)
 {
     int64_t w = q->p->pace_batch, t = release > now ? release : now;
-    int64_t now_slot = now / w, s = t / w;
-    uint64_t *u = slot(q, s, now_slot);
+    int64_t s = t / w;
+    uint64_t *u = slot(q, s);
     if (!u)
         return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
                             q->device);
     while (*u >= q->slot_bytes) {
-        if (!(u = slot(q, ++s, now_slot)))
+        if (!(u = slot(q, ++s)))
             return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
                                 q->device);
     }
@@ -106,9 +139,9 @@ static int depart(dsend_pacer *q, int64_t now, int64_t release, uint64_t wire, i
     for (uint64_t left = wire; left;) {
         uint64_t room = q->slot_bytes - (*u < q->slot_bytes ? *u : q->slot_bytes);
         uint64_t take = left < room ? left : room;
-        *u += take;
+        charge(q, s, take);
         left -= take;
-        if (left && !(u = slot(q, ++s, now_slot)))
+        if (left && !(u = slot(q, ++s)))
             return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
                                 q->device);
     }
@@ -125,38 +158,107 @@ static int emit_run(dsend_pacer *q, dsend_packet_run *run)
     return rc;
 }
 
+/* Wire bytes leaving, for the time series: per packet, or summed over the
+ * packets of one interval of departures (account_interval). */
+typedef struct pacer_acct {
+    int64_t at, lo, hi;
+    uint64_t bytes;
+    uint32_t queue;
+} pacer_acct;
+
+static void acct_flush(dsend_pacer *q, pacer_acct *c)
+{
+    if (c->bytes)
+        q->account(q->account_ctx, c->at, c->bytes, c->queue);
+    c->bytes = 0;
+}
+
+static void acct_note(dsend_pacer *q, pacer_acct *c, int64_t d, uint64_t wire)
+{
+    if (!q->account)
+        return;
+    int64_t I = q->account_interval;
+    if (I <= 0) {
+        q->account(q->account_ctx, d, wire, c->queue);
+        return;
+    }
+    if (!c->bytes || d < c->lo || d >= c->hi) {
+        acct_flush(q, c);
+        int64_t i = d < 0 ? 0 : d / I; /* (every time before 0 is interval 0) */
+        c->at = d;
+        c->lo = i == 0 ? INT64_MIN : i * I;
+        c->hi = (i + 1) * I;
+    }
+    c->bytes += wire;
+}
+
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
                        uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
                        dsend_cached *hold, int missed, int plan_end)
 {
     const dsend_core_params *p = q->p;
     const dsend_asset *a = &p->lib->assets[asset];
-    int64_t now = q->clock->now(q->clock_ctx);
+    int64_t now = q->clock->now(q->clock_ctx), w = p->pace_batch;
     uint32_t burst = dsend_burst_packets(a, p->pace_burst);
+    uint64_t burst_at = UINT64_MAX; /* the burst whose release is `burst_release` */
+    int64_t burst_release = 0;
     dsend_packet_run run = {.bytes = 0};
+    pacer_acct acct = {.queue = q->queue ? *q->queue : 0};
     int rc = 0;
     int64_t last = 0;
+    if (ring_at(q, now / w))
+        return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
+                            q->device);
+    /* packet releases one media time apart, counted forward; while every
+     * packet leaves at its release, the run from the sub-block's start is
+     * exact by construction (no check needed) */
+    dsend_media_cursor mt;
+    dsend_media_cursor_init(&mt, a->bitrate_bps);
+    int straight = 1;
     for (uint64_t o = offset, end = offset + len; o < end;) {
-        uint32_t plen = dsend_packet_len(a, o);
+        uint32_t plen = o + DSEND_PKT_PAYLOAD <= end ? DSEND_PKT_PAYLOAD : dsend_packet_len(a, o);
         if (o + plen > end)
             plen = (uint32_t)(end - o);
-        int64_t release =
-            dsend_media_time(a, offset, deadline, dsend_burst_start(a, o, burst)) - p->pace_lead;
-        int64_t d;
+        /* a burst's packets share its release (its first packet's media
+         * time, computed once a burst); one by one, media times are
+         * counted forward */
+        int64_t release, d;
+        if (burst > 1) {
+            uint64_t bs = dsend_burst_start(a, o, burst);
+            if (bs != burst_at) {
+                burst_at = bs;
+                burst_release = dsend_media_time(a, offset, deadline, bs) - p->pace_lead;
+            }
+            release = burst_release;
+        } else {
+            release = deadline + (int64_t)dsend_media_cursor_ns(&mt, o - offset) - p->pace_lead;
+        }
         uint64_t wire = (uint64_t)plen + DSEND_PKT_OVERHEAD;
-        if ((rc = depart(q, now, release, wire, &d)))
-            return rc;
-        if (d > release && d > now)
-            q->delayed++;
+        int64_t t = release > now ? release : now, s = t / w;
+        uint64_t *u = s - q->first_slot < q->nslots ? &q->used[s & (q->nslots - 1)] : NULL;
+        if (u && *u + wire <= q->slot_bytes) {
+            /* room in its slot: it leaves at its release (or now) */
+            charge(q, s, wire);
+            d = t;
+        } else {
+            if ((rc = depart(q, now, release, wire, &d)))
+                return rc;
+            if (d > release && d > now)
+                q->delayed++;
+        }
         if (missed && d > release) { /* its block was being read when it was due */
             q->miss_delayed++;
             q->miss_late += d > release + p->pace_lead;
         }
+        if (d != release)
+            straight = 0;
         /* one run while its bursts leave exactly a burst's media time apart
          * (to the ns of rounding) */
-        int64_t off_run = run.bytes ? d - dsend_run_depart(a, run.offset, run.depart, burst, o) : 0;
-        if (run.bytes && (off_run < -1 || off_run > 1) && (rc = emit_run(q, &run)))
-            return rc;
+        if (run.bytes && !straight) {
+            int64_t off_run = d - dsend_run_depart(a, run.offset, run.depart, burst, o);
+            if ((off_run < -1 || off_run > 1) && (rc = emit_run(q, &run)))
+                return rc;
+        }
         if (!run.bytes)
             run = (dsend_packet_run){.client = client, .asset = asset, .epoch = epoch,
                                      .device = (uint32_t)q->device, .offset = o, .depart = d,
@@ -166,11 +268,11 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
         q->packets++;
         q->wire_bytes += wire;
         q->bytes += plen;
-        if (q->account)
-            q->account(q->account_ctx, d, wire, q->queue ? *q->queue : 0);
+        acct_note(q, &acct, d, wire);
         last = d;
         o += plen;
     }
+    acct_flush(q, &acct);
     if ((rc = emit_run(q, &run)))
         return rc;
     if (!plan_end)
@@ -216,9 +318,21 @@ int64_t dsend_pacer_threshold(const dsend_pacer *q)
         span = w;
     int64_t s0 = now / w, s1 = (now + span) / w;
     uint64_t total = 0;
-    for (int64_t s = s0; q->nslots && s < s1; s++)
-        if (s >= q->first_slot && s < q->first_slot + (int64_t)q->nslots)
-            total += q->used[s & (q->nslots - 1)];
+    if (q->nslots) {
+        int64_t lo = s0 > q->first_slot ? s0 : q->first_slot;
+        int64_t hi = s1 < q->first_slot + (int64_t)q->nslots ? s1 : q->first_slot + q->nslots;
+        const int64_t G = DSEND_PACER_GROUP;
+        for (int64_t s = lo; s < hi;) {
+            if (s % G == 0 && s + G <= hi && s / G > (q->first_slot - 1) / G) {
+                /* a whole group inside the window (and none of it before the ring) */
+                total += q->group[(s / G) & (q->nslots / G - 1)];
+                s += G;
+            } else {
+                total += q->used[s & (q->nslots - 1)];
+                s++;
+            }
+        }
+    }
     /* the pacer never puts more on the link than it carries: what does not
      * fit waits for later slots, so a window near full means the link
      * accepts what is committed and nothing more on time: the threshold is

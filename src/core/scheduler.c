@@ -345,9 +345,12 @@ int dsend_scheduler_tick(dsend_scheduler *s)
             next = t;
     }
     if (next != DSEND_TIME_INF) {
-        /* rounds at least a tick apart: requests travel in batches */
-        if (next < horizon)
-            next = horizon;
+        /* rounds on the grid of --tick (every device in the same phase, as
+         * heartbeats): at the last multiple of the tick not after the
+         * earliest request time, which is past this round's horizon, so a
+         * round is never late, requests travel in batches, and the
+         * simulation's windows hold every device's round at once */
+        next -= next % p->tick;
         if (next != s->next_tick) {
             s->next_tick = next;
             return s->clock->wake(s->clock_ctx, DSEND_WAKE_SCHEDULER, next);

@@ -1,56 +1,125 @@
 /* Conservative parallel discrete-event core (see include/dsend/des.h). */
-#include "dsend/des.h"
-#include "util/check.h"
+#include "des/des_internal.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
+#include "util/check.h"
 #include "util/heap.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-typedef struct evbuf {
-    dsend_event *v;
-    size_t n, cap;
-} evbuf;
-
-/* Pending events are kept in one min-heap per lookahead value (a model has
- * a handful), so min(ts + lookahead) over all of them is read off the tops. */
-#define MAX_CLASSES 8
-
-typedef struct la_class {
-    int64_t la;
-    evbuf heap;
-} la_class;
-
-struct dsend_des {
-    MPI_Comm comm;
-    int rank, size;
-    uint32_t nlps;
-    dsend_lp_rank_fn lp_rank;
-    dsend_lookahead_fn lookahead;
-    const void *arg;
-    int64_t max_lookahead;
-    int64_t now;
-    int64_t promise;    /* ts + lookahead of the event being processed */
-    dsend_lp **lps;     /* by id; NULL where hosted elsewhere */
-    la_class cls[MAX_CLASSES];
-    int ncls;
-    evbuf *out;         /* per destination rank, this window */
-    int64_t *gather;    /* size x (size + 2) */
-    uint64_t events, windows;
-    int failed;
-};
-
-static int before(const dsend_event *a, const dsend_event *b)
+static int64_t add_sat(int64_t a, int64_t b)
 {
-    if (a->ts != b->ts)
-        return a->ts < b->ts;
-    if (a->src_lp != b->src_lp)
-        return a->src_lp < b->src_lp;
-    return a->seq < b->seq;
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-static int buf_push(evbuf *b, const dsend_event *e)
+/* The event's reach: ts + its lookahead, capped by max_lookahead. */
+static int64_t reach_of(const dsend_des *d, const dsend_event *e)
+{
+    int64_t la = d->lookahead(e, d->arg);
+    if (la > d->max_lookahead)
+        la = d->max_lookahead;
+    if (la < 1)
+        return INT64_MIN;
+    return add_sat(e->ts, la);
+}
+
+static int grow_pool(dsend_des *d)
+{
+    uint32_t cap = d->cap ? 2 * d->cap : 4096;
+    if (cap <= d->cap)
+        return dsend_seterr(DSEND_ENOMEM, "more than %u pending events on rank %d", d->cap,
+                            d->rank);
+    dsend_event *p = realloc(d->pool, (size_t)cap * sizeof *p);
+    if (p)
+        d->pool = p;
+    uint32_t *f = realloc(d->free_slots, (size_t)cap * sizeof *f);
+    if (f)
+        d->free_slots = f;
+    if (!p || !f)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory for %u pending events", cap);
+    d->cap = cap;
+    return 0;
+}
+
+/* The class an event of lookahead `la` waits in (see des_internal.h). */
+static des_class *class_of(dsend_des *d, int64_t la)
+{
+    des_class *below = NULL, *least = NULL;
+    for (int i = 0; i < d->ncls; i++) {
+        des_class *c = &d->cls[i];
+        if (c->la == la)
+            return c;
+        if (c->la < la && (!below || c->la > below->la))
+            below = c;
+        if (!least || c->la < least->la)
+            least = c;
+    }
+    if (d->ncls < DES_CLASSES) {
+        d->cls[d->ncls].la = la;
+        return &d->cls[d->ncls++];
+    }
+    if (below)
+        return below;
+    least->la = la;
+    return least;
+}
+
+static int insert(dsend_des *d, const dsend_event *e)
+{
+    if (e->reach == INT64_MIN)
+        return dsend_seterr(DSEND_EINVAL, "event type %u at LP %u: lookahead < 1 ns", e->type,
+                            e->dst_lp);
+    des_class *c = class_of(d, e->reach == DSEND_TIME_INF ? DSEND_TIME_INF : e->reach - e->ts);
+    uint32_t slot;
+    if (d->nfree) {
+        slot = d->free_slots[--d->nfree];
+    } else {
+        if (d->used == d->cap) {
+            int rc = grow_pool(d);
+            if (rc)
+                return rc;
+        }
+        slot = d->used++;
+    }
+    d->pool[slot] = *e;
+    des_key k = {.ts = e->ts, .ord = (uint64_t)e->src_lp << DES_SEQ_BITS | e->seq, .slot = slot};
+    return des_queue_push(&c->q, &k);
+}
+
+/* The class whose first event comes first (NULL: none), and that event. */
+static int first_class(dsend_des *d, des_class **best, const des_key **top)
+{
+    *best = NULL;
+    *top = NULL;
+    for (int i = 0; i < d->ncls; i++) {
+        const des_key *k;
+        int rc = des_queue_top(&d->cls[i].q, &k);
+        if (rc)
+            return rc;
+        if (k && (!*top || k->ts < (*top)->ts || (k->ts == (*top)->ts && k->ord < (*top)->ord))) {
+            *best = &d->cls[i];
+            *top = k;
+        }
+    }
+    return 0;
+}
+
+int des_deliver(dsend_des *d, const dsend_event *v, size_t n)
+{
+    for (size_t i = 0; i < n && !d->fail_rc; i++) {
+        int rc = insert(d, &v[i]);
+        if (rc) {
+            /* agreed on in the next round, so no rank waits for this one */
+            d->failed = 1;
+            d->fail_rc = rc;
+        }
+    }
+    return 0;
+}
+
+static int buf_push(des_evbuf *b, const dsend_event *e)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 1024;
@@ -64,55 +133,22 @@ static int buf_push(evbuf *b, const dsend_event *e)
     return 0;
 }
 
-static int heap_push(evbuf *h, const dsend_event *e)
+/* Ranks of comm on this node, and whether all of comm is on one node. */
+static int node_of(dsend_des *d)
 {
-    int rc = buf_push(h, e);
-    if (rc == 0)
-        DSEND_HEAP_UP(dsend_event, h->v, h->n, before);
+    int rc = 0, one = 0;
+    MPI_Comm node = MPI_COMM_NULL;
+    MPI_CHECK(MPI_Comm_split_type(d->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+    MPI_CHECK(MPI_Comm_size(node, &d->node_ranks));
+    int mine = d->node_ranks == d->size;
+    MPI_CHECK(MPI_Allreduce(&mine, &one, 1, MPI_INT, MPI_MIN, d->comm));
+    d->one_node = one;
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    d->cores = c > 0 ? (int)c : 1;
+err:
+    if (node != MPI_COMM_NULL)
+        MPI_Comm_free(&node);
     return rc;
-}
-
-static void heap_pop(evbuf *h, dsend_event *out)
-{
-    DSEND_HEAP_POP(dsend_event, h->v, h->n, out, before);
-}
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    return a > INT64_MAX - b ? INT64_MAX : a + b;
-}
-
-/* The event's lookahead, capped by max_lookahead. */
-static int64_t la_of(const dsend_des *d, const dsend_event *e)
-{
-    int64_t la = d->lookahead(e->dst_lp, e->type, d->arg);
-    return la > d->max_lookahead ? d->max_lookahead : la;
-}
-
-static int insert(dsend_des *d, const dsend_event *e)
-{
-    int64_t la = la_of(d, e);
-    if (la < 1)
-        return dsend_seterr(DSEND_EINVAL, "event type %u at LP %u: lookahead %lld ns < 1 ns",
-                            e->type, e->dst_lp, (long long)la);
-    for (int i = 0; i < d->ncls; i++)
-        if (d->cls[i].la == la)
-            return heap_push(&d->cls[i].heap, e);
-    if (d->ncls == MAX_CLASSES)
-        return dsend_seterr(DSEND_EINVAL, "more than %d distinct lookaheads", MAX_CLASSES);
-    d->cls[d->ncls].la = la;
-    return heap_push(&d->cls[d->ncls++].heap, e);
-}
-
-/* The class whose top event comes first, or -1. */
-static int first_class(const dsend_des *d)
-{
-    int best = -1;
-    for (int i = 0; i < d->ncls; i++)
-        if (d->cls[i].heap.n &&
-            (best < 0 || before(&d->cls[i].heap.v[0], &d->cls[best].heap.v[0])))
-            best = i;
-    return best;
 }
 
 int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
@@ -120,15 +156,16 @@ int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
                      dsend_des **out)
 {
     int rc = 0;
-    dsend_des *d = calloc(1, sizeof *d);
     *out = NULL;
-    if (!d)
-        return dsend_seterr(DSEND_ENOMEM, "out of memory");
-    if (max_lookahead <= 0 || !lp_rank || !lookahead) {
-        free(d);
+    if (max_lookahead <= 0 || !lp_rank || !lookahead)
         return dsend_seterr(DSEND_EINVAL, "the event core needs lp_rank, lookahead and a "
                                           "max_lookahead > 0");
-    }
+    if (nlps > DES_MAX_LPS)
+        return dsend_seterr(DSEND_EINVAL, "%u logical processes: the event core takes at most %u",
+                            nlps, DES_MAX_LPS);
+    dsend_des *d = calloc(1, sizeof *d);
+    if (!d)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory");
     d->comm = comm;
     MPI_Comm_rank(comm, &d->rank);
     MPI_Comm_size(comm, &d->size);
@@ -141,14 +178,23 @@ int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
     d->promise = INT64_MIN; /* before time starts, anything goes */
     d->lps = calloc(nlps ? nlps : 1, sizeof *d->lps);
     d->out = calloc((size_t)d->size, sizeof *d->out);
-    d->gather = malloc((size_t)d->size * (size_t)(d->size + 3) * sizeof *d->gather);
-    if (!d->lps || !d->out || !d->gather) {
+    rc = node_of(d); /* collective: every rank takes part */
+    if (rc == 0 && (!d->lps || !d->out))
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u logical processes", nlps);
-        dsend_des_free(d);
-        return rc;
-    }
+    if ((rc = dsend_mpi_agree(comm, rc)))
+        goto err;
+    const char *want = getenv("DSEND_DES_EXCHANGE");
+    int shm = d->one_node && d->size > 1;
+    if (want && strcmp(want, "mpi") == 0)
+        shm = 0;
+    d->xo = shm ? &des_exchange_shm : &des_exchange_mpi;
+    TRY(d->xo->open(d, &d->xctx));
     *out = d;
     return 0;
+err:
+    d->xo = NULL;
+    dsend_des_free(d);
+    return rc;
 }
 
 int dsend_des_add_lp(dsend_des *d, uint32_t id, const dsend_lptype *type, void *state)
@@ -172,10 +218,13 @@ int dsend_des_send(dsend_des *d, dsend_lp *from, dsend_event *ev)
 {
     if (ev->dst_lp >= d->nlps)
         return dsend_seterr(DSEND_EINVAL, "event to LP %u: no such LP", ev->dst_lp);
+    if (from->sent >> DES_SEQ_BITS)
+        return dsend_seterr(DSEND_EINVAL, "LP %u sent 2^%d events", from->id, DES_SEQ_BITS);
     int self = ev->dst_lp == from->id;
+    ev->reach = reach_of(d, ev);
     /* what this event may cause elsewhere must not come sooner than what
      * the event being processed promised */
-    int64_t reach = self ? add_sat(ev->ts, la_of(d, ev)) : ev->ts;
+    int64_t reach = self ? ev->reach : ev->ts;
     if (ev->ts < d->now || reach < d->promise)
         return dsend_seterr(DSEND_EINVAL,
                             "event type %u from LP %u to LP %u at t=%lld ns is inside the "
@@ -189,86 +238,33 @@ int dsend_des_send(dsend_des *d, dsend_lp *from, dsend_event *ev)
     return r == d->rank ? insert(d, ev) : buf_push(&d->out[r], ev);
 }
 
-/* One collective: who sends how many events to whom, the earliest pending
- * timestamp anywhere, and whether anybody failed; then the events. */
-static int exchange(dsend_des *d, int64_t *gmin, int64_t *wend, int *anyfail)
+/* This rank's part of the agreement: the earliest pending timestamp, and
+ * the earliest time anything pending (here or on its way out) can cause
+ * elsewhere. */
+static void local_bounds(dsend_des *d, int64_t mine[3])
 {
-    int rc = 0, P = d->size, W = P + 3;
-    int64_t mine[P + 3];
-    /* the earliest pending timestamp, and the earliest time anything
-     * pending (here or on its way out) can cause elsewhere */
     int64_t next = DSEND_TIME_INF, bound = DSEND_TIME_INF;
-    for (int i = 0; i < d->ncls; i++)
-        if (d->cls[i].heap.n) {
-            int64_t ts = d->cls[i].heap.v[0].ts, b = add_sat(ts, d->cls[i].la);
-            next = ts < next ? ts : next;
+    for (int i = 0; i < d->ncls; i++) {
+        const des_key *k;
+        if (des_queue_top(&d->cls[i].q, &k) && !d->fail_rc) {
+            d->failed = 1;
+            d->fail_rc = DSEND_ENOMEM;
+        }
+        if (k) {
+            int64_t b = add_sat(k->ts, d->cls[i].la);
+            next = k->ts < next ? k->ts : next;
             bound = b < bound ? b : bound;
         }
-    for (int r = 0; r < P; r++) {
-        mine[r] = (int64_t)d->out[r].n;
+    }
+    for (int r = 0; r < d->size; r++)
         for (size_t k = 0; k < d->out[r].n; k++) {
             const dsend_event *e = &d->out[r].v[k];
-            int64_t b = add_sat(e->ts, la_of(d, e));
             next = e->ts < next ? e->ts : next;
-            bound = b < bound ? b : bound;
+            bound = e->reach < bound ? e->reach : bound;
         }
-    }
-    mine[P] = next;
-    mine[P + 1] = bound;
-    mine[P + 2] = d->failed;
-    MPI_CHECK(MPI_Allgather(mine, W, MPI_INT64_T, d->gather, W, MPI_INT64_T, d->comm));
-    *gmin = *wend = DSEND_TIME_INF;
-    *anyfail = 0;
-    size_t incoming = 0;
-    for (int r = 0; r < P; r++) {
-        const int64_t *row = d->gather + (size_t)r * (size_t)W;
-        if (row[P] < *gmin)
-            *gmin = row[P];
-        if (row[P + 1] < *wend)
-            *wend = row[P + 1];
-        *anyfail |= row[P + 2] != 0;
-        incoming += (size_t)row[d->rank];
-    }
-    if (incoming) {
-        MPI_Request reqs[2 * P];
-        int nreq = 0;
-        evbuf in = {0};
-        in.v = malloc(incoming * sizeof *in.v);
-        if (!in.v)
-            return dsend_seterr(DSEND_ENOMEM, "out of memory for %zu events", incoming);
-        size_t off = 0;
-        for (int r = 0; r < P; r++) {
-            int64_t n = d->gather[(size_t)r * (size_t)W + (size_t)d->rank];
-            if (n > 0) {
-                MPI_CHECK(MPI_Irecv(in.v + off, (int)(n * (int64_t)sizeof(dsend_event)), MPI_BYTE,
-                                    r, 7, d->comm, &reqs[nreq++]));
-                off += (size_t)n;
-            }
-        }
-        for (int r = 0; r < P; r++)
-            if (d->out[r].n)
-                MPI_CHECK(MPI_Isend(d->out[r].v, (int)(d->out[r].n * sizeof(dsend_event)),
-                                    MPI_BYTE, r, 7, d->comm, &reqs[nreq++]));
-        MPI_CHECK(MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE));
-        for (size_t k = 0; k < incoming && rc == 0; k++)
-            rc = insert(d, &in.v[k]);
-        free(in.v);
-        if (rc)
-            return rc;
-    } else {
-        MPI_Request reqs[P];
-        int nreq = 0;
-        for (int r = 0; r < P; r++)
-            if (d->out[r].n)
-                MPI_CHECK(MPI_Isend(d->out[r].v, (int)(d->out[r].n * sizeof(dsend_event)),
-                                    MPI_BYTE, r, 7, d->comm, &reqs[nreq++]));
-        MPI_CHECK(MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE));
-    }
-    for (int r = 0; r < P; r++)
-        d->out[r].n = 0;
-    return 0;
-err:
-    return rc;
+    mine[DES_NEXT] = next;
+    mine[DES_BOUND] = bound;
+    mine[DES_FAILED] = d->failed;
 }
 
 int dsend_des_run(dsend_des *d, int64_t until,
@@ -283,32 +279,41 @@ int dsend_des_run(dsend_des *d, int64_t until,
         d->failed = 1;
     double last = MPI_Wtime();
     for (;;) {
-        int64_t gmin = DSEND_TIME_INF, end = DSEND_TIME_INF;
-        int anyfail = 0;
-        rc = exchange(d, &gmin, &end, &anyfail);
+        int64_t mine[3], all[3];
+        local_bounds(d, mine);
+        double t0 = MPI_Wtime();
+        rc = d->xo->exchange(d->xctx, d, mine, all);
+        d->sync_s += MPI_Wtime() - t0;
         if (rc)
             return rc; /* MPI itself failed: nothing sane to agree on */
-        if (anyfail || gmin == DSEND_TIME_INF || gmin >= until)
+        for (int r = 0; r < d->size; r++)
+            d->out[r].n = 0;
+        int64_t gmin = all[DES_NEXT], end = all[DES_BOUND];
+        if (all[DES_FAILED] || gmin == DSEND_TIME_INF || gmin >= until)
             break;
         d->windows++;
         if (end > until)
             end = until;
-        int c;
-        while ((c = first_class(d)) >= 0 && d->cls[c].heap.v[0].ts < end) {
-            dsend_event ev;
-            heap_pop(&d->cls[c].heap, &ev);
+        des_class *c;
+        const des_key *top;
+        while ((lrc = first_class(d, &c, &top)) == 0 && c && top->ts < end) {
+            des_key k;
+            des_queue_pop(&c->q, &k);
+            /* a copy: the callback may send events, which may move the pool */
+            dsend_event ev = d->pool[k.slot];
+            d->free_slots[d->nfree++] = k.slot;
             d->now = ev.ts;
-            d->promise = add_sat(ev.ts, d->cls[c].la);
+            d->promise = ev.reach;
             dsend_lp *lp = d->lps[ev.dst_lp];
             d->events++;
-            if ((lrc = lp->type->event(lp, d, &ev)) != 0) {
-                d->failed = 1;
+            if ((lrc = lp->type->event(lp, d, &ev)) != 0)
                 break;
-            }
         }
+        if (lrc)
+            d->failed = 1;
         if (!d->failed && end != DSEND_TIME_INF)
             d->now = end;
-        if (progress && d->rank == 0 && (d->windows & 255) == 0) {
+        if (progress && d->rank == 0 && (d->windows & 15) == 0) {
             double t = MPI_Wtime();
             if (t - last >= 1.0) {
                 progress(parg, d->now, d->events);
@@ -316,6 +321,8 @@ int dsend_des_run(dsend_des *d, int64_t until,
             }
         }
     }
+    if (lrc == 0)
+        lrc = d->fail_rc;
     for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
         if (d->lps[i])
             lrc = d->lps[i]->type->final(d->lps[i], d);
@@ -325,11 +332,21 @@ int dsend_des_run(dsend_des *d, int64_t until,
 int64_t dsend_des_now(const dsend_des *d) { return d->now; }
 uint64_t dsend_des_events(const dsend_des *d) { return d->events; }
 uint64_t dsend_des_windows(const dsend_des *d) { return d->windows; }
+double dsend_des_sync_seconds(const dsend_des *d) { return d->sync_s; }
+const char *dsend_des_exchange_name(const dsend_des *d) { return d->xo->name; }
+
+void dsend_des_node(const dsend_des *d, int *ranks, int *cores)
+{
+    *ranks = d->node_ranks > 0 ? d->node_ranks : 1;
+    *cores = d->cores > 0 ? d->cores : 1;
+}
 
 void dsend_des_free(dsend_des *d)
 {
     if (!d)
         return;
+    if (d->xo)
+        d->xo->close(d->xctx);
     if (d->lps)
         for (uint32_t i = 0; i < d->nlps; i++)
             free(d->lps[i]);
@@ -338,9 +355,10 @@ void dsend_des_free(dsend_des *d)
         for (int r = 0; r < d->size; r++)
             free(d->out[r].v);
     free(d->out);
+    free(d->pool);
+    free(d->free_slots);
     for (int i = 0; i < d->ncls; i++)
-        free(d->cls[i].heap.v);
-    free(d->gather);
+        des_queue_free(&d->cls[i].q);
     free(d);
 }
 

@@ -47,41 +47,38 @@ static int send_ctrl(sim_client *c, dsend_des *des, dsend_lp *lp, uint32_t kind,
     return dsend_des_send(des, lp, &out);
 }
 
-static int note_lateness(sim_world *w, int64_t deadline, int64_t lateness)
+/* The meter's lateness by interval of deadline, summed over the rank's
+ * clients (exactly: any order of clients gives the same sums). */
+void sim_late_sink(void *ctx, uint64_t i, int64_t sum, uint64_t n)
 {
-    uint64_t i = deadline < 0 ? 0 : (uint64_t)(deadline / w->cfg->interval);
+    sim_world *w = ctx;
     if (i >= w->nlate) {
-        uint32_t n = w->nlate ? w->nlate : 64;
-        while (n <= i)
-            n *= 2;
-        double *s = realloc(w->late_sum, n * sizeof *s);
+        uint64_t cap = w->nlate ? w->nlate : 64;
+        while (cap <= i)
+            cap *= 2;
+        int64_t *s = cap <= UINT32_MAX ? realloc(w->late_sum, cap * sizeof *s) : NULL;
         if (s)
             w->late_sum = s;
-        uint64_t *k = realloc(w->late_n, n * sizeof *k);
+        uint64_t *k = s ? realloc(w->late_n, cap * sizeof *k) : NULL;
         if (k)
             w->late_n = k;
-        if (!s || !k)
-            return dsend_seterr(DSEND_ENOMEM, "out of memory for the lateness series");
-        memset(w->late_sum + w->nlate, 0, (n - w->nlate) * sizeof *s);
-        memset(w->late_n + w->nlate, 0, (n - w->nlate) * sizeof *k);
-        w->nlate = n;
+        if (!s || !k) {
+            w->late_oom = 1; /* reported when the run ends */
+            return;
+        }
+        memset(w->late_sum + w->nlate, 0, (cap - w->nlate) * sizeof *s);
+        memset(w->late_n + w->nlate, 0, (cap - w->nlate) * sizeof *k);
+        w->nlate = (uint32_t)cap;
     }
-    w->late_sum[i] += (double)lateness;
-    w->late_n[i]++;
-    return 0;
+    w->late_sum[i] += sum;
+    w->late_n[i] += n;
 }
 
 /* One packet fully received: metered, and kept with --trace. */
-static int receive(sim_client *c, uint64_t offset, uint32_t len, int64_t arrival,
-                   uint32_t device, int64_t sent)
+static int receive(sim_client *c, const arrived *p)
 {
     sim_world *w = c->w;
-    dsend_meter_packet(&c->meter, offset, len, arrival, device);
-    if (c->meter.last_timed) {
-        int rc = note_lateness(w, c->meter.last_deadline, c->meter.last_lateness);
-        if (rc)
-            return rc;
-    }
+    dsend_meter_packets(&c->meter, &p->p, 1);
     if (w->cfg->trace) {
         if (w->ntrace == w->captrace) {
             uint64_t cap = w->captrace ? 2 * w->captrace : 4096;
@@ -92,8 +89,8 @@ static int receive(sim_client *c, uint64_t offset, uint32_t len, int64_t arrival
             w->captrace = cap;
         }
         w->trace[w->ntrace++] = (dsend_arrival_rec){
-            .client = c->st.client, .asset = c->st.asset, .device = device, .len = len,
-            .offset = offset, .sent = sent, .arrival = arrival,
+            .client = c->st.client, .asset = c->st.asset, .device = p->p.sender,
+            .len = p->p.len, .offset = p->p.offset, .sent = p->sent, .arrival = p->p.arrival,
             .deadline = c->meter.last_timed ? c->meter.last_deadline : INT64_MIN};
     }
     return 0;
@@ -113,17 +110,45 @@ static int run_before(const pending_run *x, const pending_run *y)
 
 static int arrived_before(const arrived *x, const arrived *y)
 {
-    if (x->at != y->at)
-        return x->at < y->at;
-    if (x->device != y->device)
-        return x->device < y->device;
-    return x->offset < y->offset;
+    if (x->p.arrival != y->p.arrival)
+        return x->p.arrival < y->p.arrival;
+    if (x->p.sender != y->p.sender)
+        return x->p.sender < y->p.sender;
+    return x->p.offset < y->p.offset;
+}
+
+static int grow_in(sim_client *c)
+{
+    uint32_t cap = c->capin ? 2 * c->capin : 16;
+    void *g = realloc(c->in, cap * sizeof *c->in);
+    if (!g)
+        return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", c->st.client);
+    c->in = g;
+    c->capin = cap;
+    return 0;
+}
+
+/* Packets through the link, waiting to be metered: with --jitter or
+ * --trace a heap by arrival (jitter may reorder them); else the link's own
+ * order is their arrival order, and they wait in a queue (c->in from
+ * c->head) or, arrived by the time the client looks, go to the meter in
+ * batches, with no queue at all. */
+typedef struct batch {
+    dsend_meter_pkt v[64];
+    uint32_t n;
+} batch;
+
+static void batch_flush(sim_client *c, batch *b)
+{
+    if (b->n)
+        dsend_meter_packets(&c->meter, b->v, b->n);
+    b->n = 0;
 }
 
 /* One packet reaches the access link: lost, or queued on the link (a FIFO
  * at its rate, in wire bytes) plus --jitter, and then waits to be metered
- * in arrival order. */
-static int deliver(sim_client *c, const pending_run *r, uint32_t len)
+ * in arrival order (or is metered at once: it arrived by `t`). */
+static int deliver(sim_client *c, const pending_run *r, uint32_t len, int64_t t, batch *b)
 {
     const dsend_sim_config *cfg = c->w->cfg;
     uint64_t o = r->next;
@@ -132,35 +157,98 @@ static int deliver(sim_client *c, const pending_run *r, uint32_t len)
     if (!r->crc_ok)
         c->st.crc_errors++; /* as a real client: only what arrives is checked */
     int64_t start = r->next_in > c->link_free ? r->next_in : c->link_free;
-    c->link_free = start + dsend_wire_ns(len + DSEND_PKT_OVERHEAD, cfg->client_bps);
-    int64_t rx = c->link_free;
-    if (cfg->jitter > 0)
-        rx += (int64_t)(sim_unit(cfg->seed ^ 0x717e, c->st.client, o) * (double)cfg->jitter);
-    if (c->nin == c->capin) {
-        uint32_t cap = c->capin ? 2 * c->capin : 16;
-        void *g = realloc(c->in, cap * sizeof *c->in);
-        if (!g)
-            return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", c->st.client);
-        c->in = g;
-        c->capin = cap;
+    c->link_free = start + (len == DSEND_PKT_PAYLOAD
+                                ? c->wire_pkt
+                                : dsend_wire_ns(len + DSEND_PKT_OVERHEAD, cfg->client_bps));
+    dsend_meter_pkt p = {.offset = o, .len = len, .sender = r->m.device, .arrival = c->link_free};
+    if (!c->queued) {
+        if (p.arrival <= t && c->head == c->nin) {
+            b->v[b->n++] = p;
+            if (b->n == sizeof b->v / sizeof *b->v)
+                batch_flush(c, b);
+            return 0;
+        }
+        if (c->nin == c->capin) {
+            if (c->head > 0) { /* the metered front makes room */
+                memmove(c->in, c->in + c->head, (c->nin - c->head) * sizeof *c->in);
+                c->nin -= c->head;
+                c->head = 0;
+            } else if (grow_in(c)) {
+                return DSEND_ENOMEM;
+            }
+        }
+        c->in[c->nin++] = (arrived){.p = p};
+        return 0;
     }
-    c->in[c->nin++] = (arrived){.at = rx, .sent = r->next_in - cfg->data_latency, .offset = o,
-                                .len = len, .device = r->m.device};
+    if (cfg->jitter > 0)
+        p.arrival += (int64_t)(sim_unit(cfg->seed ^ 0x717e, c->st.client, o) * (double)cfg->jitter);
+    if (c->nin == c->capin && grow_in(c))
+        return DSEND_ENOMEM;
+    c->in[c->nin++] = (arrived){.p = p, .sent = r->next_in - cfg->data_latency};
     DSEND_HEAP_UP(arrived, c->in, c->nin, arrived_before);
     return 0;
 }
 
-/* Meter every packet that has arrived by `t`. */
+/* Meter every waiting packet that has arrived by `t`. */
 static int meter_until(sim_client *c, int64_t t)
 {
-    while (c->nin && c->in[0].at <= t) {
+    if (!c->queued) {
+        uint32_t from = c->head;
+        while (c->head < c->nin && c->in[c->head].p.arrival <= t)
+            c->head++;
+        for (uint32_t i = from; i < c->head; i++) /* (they are not contiguous meter packets) */
+            dsend_meter_packets(&c->meter, &c->in[i].p, 1);
+        if (c->head == c->nin)
+            c->head = c->nin = 0;
+        return 0;
+    }
+    while (c->nin && c->in[0].p.arrival <= t) {
         arrived p;
         DSEND_HEAP_POP(arrived, c->in, c->nin, &p, arrived_before);
-        int rc = receive(c, p.offset, p.len, p.at, p.device, p.sent);
+        int rc = receive(c, &p);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+/* The next run's first packet reaching the link after the top run's. */
+static int64_t second_in(const sim_client *c)
+{
+    int64_t b = INT64_MAX;
+    for (uint32_t i = 1; i <= 2 && i < c->nruns; i++)
+        if (c->runs[i].next_in < b)
+            b = c->runs[i].next_in;
+    return b;
+}
+
+/* The top run's packets in one go where nothing can come between them:
+ * no loss, no jitter, no other run's packet reaching the link among them,
+ * nothing waiting on the link, and a link that carries a packet faster
+ * than the stream sends them (so it never queues).  Returns how many. */
+static size_t smooth(sim_client *c, pending_run *r, int64_t t)
+{
+    const dsend_sim_config *cfg = c->w->cfg;
+    /* (a burst's packets reach the link together and queue there: one by
+     * one) */
+    if (cfg->loss > 0 || c->queued || c->head != c->nin || r->next_in < c->link_free ||
+        r->m.burst > 1 || (int64_t)r->at.q < c->wire_pkt)
+        return 0;
+    uint64_t end = r->m.offset + r->m.bytes;
+    uint32_t last = (uint32_t)((end - r->next) % DSEND_PKT_PAYLOAD);
+    int64_t delay_last = last ? dsend_wire_ns(last + DSEND_PKT_OVERHEAD, cfg->client_bps)
+                              : c->wire_pkt;
+    dsend_meter_smooth sm = {.base = r->m.offset, .end = end,
+                             .t0 = r->m.depart + cfg->data_latency, .delay = c->wire_pkt,
+                             .delay_last = delay_last, .sender = r->m.device};
+    /* a packet arriving by `limit` reached the link before the next run's */
+    int64_t b = second_in(c), limit = t;
+    if (b != INT64_MAX && b + delay_last - 1 < limit)
+        limit = b + delay_last - 1;
+    size_t n = dsend_meter_run(&c->meter, &sm, &r->next, &r->at, limit, &c->link_free);
+    if (n && !r->crc_ok)
+        c->st.crc_errors += n; /* as a real client: only what arrives is checked */
+    return n;
 }
 
 /* Every packet that has reached the access link by `t`, in that order,
@@ -169,31 +257,45 @@ static int meter_until(sim_client *c, int64_t t)
 static int drain(sim_client *c, int64_t t)
 {
     const dsend_asset *a = &c->w->lib.assets[c->st.asset];
-    while (c->nruns && c->runs[0].next_in <= t) {
+    int64_t latency = c->w->cfg->data_latency;
+    batch b;
+    b.n = 0;
+    /* in the link's order, what waited and has arrived comes first (with
+     * jitter a packet reaching the link later may arrive sooner) */
+    int rc = c->queued ? 0 : meter_until(c, t);
+    while (rc == 0 && c->nruns && c->runs[0].next_in <= t) {
         pending_run *r = &c->runs[0];
-        uint32_t len = dsend_packet_len(a, r->next);
         uint64_t end = r->m.offset + r->m.bytes;
-        if (r->next + len > end)
-            len = (uint32_t)(end - r->next);
-        int rc = deliver(c, r, len);
-        if (rc)
-            return rc;
-        r->next += len;
+        batch_flush(c, &b); /* (in order before the run's) */
+        if (smooth(c, r, t) == 0) {
+            uint32_t len = r->next + DSEND_PKT_PAYLOAD < end ? DSEND_PKT_PAYLOAD
+                                                            : dsend_packet_len(a, r->next);
+            if (r->next + len > end)
+                len = (uint32_t)(end - r->next);
+            rc = deliver(c, r, len, t, &b);
+            r->next += len;
+        }
         if (r->next < end) {
-            r->next_in = dsend_run_depart(a, r->m.offset, r->m.depart, r->m.burst, r->next) +
-                         c->w->cfg->data_latency;
+            /* the next packet's departure: its burst's, or one packet's
+             * media time on (the pacer's runs are exact: dsend_packet_run) */
+            r->next_in = r->m.burst > 1
+                             ? dsend_run_depart(a, r->m.offset, r->m.depart, r->m.burst, r->next) +
+                                   latency
+                             : r->m.depart +
+                                   (int64_t)dsend_media_cursor_ns(&r->at, r->next - r->m.offset) +
+                                   latency;
             DSEND_HEAP_DOWN(pending_run, c->runs, c->nruns, run_before);
         } else {
             pending_run done;
             DSEND_HEAP_POP(pending_run, c->runs, c->nruns, &done, run_before);
         }
     }
-    return meter_until(c, t);
+    batch_flush(c, &b);
+    return rc ? rc : meter_until(c, t);
 }
 
-/* A run reaches the access link: it waits with the others; a drain event
- * when its last packet does makes sure it is metered. */
-static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dsend_event *ev)
+/* A run reaches the access link: it waits with the others. */
+static int client_packets(sim_client *c, const dsend_event *ev)
 {
     sim_world *w = c->w;
     ev_packets m;
@@ -231,23 +333,13 @@ static int client_packets(sim_client *c, dsend_des *des, dsend_lp *lp, const dse
         return 0;
     int crc_ok = want == m.crc32c;
     m.bytes = (uint32_t)(end - m.offset);
-    c->runs[c->nruns++] = (pending_run){.next_in = ev->ts, .next = m.offset, .m = m,
-                                        .crc_ok = crc_ok};
+    pending_run *r = &c->runs[c->nruns++];
+    *r = (pending_run){.next_in = ev->ts, .next = m.offset, .m = m, .crc_ok = crc_ok};
+    dsend_media_cursor_init(&r->at, a->bitrate_bps);
     DSEND_HEAP_UP(pending_run, c->runs, c->nruns, run_before);
-    int rc = drain(c, ev->ts);
-    if (rc)
-        return rc;
-    uint64_t last = dsend_packet_offset(a, dsend_packets_before(a, m.offset + m.bytes) - 1);
-    int64_t last_in =
-        dsend_run_depart(a, m.offset, m.depart, m.burst, last) + w->cfg->data_latency;
-    if (last_in <= ev->ts)
-        return 0;
-    dsend_event d;
-    memset(&d, 0, sizeof d);
-    d.ts = last_in;
-    d.dst_lp = lp->id;
-    d.type = EV_CLIENT_DRAIN;
-    return dsend_des_send(des, lp, &d);
+    /* metered at the client's next event, or at its end: nothing else
+     * reads the meter in between */
+    return drain(c, ev->ts);
 }
 
 /* The pacer of a device will not send what it committed for older plans
@@ -279,6 +371,9 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     int rc = drain(c, ev->ts);
     if (rc)
         return rc;
+    if (c->st.refused && (ev->type == EV_CLIENT_PAUSE || ev->type == EV_CLIENT_RESUME ||
+                          ev->type == EV_CLIENT_SEEK))
+        return 0; /* refused at its start: it has nothing to pause or seek */
     switch (ev->type) {
     case EV_CLIENT_ARRIVE: {
         /* the front sends a client only to a device it knows alive: one
@@ -331,9 +426,7 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
                                       c->plan.to, 1);
     }
     case EV_PACKETS:
-        return client_packets(c, des, lp, ev);
-    case EV_CLIENT_DRAIN:
-        return 0; /* drained above */
+        return client_packets(c, ev);
     case EV_TAKEOVER: {
         /* its scheduler died and a deputy holds the session now; a control
          * request the dead one never answered goes again */

@@ -27,14 +27,12 @@ static int des_send_request(void *ctx, int device, const dsend_send_request *rq)
 
 static int to_all(sim_device *d, uint32_t type, const void *payload, size_t len)
 {
-    for (int dev = 0; dev < d->D; dev++) {
-        if ((uint32_t)dev == d->lp->id)
-            continue;
-        int rc = to_device(d, dev, type, payload, len);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    dsend_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = dsend_des_now(d->des) + d->cfg->ctrl_latency;
+    ev.type = type;
+    memcpy(ev.payload, payload, len);
+    return sim_to_others(d, d->des, &ev);
 }
 
 static int des_announce(void *ctx, const dsend_peer *p)

@@ -7,18 +7,43 @@
 #include <string.h>
 
 /* The least delay from an event to anything it can cause at another LP
- * (directly or through the LP's own follow-up events). */
-int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
+ * (directly or through the LP's own follow-up events).  A heartbeat a
+ * device arms is at least --heartbeat off (dsend_device_arm_beat), so no
+ * event promises more than that plus the heartbeat's own lookahead unless
+ * it never arms one. */
+static int64_t event_lookahead(const dsend_event *ev, const sim_world *w);
+
+/* Below their share (--ram), devices read blocks: a read that ends, or a
+ * block released that lets a waiting read start, lets packets leave at
+ * once, and most events may pin or release a block; so nothing promises
+ * more than the data network's latency then (or a heartbeat, which a
+ * send request going on may arm). */
+int64_t sim_lookahead(const dsend_event *ev, const void *arg)
 {
     const sim_world *w = arg;
-    (void)lp;
-    switch (type) {
+    const dsend_sim_config *cfg = w->cfg;
+    int64_t data = cfg->data_latency, ctrl = cfg->ctrl_latency;
+    int64_t least = ctrl < data ? ctrl : data, beat = cfg->heartbeat + least;
+    int64_t cap = data < beat ? data : beat;
+    if (ev->type == EV_STORAGE_DONE || ev->type == EV_RUN_SENT)
+        return cap;
+    int64_t la = event_lookahead(ev, w);
+    return w->cached && la > cap && la != DSEND_TIME_INF ? cap : la;
+}
+
+static int64_t event_lookahead(const dsend_event *ev, const sim_world *w)
+{
+    const dsend_sim_config *cfg = w->cfg;
+    int64_t ctrl = cfg->ctrl_latency, data = cfg->data_latency;
+    int64_t least = ctrl < data ? ctrl : data;
+    switch (ev->type) {
     case EV_CLIENT_ARRIVE: /* -> start request */
     case EV_CLIENT_PAUSE:  /* -> control request */
     case EV_CLIENT_RESUME:
     case EV_CLIENT_SEEK:
+    case EV_TAKEOVER:      /* -> a control request again */
     case EV_SCHED_TICK:    /* -> send requests */
-        return w->cfg->ctrl_latency;
+        return ctrl;
     case EV_START:         /* -> send requests, announcements, and cancels of what */
     case EV_PAUSE:         /*    this device's pacer committed (data network) */
     case EV_RESUME:
@@ -28,17 +53,31 @@ int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg)
     case EV_HELLO:
     case EV_DEVICE_FAIL:   /* -> silence to every device */
     case EV_DEVICE_RECOVER:
-    case EV_REPORT:
-    case EV_BACKUP:
-        return w->cfg->ctrl_latency < w->cfg->data_latency ? w->cfg->ctrl_latency
-                                                           : w->cfg->data_latency;
-    case EV_SEND_REQUEST:  /* -> sender -> pacer -> packets */
-    case EV_STORAGE_DONE:  /* a block in RAM: its waiting requests go on */
-    case EV_RUN_SENT:      /* a block released: a read waiting for room starts */
-    case EV_PEER:
-    case EV_SENDER_WAKE:
+    case EV_BACKUP:        /* (arms the heartbeat) */
+    case EV_PEER:          /* -> cancels of what the pacer committed */
     case EV_EMIT_WAKE:
-        return w->cfg->data_latency;
+        return least;
+    case EV_REPORT:        /* only read at the device's next heartbeat or start */
+        return DSEND_TIME_INF;
+    case EV_SENDER_WAKE:
+        /* a sender wakes when its earliest sub-block is due, --lead before
+         * its deadline (a request arriving later is handed over at once,
+         * by that event); the pacer releases its packets --pace-lead before
+         * their playout: nothing leaves before lead - pace_lead from now */
+        return cfg->lead - cfg->pace_lead + data;
+    case EV_SEND_REQUEST: {
+        /* its packets leave at their release at the earliest (its first
+         * sub-block's deadline - pace lead), or now when it came late; and
+         * it may arm the heartbeat */
+        dsend_send_request rq;
+        memcpy(&rq, ev->payload, sizeof rq);
+        int64_t release = rq.deadline - cfg->pace_lead;
+        int64_t la = (release > ev->ts ? release - ev->ts : 0) + data;
+        /* (the sub-blocks of others it may hand over with it are due now) */
+        int64_t due = cfg->lead - cfg->pace_lead + data, beat = cfg->heartbeat + least;
+        la = la < due ? la : due;
+        return la < beat ? la : beat;
+    }
     default:               /* a client receiving causes nothing elsewhere */
         return DSEND_TIME_INF;
     }
@@ -101,6 +140,7 @@ int sim_device_init(sim_device *d, int id)
                                d, &dsend_ctrl_des, d, &dsend_emit_des, d, &sim_storage_disk, d);
     d->dev.pacer.account = sim_device_account;
     d->dev.pacer.account_ctx = d;
+    d->dev.pacer.account_interval = d->cfg->interval;
     d->dev.cache.account = sim_device_cache_account;
     d->dev.cache.account_ctx = d;
     return rc;
@@ -112,14 +152,60 @@ void sim_device_stats(const sim_device *d, dsend_device_stats *s)
     dsend_device_stats_add(s, &d->dev);
 }
 
-/* An event to every other device. */
-static int to_others(sim_device *d, dsend_des *des, dsend_event *ev)
+/* An event to every other device: one event to each device rank, taken
+ * by its first device for every device of the rank (sim_device_all).  The
+ * same as one event each: those would have had one timestamp, one source
+ * and consecutive numbers, so nothing else comes between them anywhere,
+ * and they run in device order, as the rank's devices take it here. */
+int sim_to_others(sim_device *d, dsend_des *des, dsend_event *ev)
 {
-    for (int x = 0; x < d->D; x++) {
-        if ((uint32_t)x == d->lp->id)
-            continue;
-        ev->dst_lp = (uint32_t)x;
+    const sim_world *w = d->w;
+    for (int r = 0; r < w->Dr && r < w->D; r++) {
+        ev->dst_lp = (uint32_t)r; /* device r is the first on rank r */
         int rc = dsend_des_send(des, d->lp, ev);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every device of this rank but the sender takes an announcement (in
+ * device order); a dead one hears nothing. */
+static int device_all(const sim_world *w, const dsend_event *ev)
+{
+    for (int i = 0; i < w->ndevs; i++) {
+        sim_device *d = &w->devs[i];
+        dsend_device *dev = &d->dev;
+        if (d->lp->id == ev->src_lp || d->down)
+            continue;
+        int rc = 0;
+        switch (ev->type) {
+        case EV_REPORT: {
+            dsend_load_report r;
+            memcpy(&r, ev->payload, sizeof r);
+            rc = dsend_device_report(dev, &r);
+            break;
+        }
+        case EV_SILENT: {
+            ev_silent m;
+            memcpy(&m, ev->payload, sizeof m);
+            rc = dsend_device_heard(dev, (int)m.device, m.heard);
+            break;
+        }
+        case EV_HELLO: {
+            uint32_t x;
+            memcpy(&x, ev->payload, sizeof x);
+            /* its heartbeats are modelled again from now on */
+            rc = dsend_device_heard(dev, (int)x, DSEND_HEARD_MODELLED);
+            break;
+        }
+        case EV_PEER: {
+            dsend_peer p;
+            memcpy(&p, ev->payload, sizeof p);
+            rc = dsend_device_peer(dev, &p);
+            break;
+        }
+        }
         if (rc)
             return rc;
     }
@@ -142,7 +228,7 @@ static int device_fail(sim_device *d, dsend_des *des, int64_t now)
     ev.ts = now + d->cfg->ctrl_latency;
     ev.type = EV_SILENT;
     memcpy(ev.payload, &m, sizeof m);
-    return to_others(d, des, &ev);
+    return sim_to_others(d, des, &ev);
 }
 
 /* It comes back with its blocks (reloaded) and nothing else: a new device. */
@@ -166,13 +252,16 @@ static int device_recover(sim_device *d, dsend_des *des, int64_t now)
     ev.type = EV_HELLO;
     uint32_t me = d->lp->id;
     memcpy(ev.payload, &me, sizeof me);
-    return to_others(d, des, &ev);
+    return sim_to_others(d, des, &ev);
 }
 
 static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
 {
     sim_device *d = lp->state;
     dsend_device *dev = &d->dev;
+    if (ev->type == EV_REPORT || ev->type == EV_SILENT || ev->type == EV_HELLO ||
+        ev->type == EV_PEER)
+        return device_all(d->w, ev);
     if (ev->type == EV_DEVICE_RECOVER)
         return device_recover(d, des, ev->ts);
     if (d->down)
@@ -199,26 +288,10 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     }
     case EV_HEALTH_WAKE:
         return dsend_device_wake(dev, DSEND_WAKE_HEALTH, ev->ts);
-    case EV_REPORT: {
-        dsend_load_report r;
-        memcpy(&r, ev->payload, sizeof r);
-        return dsend_device_report(dev, &r);
-    }
     case EV_BACKUP: {
         dsend_session_plan pl;
         memcpy(&pl, ev->payload, sizeof pl);
         return dsend_device_backup(dev, &pl);
-    }
-    case EV_SILENT: {
-        ev_silent m;
-        memcpy(&m, ev->payload, sizeof m);
-        return dsend_device_heard(dev, (int)m.device, m.heard);
-    }
-    case EV_HELLO: {
-        uint32_t x;
-        memcpy(&x, ev->payload, sizeof x);
-        /* its heartbeats are modelled again from now on */
-        return dsend_device_heard(dev, (int)x, DSEND_HEARD_MODELLED);
     }
     case EV_SCHED_TICK:
         return dsend_device_wake(dev, DSEND_WAKE_SCHEDULER, ev->ts);
@@ -234,11 +307,6 @@ static int device_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         dsend_send_request rq;
         memcpy(&rq, ev->payload, sizeof rq);
         return dsend_device_request(dev, &rq);
-    }
-    case EV_PEER: {
-        dsend_peer p;
-        memcpy(&p, ev->payload, sizeof p);
-        return dsend_device_peer(dev, &p);
     }
     case EV_PAUSE:
     case EV_RESUME:

@@ -245,6 +245,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
 
+    w.cached = cfg->ram || cfg->ram_share > 0;
     uint32_t nlps = (uint32_t)w.D + (uint32_t)cfg->clients;
     TRY(dsend_des_create(comm, nlps, lp_rank, sim_lookahead, &w,
                          cfg->lookahead ? cfg->lookahead : INT64_MAX, &des));
@@ -252,6 +253,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         devs = calloc((size_t)ndev, sizeof *devs);
         if (!devs)
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
+        w.devs = devs;
+        w.ndevs = ndev;
         uint32_t expect = (uint32_t)(cfg->clients / w.D + 1);
         for (int i = 0; i < ndev && rc == 0; i++) {
             sim_device *dev = &devs[i];
@@ -289,6 +292,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             c->st.scheduler = dsend_workload_scheduler(id, (uint32_t)w.D);
             c->st.request_at = c->plan.request_at;
             dsend_meter_init(&c->meter, &w.lib.assets[c->plan.asset], cfg->prebuffer, &c->st);
+            dsend_meter_late_to(&c->meter, cfg->interval, sim_late_sink, &w);
+            c->queued = cfg->jitter > 0 || cfg->trace;
+            c->wire_pkt = dsend_wire_ns(DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD, cfg->client_bps);
             rc = dsend_meter_plan_begin(&c->meter, c->plan.from, c->plan.to, 1);
             if (rc == 0)
                 rc = dsend_des_add_lp(des, (uint32_t)w.D + id, &sim_client_lptype, c);
@@ -304,7 +310,9 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
                        cfg->progress ? progress_line : NULL, prog);
     if (cfg->progress && w.rank == 0)
         fprintf(stderr, "\n");
-    if (rc)
+    if (rc == 0 && w.late_oom)
+        rc = dsend_seterr(DSEND_ENOMEM, "out of memory for the lateness series");
+    if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
 
     /* ---- gather the results on rank 0 ---- */
@@ -366,7 +374,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         size_t cells = D * (nmax ? nmax : 1);
         uint64_t *sb = calloc(cells, sizeof *sb);
         uint32_t *sq = calloc(cells, sizeof *sq);
-        double *ls = calloc(nmax ? nmax : 1, sizeof *ls), *lsum = NULL;
+        int64_t *ls = calloc(nmax ? nmax : 1, sizeof *ls), *lsum = NULL;
         uint64_t *ln = calloc(nmax ? nmax : 1, sizeof *ln), *lnsum = NULL;
         if (!sb || !sq || !ls || !ln) {
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory");
@@ -392,7 +400,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         }
         MPI_CHECK(MPI_Reduce(sb, res->series_bytes, (int)cells, MPI_UINT64_T, MPI_SUM, 0, comm));
         MPI_CHECK(MPI_Reduce(sq, res->series_queue, (int)cells, MPI_UINT32_T, MPI_MAX, 0, comm));
-        MPI_CHECK(MPI_Reduce(ls, lsum, (int)nmax, MPI_DOUBLE, MPI_SUM, 0, comm));
+        MPI_CHECK(MPI_Reduce(ls, lsum, (int)nmax, MPI_INT64_T, MPI_SUM, 0, comm));
         MPI_CHECK(MPI_Reduce(ln, lnsum, (int)nmax, MPI_UINT64_T, MPI_SUM, 0, comm));
         if (w.rank == 0) {
             res->nintervals = (uint32_t)nmax;
@@ -418,7 +426,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             res->late_count = calloc(res->nintervals ? res->nintervals : 1, sizeof(uint64_t));
             for (uint32_t k = 0; k < res->nintervals; k++) {
                 res->late_count[k] = lnsum[k];
-                res->late_mean_ns[k] = lnsum[k] ? lsum[k] / (double)lnsum[k] : 0;
+                res->late_mean_ns[k] = lnsum[k] ? (double)lsum[k] / (double)lnsum[k] : 0;
             }
         }
     series_out:

@@ -19,7 +19,6 @@ enum sim_event_type {
     EV_SEND_REQUEST,      /* scheduler -> sender holding the block */
     EV_PEER,              /* scheduler -> every device: a session's new state */
     EV_PACKETS,           /* pacer -> client: a run of packets reaches its access link */
-    EV_CLIENT_DRAIN,      /* a run's last packet reaches the access link (self) */
     EV_CANCEL,            /* pacer -> client: packets of older plans from then on are not sent */
     EV_CLIENT_PAUSE,      /* the viewer pauses (self) */
     EV_CLIENT_RESUME,     /* ... and resumes (self) */
@@ -81,11 +80,11 @@ typedef struct ev_cancel {
     int64_t from;
 } ev_cancel;
 
-/* A packet through the access link, waiting to be metered in arrival order. */
+/* A packet through the access link, waiting to be metered in arrival order
+ * (p.sender is the device that sent it). */
 typedef struct arrived {
-    int64_t at, sent;
-    uint64_t offset;
-    uint32_t len, device;
+    dsend_meter_pkt p;
+    int64_t sent;
 } arrived;
 
 typedef struct sim_world sim_world;
@@ -117,6 +116,7 @@ typedef struct sim_device {
 typedef struct pending_run {
     int64_t next_in;        /* when the next packet reaches the access link */
     uint64_t next;          /* its offset */
+    dsend_media_cursor at;  /* media time of next - m.offset */
     ev_packets m;
     int crc_ok;
 } pending_run;
@@ -128,13 +128,16 @@ typedef struct sim_client {
     dsend_client_plan plan;
     dsend_meter meter;
     int64_t link_free;      /* its access link */
+    int64_t wire_pkt;       /* a full packet's time on it */
     pending_run *runs;      /* a heap by (next_in, device, next) */
     uint32_t nruns, capruns;
     ev_cancel cancels[16];  /* what devices will not send (runs still on their way) */
     uint32_t ncancels;
     uint32_t awaiting;      /* a control request without reply (resent after a takeover) */
-    arrived *in;            /* a heap by arrival: --jitter may reorder */
-    uint32_t nin, capin;
+    arrived *in;            /* queued: a heap by arrival (--jitter may reorder); else a
+                             * queue from `head` in the link's order */
+    uint32_t head, nin, capin;
+    int queued;             /* --jitter or --trace: every packet waits in the heap */
 } sim_client;
 
 /* What the LPs of one rank share. */
@@ -146,13 +149,17 @@ struct sim_world {
     dsend_workload wl;
     uint8_t **stored;           /* client ranks: every stored asset's bytes */
     /* client-rank accumulators */
-    double *late_sum;
+    int64_t *late_sum;          /* exact, so any order of clients sums the same */
     uint64_t *late_n;
     uint32_t nlate;
+    int late_oom;
     dsend_arrival_rec *trace;
     uint64_t ntrace, captrace;
     dsend_block_file blocks;    /* device ranks below their share: blocks read on demand */
     int blocks_open;
+    int cached;                 /* --ram: devices may hold less than their share */
+    sim_device *devs;           /* device ranks: its devices, in id order */
+    int ndevs;
     /* --fail and --recover */
     dsend_device_event fails[DSEND_MAX_DEVICE_EVENTS], recovers[DSEND_MAX_DEVICE_EVENTS];
     int nfails, nrecovers;
@@ -171,14 +178,18 @@ int sim_device_down(const sim_world *w, int d, int64_t t);
 /* When device d next fails at or after t (INT64_MAX: never). */
 int64_t sim_device_next_fail(const sim_world *w, int d, int64_t t);
 
+/* An event to every other device (one event per device rank). */
+int sim_to_others(sim_device *d, dsend_des *des, dsend_event *ev);
 extern const dsend_lptype sim_device_lptype;
 extern const dsend_lptype sim_client_lptype;
 /* Its counters, over every life (a recovery starts a new device). */
 void sim_device_stats(const sim_device *d, dsend_device_stats *s);
 void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
-int64_t sim_lookahead(uint32_t lp, uint32_t type, const void *arg);
+int64_t sim_lookahead(const dsend_event *ev, const void *arg);
 /* an event an LP sends itself (a timer) */
 int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type);
+/* the meter's lateness sink (dsend_meter_late_to) of a client rank */
+void sim_late_sink(void *ctx, uint64_t interval, int64_t sum, uint64_t n);
 /* deterministic uniform [0, 1) of (seed, a, b) */
 double sim_unit(uint64_t seed, uint64_t a, uint64_t b);
 
