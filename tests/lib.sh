@@ -91,7 +91,7 @@ rtsp_server() {
         [ -n "$auto" ] && { port=$(free_ports $((np + 1))) || fail "no free ports"; }
         # shellcheck disable=SC2086 # SERVER_MPI_FLAGS: mpirun options, split
         timeout -k 5 240 "$DSEND_MPIRUN" -q --oversubscribe ${SERVER_MPI_FLAGS:-} -np "$np" "$DSEND" serve "$DSEND_SAMPLE_LIB" \
-            --rtsp "127.0.0.1:$port" --duration 200s "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+            --rtsp "${SERVER_HOST:-127.0.0.1}:$port" --duration 200s "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
         SERVER_PID=$!
         SERVER_PORT=$port
         local i

@@ -71,6 +71,7 @@ typedef struct dsend_config {
     int trace, json;
     /* serve */
     const char *rtsp;
+    const char *advertise;     /* serve: the host in the URLs it hands out (NULL: reached) */
     int64_t udp_port, max_sessions, max_peer_sessions;
     int64_t max_conns, max_peer_conns, conn_timeout, request_timeout;
     int64_t pace_lead, pace_batch, pace_burst, session_timeout, serve_duration;

@@ -13,6 +13,7 @@
 typedef struct dsend_serve_config {
     const char *library;
     const char *host;          /* front address clients use */
+    const char *advertise;     /* host in the URLs handed out; NULL: the address reached */
     int port;                  /* front RTSP port; device d listens on port + 1 + d */
     int udp_port;              /* every device of a host sends RTP from it (shared); 0: any */
     int64_t startup, lead, tick, pace_lead, pace_batch, pace_burst; /* ns */

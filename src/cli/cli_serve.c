@@ -37,6 +37,13 @@ int dsend_cmd_serve(dsend_cli *c)
                                           "port with room for PORT+%d)",
                             g->rtsp, c->size);
     snprintf(host, sizeof host, "%.*s", (int)(colon - g->rtsp), g->rtsp);
+    /* it goes into headers: a host name or an address, nothing else */
+    if (g->advertise && (!*g->advertise || strlen(g->advertise) > 253 ||
+                         strspn(g->advertise, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+                             strlen(g->advertise)))
+        return dsend_seterr(DSEND_EINVAL, "--advertise %s: want a host name or an address",
+                            g->advertise);
     if (g->replicas > c->size)
         return dsend_seterr(DSEND_EINVAL, "--replicas %lld: must not exceed the %d devices",
                             (long long)g->replicas, c->size);
@@ -45,6 +52,7 @@ int dsend_cmd_serve(dsend_cli *c)
     dsend_serve_config s = {
         .library = g->pos[0],
         .host = host,
+        .advertise = g->advertise,
         .port = (int)port,
         .udp_port = (int)g->udp_port,
         .startup = g->startup,

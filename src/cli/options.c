@@ -113,7 +113,12 @@ const dsend_option dsend_options[] = {
     /* ---- serve ---- */
     {.name = "rtsp", .type = DSEND_OPT_STRING, .offset = OFF(rtsp), .commands = SERVE,
      .metavar = "HOST:PORT", .defval = "127.0.0.1:8554",
-     .help = "front address clients use; device d also listens on PORT+1+d"},
+     .help = "front address clients use (0.0.0.0: every address of the host); device d also "
+             "listens on PORT+1+d"},
+    {.name = "advertise", .type = DSEND_OPT_STRING, .offset = OFF(advertise), .commands = SERVE,
+     .metavar = "HOST", .unset = "the address each client reached",
+     .help = "the host named in the URLs serve hands out (the front's redirects, DESCRIBE's "
+             "Content-Base), e.g. behind NAT or a load balancer"},
     {.name = "udp-port", .type = DSEND_OPT_COUNT, .offset = OFF(udp_port), .commands = SERVE,
      .metavar = "PORT", .defval = "0", .min = 0, .max = 65000,
      .help = "every device of a host sends RTP from this one port (shared, SO_REUSEPORT), so a "
@@ -193,13 +198,14 @@ const dsend_option dsend_options[] = {
      .commands = CLIENTS, .metavar = "C", .defval = "100", .min = 1, .max = 100000000,
      .help = "clients, one RTSP session each, dealt over the devices by the front as sim deals them"},
     {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = CLIENTS,
-     .metavar = "TIME", .defval = "2s",
+     .metavar = "TIME", .defval = "400ms",
      .min = DSEND_STARTUP_MIN, .max = DSEND_STARTUP_MAX,
      .help = "the server's --startup: the workload places pauses and seeks from it, as sim does"},
     {.name = "startup", .type = DSEND_OPT_DURATION, .offset = OFF(startup), .commands = SIM | PLAN | SERVE,
-     .metavar = "TIME", .defval = "2s",
+     .metavar = "TIME", .defval = "400ms",
      .min = DSEND_STARTUP_MIN, .max = DSEND_STARTUP_MAX,
-     .help = "from a request reaching its scheduler to the start of playout"},
+     .help = "from a request reaching its scheduler to the playout time of its first byte; the "
+             "first packet leaves --pace-lead before that (100 ms after the request by default)"},
     {.name = "lead", .type = DSEND_OPT_DURATION, .offset = OFF(lead), .commands = SIM | PLAN | SERVE,
      .metavar = "TIME", .defval = "2s",
      .min = DSEND_LEAD_MIN, .max = DSEND_LEAD_MAX,

@@ -152,11 +152,13 @@ static int play(const dsend_asset *a, csession *s, int64_t start_ns, int64_t end
     const char *sq = ri ? strstr(ri, "seq=") : NULL;
     if (!sq || sscanf(sq, "seq=%u", &seq) != 1)
         return dsend_seterr(DSEND_EIO, "session %u: PLAY without RTP-Info seq", s->st.client);
-    if (!client_header(resp, "Range:", h, sizeof h) || sscanf(h, "npt=%lf-%lf", &lo, &hi) != 2)
-        return dsend_seterr(DSEND_EIO, "session %u: PLAY without Range npt=START-END",
+    /* npt=START-END, or npt=START- (to the asset's end) */
+    int got = client_header(resp, "Range:", h, sizeof h) ? sscanf(h, "npt=%lf-%lf", &lo, &hi) : 0;
+    if (got < 1 || !(lo >= 0) || (got == 1 && !strchr(h, '-')))
+        return dsend_seterr(DSEND_EIO, "session %u: PLAY without Range npt=START-[END]",
                             s->st.client);
     *from = (uint64_t)llround(lo * (double)a->bitrate_bps / 8.0);
-    *to = (uint64_t)llround(hi * (double)a->bitrate_bps / 8.0);
+    *to = got == 2 ? (uint64_t)llround(hi * (double)a->bitrate_bps / 8.0) : a->size;
     if (*to > a->size)
         *to = a->size;
     uint64_t k = dsend_packet_index(a, *from);

@@ -13,7 +13,7 @@ static const char public_methods[] =
 
 void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
 {
-    char name[DSEND_NAME_MAX + 2], h[1024];
+    char name[DSEND_NAME_MAX + 2], h[1024], host[64];
     if (strcmp(r->method, "OPTIONS") == 0) {
         serve_reply(c, 200, r->cseq, public_methods, NULL);
         return;
@@ -39,8 +39,8 @@ void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
             serve_reply(c, 454, r->cseq, NULL, NULL);
             return;
         }
-        snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", w->cfg->host,
-                 w->cfg->port + 1 + d, name);
+        snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n",
+                 serve_url_host(w, c, host, sizeof host), w->cfg->port + 1 + d, name);
         serve_reply(c, 302, r->cseq, h, NULL);
         return;
     }
@@ -48,7 +48,7 @@ void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
     uint32_t d = dsend_workload_scheduler(w->next_device++, (uint32_t)w->size);
     for (int k = 0; k < w->size && w->dev.health.dead[d]; k++)
         d = (d + 1) % (uint32_t)w->size;
-    snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", w->cfg->host, w->cfg->port + 1 + (int)d,
-             name);
+    snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", serve_url_host(w, c, host, sizeof host),
+             w->cfg->port + 1 + (int)d, name);
     serve_reply(c, 302, r->cseq, h, NULL);
 }

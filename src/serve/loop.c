@@ -335,7 +335,11 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
         fprintf(out, "dsend serve: %d devices; clients connect to rtsp://%s:%d/ASSET "
                      "(devices' own RTSP ports %d-%d); ready in %.3f s, %s of blocks preloaded "
                      "here\n",
-                w->size, cfg->host, cfg->port, cfg->port + 1, cfg->port + w->size, t_setup,
+                w->size,
+                cfg->advertise                     ? cfg->advertise
+                : strcmp(cfg->host, "0.0.0.0") == 0 ? "ANY-ADDRESS-OF-THIS-HOST"
+                                                    : cfg->host,
+                cfg->port, cfg->port + 1, cfg->port + w->size, t_setup,
                 dsend_human_size((double)(w->store.bytes + w->store.synthetic_bytes), h,
                                  sizeof h));
         fflush(out);

@@ -75,6 +75,18 @@ int serve_listen(const char *host, int port, int *fd_out)
     return 0;
 }
 
+const char *serve_url_host(const serve_world *w, const conn *c, char *buf, size_t n)
+{
+    if (w->cfg->advertise)
+        return w->cfg->advertise;
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    if (getsockname(c->fd, (struct sockaddr *)&a, &al) != 0 ||
+        !inet_ntop(AF_INET, &a.sin_addr, buf, (socklen_t)n))
+        return w->cfg->host;
+    return buf;
+}
+
 void serve_conn_close(serve_world *w, int i)
 {
     conn *c = w->conns[i];

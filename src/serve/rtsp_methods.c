@@ -38,14 +38,15 @@ static void on_describe(req_ctx *q)
         return;
     }
     const dsend_asset *a = &w->lib.assets[id];
-    char sdp[1024], h[1024];
+    char sdp[1024], h[1024], hb[64];
+    const char *host = serve_url_host(w, q->c, hb, sizeof hb);
     snprintf(sdp, sizeof sdp,
              "v=0\r\no=- %u 1 IN IP4 %s\r\ns=%s\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
              "a=control:*\r\na=range:npt=0-%.3f\r\nm=video 0 RTP/AVP 33\r\n"
              "a=rtpmap:33 MP2T/90000\r\na=control:trackID=0\r\n",
-             (unsigned)id, w->cfg->host, a->name, (double)a->duration_ns / 1e9);
+             (unsigned)id, host, a->name, (double)a->duration_ns / 1e9);
     snprintf(h, sizeof h, "Content-Type: application/sdp\r\nContent-Base: rtsp://%s:%d/%s/\r\n",
-             w->cfg->host, w->cfg->port + 1 + w->rank, a->name);
+             host, w->cfg->port + 1 + w->rank, a->name);
     serve_reply(q->c, 200, q->r->cseq, h, sdp);
 }
 
@@ -107,12 +108,18 @@ static void play_headers(req_ctx *q, uint64_t offset)
     uint32_t seq = (s->peer.seq_base + (uint32_t)dsend_packet_index(a, offset)) & 0xffff;
     uint32_t ts = s->peer.ts_base +
                   (uint32_t)((unsigned __int128)offset * 8u * 90000u / a->bitrate_bps);
+    /* a plan to the asset's end answers an open range (RFC 2326 12.29): a
+     * player clips its segment at a closed range's end in its own clock,
+     * which started at the answer, so the last moments (how long the first
+     * packet took) would be cut (GStreamer's rtspsrc does) */
+    char end[32] = "";
+    if (to < a->size)
+        snprintf(end, sizeof end, "%.9f", (double)to * 8 / (double)a->bitrate_bps);
     snprintf(q->h, sizeof q->h,
-             "Session: %s;timeout=%lld\r\nRange: npt=%.9f-%.9f\r\nRTP-Info: url=%s;seq=%u;"
+             "Session: %s;timeout=%lld\r\nRange: npt=%.9f-%s\r\nRTP-Info: url=%s;seq=%u;"
              "rtptime=%u\r\n",
              s->id, (long long)(w->cfg->session_timeout / 1000000000),
-             (double)offset * 8 / (double)a->bitrate_bps, (double)to * 8 / (double)a->bitrate_bps,
-             q->r->url, seq, ts);
+             (double)offset * 8 / (double)a->bitrate_bps, end, q->r->url, seq, ts);
 }
 
 /* PLAY: a start, a seek (Range), or a resume after PAUSE. */

@@ -195,6 +195,9 @@ void serve_udp_drop_all(serve_world *w);
 /* The connection limits within the process's open-file limit. */
 int serve_conns_init(serve_world *w);
 int serve_listen(const char *host, int port, int *fd);
+/* The host to name in URLs handed to connection c's client: --advertise, or
+ * the address it reached (with --rtsp 0.0.0.0, whichever of the host's). */
+const char *serve_url_host(const serve_world *w, const conn *c, char *buf, size_t n);
 void serve_accept(serve_world *w, int lfd, int front);
 void serve_conn_read(serve_world *w, int i);
 void serve_conn_flush(serve_world *w, int i);

@@ -36,6 +36,9 @@ static int64_t event_lookahead(const dsend_event *ev, const sim_world *w)
     const dsend_sim_config *cfg = w->cfg;
     int64_t ctrl = cfg->ctrl_latency, data = cfg->data_latency;
     int64_t least = ctrl < data ? ctrl : data;
+    /* a sub-block's first packet leaves this long before its deadline at
+     * the earliest: its burst began up to --pace-burst before it */
+    int64_t early = cfg->lead - cfg->pace_lead - cfg->pace_burst;
     switch (ev->type) {
     case EV_CLIENT_ARRIVE: /* -> start request */
     case EV_CLIENT_PAUSE:  /* -> control request */
@@ -63,18 +66,20 @@ static int64_t event_lookahead(const dsend_event *ev, const sim_world *w)
         /* a sender wakes when its earliest sub-block is due, --lead before
          * its deadline (a request arriving later is handed over at once,
          * by that event); the pacer releases its packets --pace-lead before
-         * their playout: nothing leaves before lead - pace_lead from now */
-        return cfg->lead - cfg->pace_lead + data;
+         * their playout, a burst's with its first packet (--pace-burst
+         * earlier at most): nothing leaves before lead - pace_lead -
+         * pace_burst from now */
+        return early > 0 ? early + data : data;
     case EV_SEND_REQUEST: {
         /* its packets leave at their release at the earliest (its first
          * sub-block's deadline - pace lead), or now when it came late; and
          * it may arm the heartbeat */
         dsend_send_request rq;
         memcpy(&rq, ev->payload, sizeof rq);
-        int64_t release = rq.deadline - cfg->pace_lead;
+        int64_t release = rq.deadline - cfg->pace_lead - cfg->pace_burst;
         int64_t la = (release > ev->ts ? release - ev->ts : 0) + data;
         /* (the sub-blocks of others it may hand over with it are due now) */
-        int64_t due = cfg->lead - cfg->pace_lead + data, beat = cfg->heartbeat + least;
+        int64_t due = (early > 0 ? early : 0) + data, beat = cfg->heartbeat + least;
         la = la < due ? la : due;
         return la < beat ? la : beat;
     }
