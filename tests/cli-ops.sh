@@ -84,7 +84,9 @@ wait "$SERVER_PID" || fail "server exit status $? after SIGTERM: $(cat "$TMP/ser
 jq -e --argjson got "$(jq '.packets.received' "$TMP/clients.json")" \
     '.stopped_by_signal == true and .devices == 2 and .sessions == 2 and .devices_lost == 0
      and .rtp_packets_sent >= $got and (.per_device | length) == 2
-     and ([.per_device[].packets] | add) >= $got' "$TMP/server.out" >/dev/null ||
+     and ([.per_device[].packets] | add) >= $got
+     and ([.per_device[] | select(.ram != .share or .cache_misses != 0 or .cache_hits == 0)]
+          | length) == 0' "$TMP/server.out" >/dev/null ||
     fail "serve --json: $(cat "$TMP/server.out")"
 
 # ---- the manual page

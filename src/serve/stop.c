@@ -236,6 +236,17 @@ void serve_stop_report(const serve_world *w, FILE *out, const dsend_sim_result *
             dsend_json_uint(&j, "failovers", s->failovers);
             dsend_json_uint(&j, "takeovers", s->takeovers);
             dsend_json_uint(&j, "rerouted", s->rerouted);
+            /* RAM and mass storage (--ram; doc/results-format.md) */
+            dsend_json_uint(&j, "ram", s->ram);
+            dsend_json_uint(&j, "share", s->share);
+            dsend_json_uint(&j, "cache_hits", s->cache_hits);
+            dsend_json_uint(&j, "cache_misses", s->cache_misses);
+            dsend_json_uint(&j, "storage_reads", s->storage_reads);
+            dsend_json_uint(&j, "storage_bytes", s->storage_bytes);
+            dsend_json_uint(&j, "evictions", s->evictions);
+            dsend_json_uint(&j, "max_pinned", s->max_pinned);
+            dsend_json_uint(&j, "miss_late", s->miss_late);
+            dsend_json_uint(&j, "storage_errors", s->storage_errors);
             dsend_json_end(&j);
         }
         dsend_json_end(&j);
