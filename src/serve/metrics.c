@@ -67,9 +67,12 @@ int serve_ops_open(serve_world *w)
     struct epoll_event e = {.events = EPOLLIN, .data.fd = o->listen_fd};
     if (rc == 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, o->listen_fd, &e) != 0)
         rc = dsend_seterr(DSEND_EIO, "--metrics: epoll_ctl: %s", strerror(errno));
-    return rc ? dsend_seterr(rc, "--metrics %s:%d: %s", cfg->metrics_host, cfg->metrics_port,
-                             dsend_errmsg())
-              : 0;
+    if (rc) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", dsend_errmsg());
+        rc = dsend_seterr(rc, "--metrics: %s", why);
+    }
+    return rc;
 }
 
 static void http_close(http_conn *h)
