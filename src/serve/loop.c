@@ -191,6 +191,7 @@ static void go_silent(serve_world *w)
     if (w->rtsp_fd >= 0)
         close(w->rtsp_fd);
     w->front_fd = w->rtsp_fd = -1;
+    serve_ops_close(w); /* rank 0's endpoint too: nothing answers any more */
     serve_udp_drop_all(w);
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
