@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #define ROW_PERIOD (INT64_C(1000000000)) /* a row a second (or per status line, if sooner) */
-#define HTTP_CONNS 4                     /* scrapers at once; more wait in the listen queue */
+#define ROW_PERIOD_MIN (INT64_C(100000000)) /* ten rows a second at most */
+#define HTTP_CONNS 4                     /* scrapers at once; one more is closed at once */
 #define HTTP_REQUEST 2048                /* a scrape's request, headers and all */
 #define HTTP_TIMEOUT (5 * INT64_C(1000000000)) /* from accept to the answer written */
 
@@ -54,6 +55,8 @@ int serve_ops_open(serve_world *w)
     o->period = cfg->status_interval > 0 && cfg->status_interval < ROW_PERIOD
                     ? cfg->status_interval
                     : ROW_PERIOD;
+    if (o->period < ROW_PERIOD_MIN)
+        o->period = ROW_PERIOD_MIN; /* bounded traffic, however short the status interval */
     if (!cfg->metrics_host && cfg->status_interval <= 0)
         o->period = 0; /* nobody reads the rows: none are sent */
     o->next_status = cfg->status_interval;
@@ -139,7 +142,8 @@ static int device_up(const serve_world *w, int d)
     return d == w->rank || (!w->dev.health.dead[d] && !w->stopped[d]);
 }
 
-/* The status line: the devices' figures summed (a dead device's last). */
+/* The status line: the devices' figures summed (a dead device's last, but
+ * its sessions). */
 static void status_line(serve_world *w, int64_t now)
 {
     serve_ops *o = w->ops;
@@ -147,7 +151,8 @@ static void status_line(serve_world *w, int64_t now)
     int up = 0;
     for (int d = 0; d < w->size; d++) {
         const serve_ops_row *r = &o->rows[d];
-        t.sessions += r->sessions;
+        if (device_up(w, d)) /* a dead device's were taken over, or are gone */
+            t.sessions += r->sessions;
         t.sessions_total += r->sessions_total;
         t.packets += r->packets;
         t.not_sent += r->not_sent;
