@@ -75,6 +75,8 @@ typedef struct dsend_config {
     int64_t udp_port, max_sessions, max_peer_sessions;
     int64_t max_conns, max_peer_conns, conn_timeout, request_timeout;
     int64_t pace_lead, pace_batch, pace_burst, session_timeout, serve_duration;
+    const char *metrics, *session_log;
+    int64_t status_interval;
     int64_t prebuffer;
     /* clients */
     const char *library;

@@ -39,6 +39,11 @@ typedef struct dsend_serve_config {
     double ram_share;          /* of each device's share (both 0: all of it, preloaded) */
     int64_t look_ahead;        /* ns; used only below the share */
     uint64_t seed;
+    /* operations (doc/serving.md#operations) */
+    const char *metrics_host;  /* rank 0 answers GET /metrics there (NULL: off) */
+    int metrics_port;
+    int64_t status_interval;   /* ns between status lines on rank 0 (0: none) */
+    const char *session_log;   /* "-": standard error; "off" or NULL: none; else a file */
     int quiet;
     int json;                  /* the final statistics as one JSON object, nothing before */
 } dsend_serve_config;

@@ -4,6 +4,7 @@
 #include "dsend/dsend.h"
 #include "dsend/serve.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,22 +22,38 @@ static char *config_lines(const dsend_cli *c)
     return conf;
 }
 
+/* HOST:PORT of --NAME: an IPv4 address and a port with room for PORT+span */
+static int host_port(const char *name, const char *v, char *host, size_t n, long *port, int span)
+{
+    const char *colon = strrchr(v, ':');
+    char *end = NULL;
+    *port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || colon == v || (size_t)(colon - v) >= n || !end || *end || *port < 1 ||
+        *port + span > 65535)
+        return dsend_seterr(DSEND_EINVAL, "--%s %s: want HOST:PORT (an IPv4 address and a "
+                                          "port%s)",
+                            name, v, span ? " with room for PORT+devices" : "");
+    snprintf(host, n, "%.*s", (int)(colon - v), v);
+    return 0;
+}
+
 int dsend_cmd_serve(dsend_cli *c)
 {
     const dsend_config *g = c->cfg;
     if (g->npos != 1)
         return dsend_seterr(DSEND_EINVAL, "%s (see dsend serve --help)",
                             g->npos ? "one library, please" : "missing LIB.h5");
-    char host[64];
-    const char *colon = strrchr(g->rtsp, ':');
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (!colon || colon == g->rtsp || (size_t)(colon - g->rtsp) >= sizeof host || !end || *end ||
-        port < 1 || port + c->size > 65535)
-        return dsend_seterr(DSEND_EINVAL, "--rtsp %s: want HOST:PORT (an IPv4 address and a "
-                                          "port with room for PORT+%d)",
-                            g->rtsp, c->size);
-    snprintf(host, sizeof host, "%.*s", (int)(colon - g->rtsp), g->rtsp);
+    char host[64], mhost[64] = "";
+    long port = 0, mport = 0;
+    int rc = host_port("rtsp", g->rtsp, host, sizeof host, &port, c->size);
+    struct in_addr a;
+    if (rc == 0 && g->metrics &&
+        (rc = host_port("metrics", g->metrics, mhost, sizeof mhost, &mport, 0)) == 0 &&
+        inet_pton(AF_INET, mhost, &a) != 1)
+        rc = dsend_seterr(DSEND_EINVAL, "--metrics %s: %s is not an IPv4 address", g->metrics,
+                          mhost);
+    if (rc)
+        return rc;
     /* it goes into headers: a host name or an address, nothing else */
     if (g->advertise && (!*g->advertise || strlen(g->advertise) > 253 ||
                          strspn(g->advertise, "abcdefghijklmnopqrstuvwxyz"
@@ -83,6 +100,10 @@ int dsend_cmd_serve(dsend_cli *c)
         .ram_share = g->ram_share,
         .look_ahead = g->look_ahead,
         .seed = (uint64_t)g->seed,
+        .metrics_host = g->metrics ? mhost : NULL,
+        .metrics_port = (int)mport,
+        .status_interval = g->status_interval,
+        .session_log = g->session_log,
         .quiet = g->quiet,
         .json = g->json,
     };
@@ -92,7 +113,7 @@ int dsend_cmd_serve(dsend_cli *c)
         fflush(c->out);
     }
     dsend_sim_result r;
-    int rc = dsend_serve_run(c->comm, &s, c->out, &r);
+    rc = dsend_serve_run(c->comm, &s, c->out, &r);
     /* the results are the coordinator's (rank 0, or the lowest that lived) */
     if (rc == 0 && r.kind && g->output) {
         char *conf = config_lines(c);

@@ -153,6 +153,18 @@ const dsend_option dsend_options[] = {
      .max = 600 * DSEND_SEC,
      .help = "a request must be whole this long after its first byte, else 408 and the "
              "connection closes (slow clients)"},
+    {.name = "metrics", .type = DSEND_OPT_STRING, .offset = OFF(metrics), .commands = SERVE,
+     .metavar = "HOST:PORT", .unset = "off",
+     .help = "rank 0 answers GET /metrics there: every device's sessions, packets, bytes, "
+             "utilization, queue, admissions (Prometheus text)"},
+    {.name = "status-interval", .type = DSEND_OPT_DURATION, .offset = OFF(status_interval),
+     .commands = SERVE, .metavar = "TIME", .defval = "10s", .max = 86400 * DSEND_SEC,
+     .help = "rank 0 prints a status line this often while serving (0: never; none with "
+             "--quiet or --json)"},
+    {.name = "session-log", .type = DSEND_OPT_STRING, .offset = OFF(session_log),
+     .commands = SERVE, .metavar = "FILE|-|off", .defval = "-",
+     .help = "one line per session start, seek, pause, resume and end: - on standard error, "
+             "else appended to FILE (every device's), or off"},
     /* ---- sim ---- */
     {.name = "devices", .short_name = 'd', .type = DSEND_OPT_COUNT, .offset = OFF(devices),
      .commands = SIM | PLAN, .metavar = "D", .unset = "one per device rank", .min = 1, .max = 65536,

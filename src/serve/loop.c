@@ -36,7 +36,7 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     int rc = 0;
     w->comm = comm;
     w->cfg = cfg;
-    w->front_fd = w->rtsp_fd = w->udp_fd = w->epfd = -1;
+    w->front_fd = w->rtsp_fd = w->udp_fd = w->epfd = w->session_log_fd = -1;
     w->lib.file = -1;
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
@@ -105,6 +105,10 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
         rc = serve_listen(cfg->host, cfg->port + 1 + w->rank, &w->rtsp_fd);
     if (rc == 0 && (w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
         rc = dsend_seterr(DSEND_EIO, "device %d: epoll_create1: %s", w->rank, strerror(errno));
+    if (rc == 0)
+        rc = serve_ops_open(w);
+    if (rc == 0)
+        rc = serve_session_log_open(w);
     /* the devices of a host agree on their one UDP port (collective) */
     if ((rc = dsend_mpi_agree(comm, rc)) == 0)
         rc = serve_udp_open(w);
@@ -142,6 +146,9 @@ static void teardown(serve_world *w)
     free(w->stopped);
     free(w->told_dead);
     free(w->survivors);
+    serve_ops_close(w);
+    if (w->session_log_fd > STDERR_FILENO)
+        close(w->session_log_fd);
     dsend_series_free(&w->series);
     dsend_device_free(&w->dev);
     dsend_store_free(&w->store);
@@ -184,6 +191,7 @@ static void go_silent(serve_world *w)
     if (w->rtsp_fd >= 0)
         close(w->rtsp_fd);
     w->front_fd = w->rtsp_fd = -1;
+    serve_ops_close(w); /* rank 0's endpoint too: nothing answers any more */
     serve_udp_drop_all(w);
     for (int i = 0; i < DSEND_WAKERS; i++)
         w->timer[i] = INT64_MAX;
@@ -262,6 +270,7 @@ static int loop(serve_world *w)
         tell_failovers(w);
         serve_sessions_housekeeping(w, now);
         serve_conns_housekeeping(w, now);
+        serve_ops_tick(w, now);
         /* sleep until the nearest timer; MPI has no descriptor, so at most
          * a millisecond (ppoll on the epoll set: a timeout finer than
          * epoll_wait's milliseconds) */
@@ -290,6 +299,8 @@ static int loop(serve_world *w)
             } else if (fd == serve_reader_fd(w)) {
                 if ((rc = serve_reader_drain(w)))
                     break;
+            } else if (serve_ops_event(w, fd)) {
+                /* --metrics: a scrape */
             } else {
                 /* by descriptor: handling one may have closed others (the
                  * last connection moves into the hole) */
@@ -344,9 +355,13 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
                                  sizeof h));
         fflush(out);
     }
+    if (w->rank == 0 && !cfg->quiet && !cfg->json)
+        w->status_out = out;
     int lrc = loop(w);
     if (lrc)
         fprintf(stderr, "dsend serve: device %d: %s\n", w->rank, dsend_errmsg());
+    if (!w->silent)
+        serve_sessions_stop(w); /* sessions still live end here (their log lines) */
     serve_stop_all(w);
     if (getenv("DSEND_LOOP_STATS"))
         fprintf(stderr,

@@ -160,6 +160,7 @@ static void on_play(req_ctx *q)
         serve_reply(q->c, rc == DSEND_EBUSY ? 453 : 500, q->r->cseq, q->h, NULL);
         return;
     }
+    serve_session_played(w, s, has_range == 0);
     s->state = S_PLAYING;
     play_headers(q, offset);
     serve_reply(q->c, 200, q->r->cseq, q->h, NULL);
@@ -177,13 +178,15 @@ static void on_pause(req_ctx *q)
         serve_reply(q->c, 500, q->r->cseq, q->h, NULL);
         return;
     }
+    if (q->s->state == S_PLAYING)
+        serve_session_log(q->w, q->s, "pause", NULL);
     q->s->state = S_PAUSED;
     serve_reply(q->c, 200, q->r->cseq, q->h, NULL);
 }
 
 static void on_teardown(req_ctx *q)
 {
-    serve_session_end(q->w, q->s);
+    serve_session_end(q->w, q->s, "teardown");
     serve_reply(q->c, 200, q->r->cseq, NULL, NULL);
 }
 

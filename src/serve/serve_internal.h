@@ -17,7 +17,7 @@
 #include "dsend/serve.h"
 
 enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14, TAG_HEARTBEAT = 15,
-       TAG_BACKUP = 16, TAG_SURVIVORS = 17 };
+       TAG_BACKUP = 16, TAG_SURVIVORS = 17, TAG_OPS = 18 };
 enum { S_READY = 1, S_PLAYING, S_PAUSED };
 
 #define CONN_BUF DSEND_RTSP_MAX_REQUEST
@@ -98,6 +98,25 @@ typedef struct udp_batch udp_batch;
 
 typedef struct serve_reader serve_reader;
 
+/* A device's figures while serving, sent to rank 0 every second (or every
+ * --status-interval, if shorter) for --metrics and the status line
+ * (metrics.c).  Counters since the start; levels now. */
+typedef struct serve_ops_row {
+    int64_t at;                    /* serve_now when taken */
+    uint64_t sessions, sessions_total;
+    uint64_t packets, bytes;       /* RTP packets and their bytes, sent */
+    uint64_t not_sent, late, send_errors;
+    uint64_t wire_bytes;           /* with RTP/UDP/IP headers */
+    uint64_t window_wire_bytes;    /* of them, since the row before */
+    int64_t window_ns;             /* the time since the row before */
+    uint64_t queue, max_queue;     /* the sender's send requests: now, most at once */
+    uint64_t admitted, refused;    /* streams */
+    uint64_t cache_hits, cache_misses, storage_bytes;
+    uint64_t failovers, takeovers;
+} serve_ops_row;
+
+typedef struct serve_ops serve_ops;
+
 typedef struct pending_send {
     MPI_Request req;
     void *buf;
@@ -150,6 +169,10 @@ typedef struct serve_world {
     int64_t max_oversleep, max_work; /* ns: latest wake-up; longest turn without its sleep */
     dsend_series series;   /* wire bytes per --interval */
     serve_reader *reader;  /* below its share: the thread reading blocks (NULL: none) */
+    /* operations (metrics.c, session.c) */
+    serve_ops *ops;        /* stats rows, the metrics endpoint (rank 0), the status line */
+    FILE *status_out;      /* where the status line goes (rank 0) */
+    int session_log_fd;    /* --session-log (-1: off) */
 } serve_world;
 
 /* wall clock, MPI control channel, UDP emit, block reader: contexts are the world */
@@ -219,7 +242,29 @@ session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
 int serve_session_adopt(serve_world *w, const dsend_peer *peer);
 /* The client id a session id names (-1: not a session id of ours). */
 int64_t serve_session_client(const char *id);
-void serve_session_end(serve_world *w, session *s);
+/* `reason`: teardown, timeout, stop (logged as its end, if it played). */
+void serve_session_end(serve_world *w, session *s, const char *reason);
 void serve_sessions_housekeeping(serve_world *w, int64_t now);
+/* The session log (--session-log): one key=value line per event of a
+ * session that played -- start, seek, resume, pause, takeover, end
+ * (`reason`) -- naming its client id, never its secret. */
+int serve_session_log_open(serve_world *w);
+void serve_session_log(serve_world *w, const session *s, const char *event, const char *reason);
+/* A PLAY answered 200: its start, seek (`ranged`) or resume, by the
+ * session's state before it. */
+void serve_session_played(serve_world *w, const session *s, int ranged);
+/* The stop: every session that played ends (logged), the log closes. */
+void serve_sessions_stop(serve_world *w);
+
+/* metrics.c: operations.  Every device sends rank 0 its row periodically
+ * (never a collective: a device may die); rank 0 keeps the latest of each,
+ * answers GET /metrics (--metrics) and prints the status line. */
+int serve_ops_open(serve_world *w);
+void serve_ops_close(serve_world *w);
+void serve_ops_tick(serve_world *w, int64_t now);
+/* A row from device `source` (rank 0). */
+void serve_ops_row_in(serve_world *w, int source, const void *buf, size_t n);
+/* An epoll event on one of the endpoint's descriptors: handled (1), or not its (0). */
+int serve_ops_event(serve_world *w, int fd);
 
 #endif

@@ -2,14 +2,19 @@
  * connection that set them up (from its address, with an id holding 128
  * random bits), ended by TEARDOWN or a timeout.  (The RTCP
  * BYE goes from the device that sends a plan's last packet, emit_udp.c.) */
+#include "dsend/error.h"
 #include "serve/serve_internal.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Equal ids, in a time that tells nothing of how much of a guess was right. */
 static int same_id(const char *a, const char *b, size_t blen)
@@ -153,11 +158,14 @@ int serve_session_adopt(serve_world *w, const dsend_peer *p)
     s->peer = *p;
     format_id(s->id, sizeof s->id, p->secret, p->client);
     w->nsessions++;
+    serve_session_log(w, s, "takeover", NULL);
     return 0;
 }
 
-void serve_session_end(serve_world *w, session *s)
+void serve_session_end(serve_world *w, session *s, const char *reason)
 {
+    if (s->state != S_READY)
+        serve_session_log(w, s, "end", reason);
     if (s->owner)
         s->owner->nsessions--;
     if (s->state != S_READY)
@@ -176,6 +184,76 @@ void serve_sessions_housekeeping(serve_world *w, int64_t now)
         if (!s->used)
             continue;
         if (now - s->last_seen > w->cfg->session_timeout)
-            serve_session_end(w, s); /* a client that vanished */
+            serve_session_end(w, s, "timeout"); /* a client that vanished */
     }
+}
+
+int serve_session_log_open(serve_world *w)
+{
+    const char *f = w->cfg->session_log;
+    w->session_log_fd = -1;
+    if (!f || strcmp(f, "off") == 0)
+        return 0;
+    if (strcmp(f, "-") == 0) {
+        w->session_log_fd = STDERR_FILENO;
+        return 0;
+    }
+    /* every device appends its own lines, each in one write */
+    w->session_log_fd = open(f, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (w->session_log_fd < 0)
+        return dsend_seterr(DSEND_EIO, "--session-log %s: %s", f, strerror(errno));
+    return 0;
+}
+
+void serve_session_log(serve_world *w, const session *s, const char *event, const char *reason)
+{
+    if (w->session_log_fd < 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32], ip[INET_ADDRSTRLEN], line[512];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    struct in_addr a = {.s_addr = s->ip};
+    inet_ntop(AF_INET, &a, ip, sizeof ip);
+    const dsend_asset *as = &w->lib.assets[s->asset];
+    /* the client id (the front routes by it), never the secret before it */
+    int n = snprintf(line, sizeof line,
+                     "dsend serve: session event=%s time=%s.%03ldZ id=%x client=%s:%u asset=%s "
+                     "device=%d",
+                     event, when, ts.tv_nsec / 1000000, s->peer.client, ip,
+                     (unsigned)ntohs(s->peer.rtp_port), as->name, w->rank);
+    const dsend_stream *st = dsend_scheduler_stream(&w->dev.sched, s->peer.client);
+    if (st && reason == NULL && strcmp(event, "pause") != 0 && n < (int)sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, " range=%.3f-%.3f",
+                      (double)st->from * 8 / (double)as->bitrate_bps,
+                      (double)st->to * 8 / (double)as->bitrate_bps);
+    if (reason && n < (int)sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, " reason=%s", reason);
+    if (n >= (int)sizeof line - 1)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t k = write(w->session_log_fd, line, (size_t)n);
+    (void)k; /* a log that cannot be written stops nothing */
+}
+
+void serve_session_played(serve_world *w, const session *s, int ranged)
+{
+    if (s->state == S_READY)
+        serve_session_log(w, s, "start", NULL);
+    else if (ranged)
+        serve_session_log(w, s, "seek", NULL);
+    else if (s->state == S_PAUSED)
+        serve_session_log(w, s, "resume", NULL);
+}
+
+void serve_sessions_stop(serve_world *w)
+{
+    for (int i = 0; w->sessions && i < w->cfg->max_sessions && w->nsessions; i++)
+        if (w->sessions[i].used && w->sessions[i].state != S_READY)
+            serve_session_log(w, &w->sessions[i], "end", "stop");
+    if (w->session_log_fd > STDERR_FILENO)
+        close(w->session_log_fd);
+    w->session_log_fd = -1;
 }

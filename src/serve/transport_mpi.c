@@ -104,6 +104,10 @@ static int handle(serve_world *w, int tag, int source, const char *buf, int n, i
         return dsend_device_report(&w->dev, (const dsend_load_report *)buf);
     if (tag == TAG_BACKUP && (size_t)n == sizeof(dsend_session_plan))
         return dsend_device_backup(&w->dev, (const dsend_session_plan *)buf);
+    if (tag == TAG_OPS) {
+        serve_ops_row_in(w, source, buf, (size_t)n);
+        return 0;
+    }
     if (tag == TAG_PEER && (size_t)n == sizeof(dsend_peer))
         return dsend_device_peer(&w->dev, (const dsend_peer *)buf);
     if (tag == TAG_REQUESTS && n % (int)sizeof(dsend_send_request) == 0) {
