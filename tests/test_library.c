@@ -41,7 +41,7 @@ static void make_small(const char *path)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(path, 1, &w), 0);
     uint8_t *b = bytes(5000, 1);
-    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 5000, 1316, 1000000, 40000000, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 5000, 1316, 1000000, 40000000, NULL, 0, NULL, 0), 0);
     free(b);
     assert_int_equal(dsend_library_commit(w), 0);
 }
@@ -127,15 +127,15 @@ static void round_trip(void **state)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(p, 1, &w), 0);
     uint8_t *b1 = bytes(10000, 1), *b2 = bytes(1316, 2);
-    assert_int_equal(dsend_library_add_mpegts(w, "zeta", b1, 10000, 2632, 3000000, 26666666, NULL, 0), 0);
-    assert_int_equal(dsend_library_add_mpegts(w, "alpha", b2, 1316, 2632, 2000000, 5264000, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "zeta", b1, 10000, 2632, 3000000, 26666666, NULL, 0, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "alpha", b2, 1316, 2632, 2000000, 5264000, NULL, 0, NULL, 0), 0);
     dsend_asset s = {.name = "synth-x", .bitrate_bps = 4000000, .duration_ns = 10000000000,
                      .block_size = 1 << 20, .seed = 99};
     assert_int_equal(dsend_library_add_synthetic(w, &s), 0);
     /* a name used twice and an invalid one are refused */
     assert_int_equal(dsend_library_add_synthetic(w, &s), DSEND_EINVAL);
     assert_non_null(strstr(dsend_errmsg(), "given twice"));
-    assert_int_equal(dsend_library_add_mpegts(w, "../etc", b2, 1316, 2632, 1, 1, NULL, 0), DSEND_EINVAL);
+    assert_int_equal(dsend_library_add_mpegts(w, "../etc", b2, 1316, 2632, 1, 1, NULL, 0, NULL, 0), DSEND_EINVAL);
     assert_int_equal(dsend_library_commit(w), 0);
     assert_int_equal(access(p, R_OK), 0);
 
@@ -183,7 +183,7 @@ static void writer_leaves_nothing(void **state)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(p, 1, &w), 0);
     uint8_t *b = bytes(100, 3);
-    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1000000, 800000, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1000000, 800000, NULL, 0, NULL, 0), 0);
     free(b);
     dsend_library_abort(w);
     assert_int_not_equal(access(p, F_OK), 0);
