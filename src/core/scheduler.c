@@ -250,7 +250,10 @@ static void make_request(const dsend_scheduler *s, const dsend_stream *st, uint6
         .asset = st->asset,
         .block = b,
         .sub_first = (uint32_t)((start - base) / p->sub_block),
-        .first_skip = (uint32_t)((start - base) % p->sub_block),
+        /* only a start at a keyframe's packet skips: elsewhere a request
+         * starts at its block's sub-block boundary (where the start of a
+         * plan of an asset without an index may lie before `start`) */
+        .first_skip = a->nrap ? (uint32_t)((start - base) % p->sub_block) : 0,
         .scheduler = (uint32_t)s->device,
         .epoch = st->epoch,
     };
