@@ -47,6 +47,11 @@ expect_error "blocksize1.h5: asset 'a': block size 1 B" "$DSEND" info "$TMP/bloc
 expect_error "bitrate1.h5: asset 'a': bitrate 1bit/s outside 1kbit/s to 100Gbit/s" "$DSEND" info "$TMP/bitrate1.h5"
 expect_error "duration.h5: asset 'a': duration 1h, but 5000 bytes at 1Mbit/s last 40ms" "$DSEND" info "$TMP/duration.h5"
 expect_error "badpes.h5: asset 'a': pes_pids entry 1 \(0xffffffff\)" "$DSEND" info "$TMP/badpes.h5"
+# a damaged random-access index (seeks would start anywhere): refused too
+expect_error "rapunsorted.h5: asset 'a': random_access entry 1 \(564\) is not after the entry before it" "$DSEND" info "$TMP/rapunsorted.h5"
+expect_error "rapoutside.h5: asset 'a': random_access entry 1 \(5076\) is not within the asset's bytes" "$DSEND" info "$TMP/rapoutside.h5"
+expect_error "rapodd.h5: asset 'a': random_access entry 1 \(600\) is not on a 188-byte packet" "$DSEND" info "$TMP/rapodd.h5"
+expect_error "rapfloat.h5: asset 'a': dataset 'random_access' must be 1-D integers" "$DSEND" info "$TMP/rapfloat.h5"
 expect_error "noassets.h5: no assets" "$DSEND" clients rtsp://127.0.0.1:1/x --library "$TMP/noassets.h5"
 
 # ingest: refusals before anything is said, nothing left behind

@@ -22,6 +22,16 @@ grep -Eq 'mpeg2-mp2 +mpegts' "$TMP/ok.out" || fail "MPEG-2 asset missing: $(cat 
 # its duration from PCRs is the 6 s ffmpeg was asked for, within 10%
 dur=$(awk '$2 == "mpeg2-mp2" { print $6 }' "$TMP/ok.out")
 awk -v d="$dur" 'BEGIN { exit !(d > 5.4 && d < 6.6) }' || fail "duration $dur s, want about 6 s"
+# its random-access index (MPEG-2 video, stream type 0x02 in the PMT) is
+# ffprobe's video keyframes, in number; the sample's 10 likewise
+keys=$(awk '$2 == "mpeg2-mp2" { print $NF }' "$TMP/ok.out")
+if [ -n "$DSEND_FFPROBE" ] && command -v "$DSEND_FFPROBE" >/dev/null 2>&1; then
+    want=$("$DSEND_FFPROBE" -v error -select_streams v -show_entries packet=flags -of csv=p=0 \
+        "$TMP/mpeg2-mp2.ts" | grep -c K)
+    [ "$keys" = "$want" ] || fail "MPEG-2 asset: $keys random-access points, ffprobe finds $want keyframes"
+fi
+[ "$keys" -ge 2 ] 2>/dev/null || fail "MPEG-2 asset: '$keys' random-access points"
+[ "$(awk '$2 == "sample" { print $NF }' "$TMP/ok.out")" = 10 ] || fail "sample: not 10 random-access points"
 
 # The library is plain HDF5: h5dump shows the attributes.
 "$DSEND_H5DUMP" -A "$TMP/two.h5" >"$TMP/dump" || fail "h5dump failed"

@@ -33,7 +33,7 @@ static void make_library(const char *path)
         for (uint64_t k = 0; k < sizes[i]; k++)
             buf[k] = (uint8_t)(dsend_mix64(i * 1000003u + k) >> 7);
         snprintf(name, sizeof name, "stored-%u", i);
-        CHECK(dsend_library_add_mpegts(w, name, buf, sizes[i], bs, 1000000, 1000000000, NULL, 0) == 0,
+        CHECK(dsend_library_add_mpegts(w, name, buf, sizes[i], bs, 1000000, 1000000000, NULL, 0, NULL, 0) == 0,
               "%s", dsend_errmsg());
         free(buf);
     }

@@ -41,7 +41,7 @@ static void make_small(const char *path)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(path, 1, &w), 0);
     uint8_t *b = bytes(5000, 1);
-    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 5000, 1316, 1000000, 40000000, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 5000, 1316, 1000000, 40000000, NULL, 0, NULL, 0), 0);
     free(b);
     assert_int_equal(dsend_library_commit(w), 0);
 }
@@ -70,6 +70,8 @@ static void delete_attr(const char *path, const char *obj, const char *name)
     H5Oclose(o);
     H5Fclose(f);
 }
+
+static void make_bad_indexes(void);
 
 static void make_malformed(void)
 {
@@ -106,6 +108,7 @@ static void make_malformed(void)
     set_u64_attr(tmp("bitrate1.h5"), "/assets/a", "duration_ns", 40000000000ull);
     make_small(tmp("duration.h5"));
     set_u64_attr(tmp("duration.h5"), "/assets/a", "duration_ns", 3600000000000ull);
+    make_bad_indexes();
     make_small(tmp("badpes.h5"));
     f = H5Fopen(tmp("badpes.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t g = H5Gopen2(f, "/assets/a", H5P_DEFAULT);
@@ -120,6 +123,33 @@ static void make_malformed(void)
     H5Fclose(f);
 }
 
+/* Asset "a" of a small library with a random-access index as given
+ * (written as it is: what a damaged or hand-made file could hold). */
+static void make_index(const char *name, const uint64_t *rap, hsize_t n, hid_t type)
+{
+    make_small(tmp(name));
+    hid_t f = H5Fopen(tmp(name), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "/assets/a", H5P_DEFAULT);
+    hid_t s = H5Screate_simple(1, &n, NULL);
+    hid_t d = H5Dcreate2(g, "random_access", type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rap);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+static void make_bad_indexes(void)
+{
+    static const uint64_t unsorted[] = {940, 564}, outside[] = {564, 5076}, odd[] = {564, 600},
+                          many[40] = {0};
+    make_index("rapunsorted.h5", unsorted, 2, H5T_STD_U64LE);
+    make_index("rapoutside.h5", outside, 2, H5T_STD_U64LE);
+    make_index("rapodd.h5", odd, 2, H5T_STD_U64LE);
+    make_index("rapmany.h5", many, 40, H5T_STD_U64LE); /* 5000 bytes hold 26 packets */
+    make_index("rapfloat.h5", outside, 2, H5T_IEEE_F64LE);
+}
+
 static void round_trip(void **state)
 {
     (void)state;
@@ -127,15 +157,19 @@ static void round_trip(void **state)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(p, 1, &w), 0);
     uint8_t *b1 = bytes(10000, 1), *b2 = bytes(1316, 2);
-    assert_int_equal(dsend_library_add_mpegts(w, "zeta", b1, 10000, 2632, 3000000, 26666666, NULL, 0), 0);
-    assert_int_equal(dsend_library_add_mpegts(w, "alpha", b2, 1316, 2632, 2000000, 5264000, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "zeta", b1, 10000, 2632, 3000000, 26666666, NULL, 0, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "alpha", b2, 1316, 2632, 2000000, 5264000, NULL, 0, NULL, 0), 0);
     dsend_asset s = {.name = "synth-x", .bitrate_bps = 4000000, .duration_ns = 10000000000,
                      .block_size = 1 << 20, .seed = 99};
     assert_int_equal(dsend_library_add_synthetic(w, &s), 0);
     /* a name used twice and an invalid one are refused */
     assert_int_equal(dsend_library_add_synthetic(w, &s), DSEND_EINVAL);
     assert_non_null(strstr(dsend_errmsg(), "given twice"));
-    assert_int_equal(dsend_library_add_mpegts(w, "../etc", b2, 1316, 2632, 1, 1, NULL, 0), DSEND_EINVAL);
+    assert_int_equal(dsend_library_add_mpegts(w, "../etc", b2, 1316, 2632, 1, 1, NULL, 0, NULL, 0), DSEND_EINVAL);
+    static const uint64_t backwards[] = {376, 188};
+    assert_int_equal(dsend_library_add_mpegts(w, "back", b2, 1316, 2632, 2000000, 5264000, NULL, 0,
+                                              backwards, 2), DSEND_EINVAL);
+    assert_non_null(strstr(dsend_errmsg(), "random_access entry 1 (188)"));
     assert_int_equal(dsend_library_commit(w), 0);
     assert_int_equal(access(p, R_OK), 0);
 
@@ -183,7 +217,7 @@ static void writer_leaves_nothing(void **state)
     dsend_library_writer *w;
     assert_int_equal(dsend_library_create(p, 1, &w), 0);
     uint8_t *b = bytes(100, 3);
-    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1000000, 800000, NULL, 0), 0);
+    assert_int_equal(dsend_library_add_mpegts(w, "a", b, 100, 1316, 1000000, 800000, NULL, 0, NULL, 0), 0);
     free(b);
     dsend_library_abort(w);
     assert_int_not_equal(access(p, F_OK), 0);
@@ -218,6 +252,14 @@ static void malformed(void **state)
         {"bitrate1.h5", DSEND_EFORMAT, "asset 'a': bitrate 1bit/s outside 1kbit/s to 100Gbit/s"},
         {"duration.h5", DSEND_EFORMAT, "asset 'a': duration 1h, but 5000 bytes at 1Mbit/s last 40ms"},
         {"badpes.h5", DSEND_EFORMAT, "asset 'a': pes_pids entry 1 (0xffffffff) is not a PID"},
+        {"rapunsorted.h5", DSEND_EFORMAT, "asset 'a': random_access entry 1 (564) is not after the "
+                                          "entry before it"},
+        {"rapoutside.h5", DSEND_EFORMAT, "asset 'a': random_access entry 1 (5076) is not within "
+                                         "the asset's bytes"},
+        {"rapodd.h5", DSEND_EFORMAT, "asset 'a': random_access entry 1 (600) is not on a 188-byte "
+                                     "packet"},
+        {"rapmany.h5", DSEND_EFORMAT, "asset 'a': dataset 'random_access' must be 1-D integers"},
+        {"rapfloat.h5", DSEND_EFORMAT, "asset 'a': dataset 'random_access' must be 1-D integers"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dsend_library lib;

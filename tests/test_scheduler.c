@@ -205,6 +205,41 @@ static void adopt_goes_on(void **state)
     assert_null(dsend_scheduler_stream(&f->s, 10));
 }
 
+/* With a random-access index, a start and a seek begin at the packet
+ * holding the last point at or before the byte asked for (the rest of its
+ * sub-block: first_skip); at byte 0 before the first point; without one, at
+ * the sub-block holding the byte. */
+static void keyframe_start(void **state)
+{
+    fixture *f = *state;
+    uint64_t rap[] = {564, 3 * SUB + 2 * 1316 + 188, 15 * SUB + 376};
+    uint64_t from = 4 * SUB + 100;
+    assert_int_equal(dsend_stream_start(&f->a, from, SUB), 4 * SUB); /* no index */
+    f->a.rap = rap;
+    f->a.nrap = 3;
+    assert_int_equal(dsend_stream_start(&f->a, 0, SUB), 0);
+    assert_int_equal(dsend_stream_start(&f->a, 563, SUB), 0);
+    assert_int_equal(dsend_stream_start(&f->a, 564, SUB), 0);
+    assert_int_equal(dsend_scheduler_start(&f->s, 7, 0, &from, f->a.size), 0);
+    assert_int_equal(from, 3 * SUB + 2 * 1316);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].block, 0);
+    assert_int_equal(sent[0].sub_first, 3);
+    assert_int_equal(sent[0].first_skip, 2 * 1316);
+    assert_int_equal(sent[0].sub_count, 7);
+    /* a seek into block 1: the point at its sub-block 5 (packet 0 of it) */
+    uint64_t at;
+    nsent = 0;
+    assert_int_equal(dsend_scheduler_seek(&f->s, 7, 15 * SUB + 1000, &at, &(uint32_t){0}), 0);
+    assert_int_equal(at, 15 * SUB);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].block, 1);
+    assert_int_equal(sent[0].sub_first, 5);
+    assert_int_equal(sent[0].first_skip, 0);
+    f->a.rap = NULL;
+    f->a.nrap = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +250,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reroute_what_went_there, setup, teardown),
         cmocka_unit_test_setup_teardown(reroute_from_first_unsent, setup, teardown),
         cmocka_unit_test_setup_teardown(adopt_goes_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyframe_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,7 @@ static void exact_bitrate(void **state)
     uint8_t *b = stream(n, 10, 1000, 27000);
     dsend_ts_info i;
     assert_int_equal(dsend_ts_scan("t.ts", b, n * 188, &i), 0);
+    free(i.rap);
     assert_true(i.packets == n);
     assert_int_equal(i.pcr_pid, 0x100);
     assert_true(i.pcr_count == 100);
@@ -100,6 +101,7 @@ static void wrap_and_discontinuity(void **state)
     uint8_t *b = stream(n, 10, (1ull << 33) * 300 - 20 * 27000, 27000);
     dsend_ts_info i;
     assert_int_equal(dsend_ts_scan("w.ts", b, n * 188, &i), 0);
+    free(i.rap);
     assert_true(i.bitrate_bps == 15040000);
     free(b);
     /* a jump back in the middle: the interval across it is not counted */
@@ -108,6 +110,7 @@ static void wrap_and_discontinuity(void **state)
     for (size_t k = 510; k < n; k += 10)
         packet(b + k * 188, 0x100, (int64_t)(5000 + (k - 500) / 10 * 27000));
     assert_int_equal(dsend_ts_scan("d.ts", b, n * 188, &i), 0);
+    free(i.rap);
     assert_true(i.bitrate_bps == 15040000);
     free(b);
 }
@@ -118,6 +121,7 @@ static void too_few_pcrs(void **state)
     uint8_t *b = stream(50, 100, 0, 27000); /* one PCR only */
     dsend_ts_info i;
     assert_int_equal(dsend_ts_scan("one.ts", b, 50 * 188, &i), 0);
+    free(i.rap);
     assert_true(i.pcr_count == 1 && i.bitrate_bps == 0 && i.duration_ns == 0);
     free(b);
 }
@@ -175,6 +179,28 @@ static void sample(void **state)
            (unsigned long long)i.bitrate_bps, i.duration_ns / 1e9);
     assert_true(i.bitrate_bps > 1217993 * 0.9 && i.bitrate_bps < 1217993 * 1.1);
     assert_true(i.duration_ns > 19.0e9 && i.duration_ns < 21.0e9);
+    /* the random-access index: the video PID's (0x100, H.264 in the PMT)
+     * packets with random_access_indicator, counted here independently;
+     * the audio PID (0x101) sets it on 118 packets, none of them kept */
+    uint64_t video = 0, audio = 0;
+    for (long off = 0; off < n; off += 188) {
+        const uint8_t *p = b + off;
+        int pid = ((p[1] & 0x1f) << 8) | p[2];
+        if ((p[3] & 0x20) && p[4] > 0 && (p[5] & 0x40)) {
+            if (pid == 0x100) {
+                assert_true(video < i.nrap && i.rap[video] == (uint64_t)off);
+                video++;
+            } else if (pid == 0x101) {
+                audio++;
+            }
+        }
+    }
+    printf("sample: video PID 0x%x, %llu random-access points (audio %llu)\n", i.video_pid,
+           (unsigned long long)i.nrap, (unsigned long long)audio);
+    assert_int_equal(i.video_pid, 0x100);
+    assert_true(video == i.nrap && video == 10 && audio == 118);
+    assert_true(i.rap[0] == 564 && i.rap[1] == 266960);
+    free(i.rap);
     free(b);
 }
 

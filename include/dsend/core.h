@@ -65,7 +65,8 @@ typedef struct dsend_send_request {
     uint32_t last_len;   /* bytes of the last sub-block to send (0: all of it) */
     uint32_t flags;      /* DSEND_RQ_PLAN_END: its last sub-block ends the plan;
                           * DSEND_RQ_LOOKAHEAD: a look-ahead request (nothing to send yet) */
-    uint32_t pad_;
+    uint32_t first_skip; /* bytes of sub_first not sent: a plan starting inside it, at the
+                          * packet of a random-access point (dsend_stream_start) */
 } dsend_send_request;
 /* A look-ahead request names a block its stream will need within
  * --look-ahead: the sender pins it (its usage counter goes up) and starts
@@ -283,6 +284,15 @@ static inline uint64_t dsend_media_cursor_ns(dsend_media_cursor *c, uint64_t x)
 int64_t dsend_media_time(const dsend_asset *a, uint64_t from, int64_t start, uint64_t off);
 /* Bytes of media played in `ns` (rounded down). */
 uint64_t dsend_media_bytes(const dsend_asset *a, int64_t ns);
+
+/* Where a stream asked to start at byte `off` starts.  An asset with a
+ * random-access index starts at the packet holding the last random-access
+ * point at or before `off` (at 0 when there is none), so a player's first
+ * picture is a keyframe and its first frame at most one GOP before what it
+ * asked for; one without (synthetic assets, libraries written before the
+ * index) at the sub-block holding `off`.  Both worlds' schedulers start and
+ * seek streams here. */
+uint64_t dsend_stream_start(const dsend_asset *a, uint64_t off, uint64_t sub_block);
 
 /* Number of sub-blocks of block b of asset a. */
 uint32_t dsend_block_subs(const dsend_asset *a, uint64_t b, uint64_t sub_block);

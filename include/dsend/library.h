@@ -35,6 +35,12 @@ typedef struct dsend_asset {
     uint64_t seed;       /* synthetic content seed (0 for stored assets) */
     uint32_t npes;       /* MPEG-TS: PES PIDs and next continuity counters */
     uint32_t pes[8];     /* (pid | cc << 16), from ingest; 0 if unknown */
+    /* MPEG-TS: the random-access index (keyframes), byte offsets of the TS
+     * packets carrying them, strictly increasing; none (0, NULL) for
+     * synthetic assets and libraries written before the index.  Owned by
+     * the library (freed by dsend_library_close). */
+    uint64_t nrap;
+    uint64_t *rap;
 } dsend_asset;
 
 typedef struct dsend_library {
@@ -93,7 +99,8 @@ typedef struct dsend_library_writer dsend_library_writer;
 int dsend_library_create(const char *path, int force, dsend_library_writer **w);
 int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const uint8_t *data,
                              uint64_t size, uint64_t block_size, uint64_t bitrate_bps,
-                             int64_t duration_ns, const uint32_t *pes, uint32_t npes);
+                             int64_t duration_ns, const uint32_t *pes, uint32_t npes,
+                             const uint64_t *rap, uint64_t nrap);
 /* meta->kind, size and blocks are derived; name, bitrate, duration,
  * block_size and seed are taken. */
 int dsend_library_add_synthetic(dsend_library_writer *w, const dsend_asset *meta);

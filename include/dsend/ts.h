@@ -28,6 +28,15 @@ typedef struct dsend_ts_info {
      * what an end-of-stream marker needs (see doc/serving.md) */
     uint32_t npes;
     uint32_t pes[DSEND_TS_MAX_PES];
+    /* Random-access points: byte offsets of the packets of the video PID
+     * whose adaptation field sets random_access_indicator (a keyframe
+     * starts there), increasing.  The video PID is the one the PMT names
+     * with a video stream type; without a PMT, the first PID whose PES
+     * stream_id is video (0xE0-0xEF).  Allocated by dsend_ts_scan (NULL if
+     * none): free() it. */
+    int video_pid;         /* -1 if none found */
+    uint64_t nrap;
+    uint64_t *rap;
 } dsend_ts_info;
 
 /* Scan a whole TS file held in memory.
@@ -39,7 +48,7 @@ typedef struct dsend_ts_info {
  * that PID * 8 * 27e6 / (PCR_last - PCR_first), with 33-bit base wrap-around
  * handled; a backwards jump (discontinuity) restarts the measurement segment
  * and segments are summed.  Fewer than 2 PCRs -> bitrate_bps = 0 (the caller
- * then needs --bitrate). */
+ * then needs --bitrate).  On error info->rap is NULL. */
 int dsend_ts_scan(const char *name, const uint8_t *buf, size_t len,
                   dsend_ts_info *info);
 

@@ -183,6 +183,7 @@ static void info_json(dsend_json *j, const char *path, const dsend_library *lib)
         dsend_json_uint(j, "bytes", as->size);
         dsend_json_uint(j, "blocks", as->blocks);
         dsend_json_uint(j, "block_size", as->block_size);
+        dsend_json_uint(j, "random_access_points", as->nrap);
         dsend_json_end(j);
     }
     dsend_json_end(j);
@@ -240,19 +241,21 @@ int dsend_cmd_info(dsend_cli *c)
     fprintf(o, "  %s of media, %s in %llu blocks (%s stored in the file)\n",
             dsend_human_duration(media, h1, sizeof h1), dsend_human_size((double)total, h2, sizeof h2),
             (unsigned long long)blocks, dsend_human_size((double)stored, h3, sizeof h3));
-    fprintf(o, "\n  %6s  %-20s %-9s %12s %10s %11s %8s %10s\n", "id", "name", "kind", "bitrate",
-            "duration", "size", "blocks", "block");
+    fprintf(o, "\n  %6s  %-20s %-9s %12s %10s %11s %8s %10s %9s\n", "id", "name", "kind",
+            "bitrate", "duration", "size", "blocks", "block", "keyframes");
     uint32_t shown = lib.nassets;
     if (!g->all && shown > 25)
         shown = 20;
     for (uint32_t a = 0; a < shown; a++) {
         const dsend_asset *as = &lib.assets[a];
-        char r[32], d[32], s[32], b[32];
-        fprintf(o, "  %6u  %-20s %-9s %12s %10s %11s %8llu %10s\n", a, as->name,
+        char r[32], d[32], s[32], b[32], k[24] = "-"; /* no index: seeks start at sub-blocks */
+        if (as->nrap)
+            snprintf(k, sizeof k, "%llu", (unsigned long long)as->nrap);
+        fprintf(o, "  %6u  %-20s %-9s %12s %10s %11s %8llu %10s %9s\n", a, as->name,
                 kind_name(as->kind), dsend_human_rate((double)as->bitrate_bps, r, sizeof r),
                 dsend_human_duration(as->duration_ns, d, sizeof d),
                 dsend_human_size((double)as->size, s, sizeof s), (unsigned long long)as->blocks,
-                dsend_format_size(as->block_size, b, sizeof b));
+                dsend_format_size(as->block_size, b, sizeof b), k);
     }
     if (shown < lib.nassets)
         fprintf(o, "  ... %u more (--all lists every asset)\n", lib.nassets - shown);

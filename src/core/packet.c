@@ -39,6 +39,21 @@ uint32_t dsend_packet_len(const dsend_asset *a, uint64_t off)
     return (uint32_t)(left < DSEND_PKT_PAYLOAD ? left : DSEND_PKT_PAYLOAD);
 }
 
+uint64_t dsend_stream_start(const dsend_asset *a, uint64_t off, uint64_t sub_block)
+{
+    if (a->nrap == 0)
+        return off - off % sub_block;
+    uint64_t lo = 0, hi = a->nrap; /* the first point after `off` */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (a->rap[mid] <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? dsend_packet_offset(a, dsend_packet_index(a, a->rap[lo - 1])) : 0;
+}
+
 uint32_t dsend_burst_packets(const dsend_asset *a, int64_t pace_burst)
 {
     uint64_t k = pace_burst > 0 ? dsend_media_bytes(a, pace_burst) / DSEND_PKT_PAYLOAD : 0;

@@ -58,7 +58,7 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
     to = dsend_packet_offset(a, dsend_packets_before(a, to));
     if (to > a->size)
         to = a->size;
-    from -= from % s->p->sub_block; /* sub-blocks are the unit of sending */
+    from = dsend_stream_start(a, from, s->p->sub_block); /* a keyframe, or its sub-block */
     *fromp = from;
     if (from >= to)
         return dsend_seterr(DSEND_EINVAL, "client %u: empty byte range of asset '%s'", client,
@@ -171,7 +171,7 @@ int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, u
      * asked for, which the client knows too, not by its sub-block */
     if (offset >= st->to)
         st->to = a->size;
-    offset -= offset % s->p->sub_block;
+    offset = dsend_stream_start(a, offset, s->p->sub_block);
     st->from = st->next = st->ahead = offset;
     if (offset >= st->to)
         st->to = a->size; /* a seek past the session's end plays on */
@@ -234,7 +234,8 @@ static int choose_holder(const dsend_scheduler *s, dsend_send_request *rq)
 }
 
 /* The request for [start, end) of one block of a stream (start on a
- * sub-block boundary; end clipped to the block). */
+ * sub-block boundary, or on a packet inside one where the plan starts
+ * there; end clipped to the block). */
 static void make_request(const dsend_scheduler *s, const dsend_stream *st, uint64_t start,
                          uint64_t end, dsend_send_request *out)
 {
@@ -249,6 +250,10 @@ static void make_request(const dsend_scheduler *s, const dsend_stream *st, uint6
         .asset = st->asset,
         .block = b,
         .sub_first = (uint32_t)((start - base) / p->sub_block),
+        /* only a start at a keyframe's packet skips: elsewhere a request
+         * starts at its block's sub-block boundary (where the start of a
+         * plan of an asset without an index may lie before `start`) */
+        .first_skip = a->nrap ? (uint32_t)((start - base) % p->sub_block) : 0,
         .scheduler = (uint32_t)s->device,
         .epoch = st->epoch,
     };

@@ -95,7 +95,8 @@ int dsend_sender_submit(dsend_sender *s, const dsend_send_request *rq)
         rq->sub_count == 0 ||
         rq->sub_first + rq->sub_count >
             dsend_block_subs(&lib->assets[rq->asset], rq->block, s->p->sub_block) ||
-        rq->last_len > s->p->sub_block)
+        rq->last_len > s->p->sub_block || rq->first_skip >= s->p->sub_block ||
+        (rq->sub_count == 1 && rq->last_len && rq->first_skip >= rq->last_len))
         return dsend_seterr(DSEND_EINVAL,
                             "sender %d: malformed send request (asset %u block %llu sub-blocks "
                             "%u+%u) from scheduler %u",
@@ -236,6 +237,12 @@ int dsend_sender_run(dsend_sender *s)
                                                                       : s->p->sub_block);
         if (q->rq.last_len && q->next_sub + 1 == q->rq.sub_first + q->rq.sub_count)
             len = q->rq.last_len; /* the plan ends inside this sub-block */
+        /* the plan starts inside this sub-block (at a keyframe's packet) */
+        uint32_t skip = q->next_sub == q->rq.sub_first ? q->rq.first_skip : 0;
+        if (skip >= len)
+            skip = 0; /* (the block ends before it: malformed, sent whole) */
+        off += skip;
+        len -= skip;
         const uint8_t *bytes = dsend_cache_bytes(s->cache, q->blk, q->rq.asset, q->rq.block);
         if (a->kind == DSEND_ASSET_MPEGTS) {
             if (!bytes)
@@ -255,8 +262,10 @@ int dsend_sender_run(dsend_sender *s)
         s->sub_blocks++;
         s->bytes += len;
         int plan_end = (cur.rq.flags & DSEND_RQ_PLAN_END) && last;
+        int64_t deadline = skip ? dsend_media_time(a, off - skip, cur.next_deadline, off)
+                                : cur.next_deadline;
         rc = dsend_pacer_submit(s->pacer, cur.rq.client, cur.rq.asset, cur.rq.epoch, off, len,
-                                cur.next_deadline, bytes, cur.blk, cur.waited, plan_end);
+                                deadline, bytes, cur.blk, cur.waited, plan_end);
         if (rc == 0 && last)
             rc = done(s, &cur); /* the runs in flight hold the block themselves */
     }

@@ -418,8 +418,8 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
         if (m.kind != EV_SEEK)
             return dsend_meter_plan_begin(&c->meter, m.from, c->plan.to, 0);
         /* a seek plans what the client asked for: from its target (the
-         * scheduler may start earlier, at its sub-block), to the session's
-         * end, or on to the asset's when it sought past that */
+         * scheduler may start earlier, at a keyframe or its sub-block), to
+         * the session's end, or on to the asset's when it sought past that */
         if (c->plan.seek_to >= c->plan.to)
             c->plan.to = a->size;
         return dsend_meter_plan_begin(&c->meter, m.from < c->plan.seek_to ? m.from : c->plan.seek_to,

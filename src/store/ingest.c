@@ -112,6 +112,7 @@ int dsend_ingest(const char *out, char *const *files, int nfiles, const dsend_in
         TRY(dsend_ts_scan(files[i], buf, len, &ts));
         uint64_t bitrate = o->bitrate_bps ? o->bitrate_bps : ts.bitrate_bps;
         if (bitrate == 0) {
+            free(ts.rap);
             rc = dsend_seterr(DSEND_EFORMAT,
                               "%s: fewer than two PCRs, cannot derive the bitrate: give --bitrate",
                               files[i]);
@@ -119,14 +120,19 @@ int dsend_ingest(const char *out, char *const *files, int nfiles, const dsend_in
         }
         int64_t duration = (int64_t)((unsigned __int128)len * 8u * (uint64_t)DSEND_NS_PER_S /
                                      bitrate);
-        TRY(dsend_library_add_mpegts(w, name, buf, len, o->block_size, bitrate, duration, ts.pes,
-                                     ts.npes));
+        rc = dsend_library_add_mpegts(w, name, buf, len, o->block_size, bitrate, duration, ts.pes,
+                                      ts.npes, ts.rap, ts.nrap);
+        free(ts.rap);
+        if (rc)
+            goto err;
         if (say)
-            fprintf(say, "ingested %s as '%s': %llu bytes, %s%s, %s, %llu blocks\n", files[i],
+            fprintf(say, "ingested %s as '%s': %llu bytes, %s%s, %s, %llu blocks, %llu random-access "
+                    "points\n", files[i],
                     name, (unsigned long long)len, dsend_format_rate(bitrate, r1, sizeof r1),
                     o->bitrate_bps ? " (given)" : " (from PCRs)",
                     dsend_format_duration(duration / 1000000 * 1000000, r2, sizeof r2),
-                    (unsigned long long)((len + o->block_size - 1) / o->block_size));
+                    (unsigned long long)((len + o->block_size - 1) / o->block_size),
+                    (unsigned long long)ts.nrap);
         free(buf);
         buf = NULL;
     }

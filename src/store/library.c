@@ -149,6 +149,40 @@ static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info, vo
     return 0;
 }
 
+/* The optional random-access index: a 1-D integer dataset of at most one
+ * entry per TS packet (what it holds is dsend_asset_check's). */
+static int read_random_access(hid_t g, const char *where, dsend_asset *a)
+{
+    if (H5Lexists(g, "random_access", H5P_DEFAULT) <= 0)
+        return 0; /* written before the index: seeks start at the sub-block */
+    int rc = 0;
+    hid_t d = H5Dopen2(g, "random_access", H5P_DEFAULT), s = d >= 0 ? H5Dget_space(d) : -1;
+    hid_t t = d >= 0 ? H5Dget_type(d) : -1;
+    hsize_t n = 0;
+    if (s < 0 || t < 0 || H5Tget_class(t) != H5T_INTEGER || H5Tget_size(t) > 8 ||
+        H5Sget_simple_extent_ndims(s) != 1 || H5Sget_simple_extent_dims(s, &n, NULL) < 0 ||
+        n > a->size / 188 + 1) {
+        rc = dsend_seterr(DSEND_EFORMAT, "%s: dataset 'random_access' must be 1-D integers, at "
+                                         "most one per 188-byte packet", where);
+        goto out;
+    }
+    a->nrap = n;
+    if (n && !(a->rap = malloc(n * sizeof *a->rap))) {
+        rc = dsend_seterr(DSEND_ENOMEM, "%s: out of memory for the random-access index", where);
+        goto out;
+    }
+    if (n && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->rap) < 0)
+        rc = dsend_seterr(DSEND_EFORMAT, "%s: dataset 'random_access' cannot be read", where);
+out:
+    if (t >= 0)
+        H5Tclose(t);
+    if (s >= 0)
+        H5Sclose(s);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
 static int open_stored_asset(const char *path, hid_t assets, const char *name, dsend_asset *a)
 {
     int rc = 0;
@@ -192,6 +226,7 @@ static int open_stored_asset(const char *path, hid_t assets, const char *name, d
         H5Sclose(ps);
         H5Aclose(pa);
     }
+    TRY(read_random_access(g, where, a));
     char why[256];
     if (dsend_asset_check(a, why, sizeof why) != 0) {
         rc = dsend_seterr(DSEND_EFORMAT, "%s: %s", where, why);
@@ -410,6 +445,8 @@ void dsend_library_close(dsend_library *lib)
 {
     if (lib->file >= 0)
         H5Fclose(lib->file);
+    for (uint32_t i = 0; lib->assets && i < lib->nassets; i++)
+        free(lib->assets[i].rap);
     free(lib->assets);
     free(lib->path);
     memset(lib, 0, sizeof *lib);
@@ -528,7 +565,8 @@ err:
 
 int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const uint8_t *data,
                              uint64_t size, uint64_t block_size, uint64_t bitrate_bps,
-                             int64_t duration_ns, const uint32_t *pes, uint32_t npes)
+                             int64_t duration_ns, const uint32_t *pes, uint32_t npes,
+                             const uint64_t *rap, uint64_t nrap)
 {
     int rc = 0;
     hid_t g = -1, s = -1, dcpl = -1, d = -1;
@@ -536,7 +574,7 @@ int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const ui
     dsend_asset a = {.kind = DSEND_ASSET_MPEGTS, .bitrate_bps = bitrate_bps,
                      .duration_ns = duration_ns, .size = size, .block_size = block_size,
                      .blocks = block_size ? blocks_of(size, block_size) : 0,
-                     .npes = npes <= 8 ? npes : 0};
+                     .npes = npes <= 8 ? npes : 0, .nrap = nrap, .rap = (uint64_t *)rap};
     snprintf(a.name, sizeof a.name, "%s", name);
     if (a.npes)
         memcpy(a.pes, pes, npes * sizeof *pes);
@@ -560,6 +598,17 @@ int dsend_library_add_mpegts(dsend_library_writer *w, const char *name, const ui
             H5Aclose(pa);
         H5Sclose(ps);
         H5_CHECK(wr);
+    }
+    if (nrap) {
+        hsize_t n[1] = {nrap};
+        H5_CHECK(s = H5Screate_simple(1, n, NULL));
+        H5_CHECK(d = H5Dcreate2(g, "random_access", H5T_STD_U64LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT));
+        H5_CHECK(H5Dwrite(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rap));
+        H5Dclose(d);
+        d = -1;
+        H5Sclose(s);
+        s = -1;
     }
 
     /* one block = one chunk, so a block read touches exactly one chunk */

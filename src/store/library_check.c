@@ -67,5 +67,17 @@ int dsend_asset_check(const dsend_asset *a, char *buf, size_t n)
             return why(buf, n, "pes_pids entry %u (0x%x) is not a PID below 8192 with a "
                                "continuity counter below 16",
                        i, a->pes[i]);
+    /* the random-access index: where seeks start (doc/library-format.md) */
+    if (a->nrap && a->kind != DSEND_ASSET_MPEGTS)
+        return why(buf, n, "a random-access index, but only MPEG-TS assets have one");
+    for (uint64_t i = 0; i < a->nrap; i++)
+        if (a->rap[i] % DSEND_TS_PACKET != 0 || a->rap[i] >= a->size ||
+            (i > 0 && a->rap[i] <= a->rap[i - 1]))
+            return why(buf, n, "random_access entry %llu (%llu) is not %s", (unsigned long long)i,
+                       (unsigned long long)a->rap[i],
+                       a->rap[i] % DSEND_TS_PACKET ? "on a 188-byte packet"
+                       : a->rap[i] >= a->size      ? "within the asset's bytes"
+                                                   : "after the entry before it (the index "
+                                                     "increases strictly)");
     return 0;
 }

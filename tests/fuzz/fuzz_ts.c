@@ -3,6 +3,7 @@
 #include "dsend/ts.h"
 #include "fuzz.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,5 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t pcr;
         FUZZ_ASSERT(dsend_ts_packet_pcr(data + off, &pcr) >= 0);
     }
+    /* the index is what a library accepts: increasing packets within the bytes */
+    FUZZ_ASSERT((info.nrap == 0) == (info.rap == NULL));
+    for (uint64_t i = 0; i < info.nrap; i++)
+        FUZZ_ASSERT(info.rap[i] % DSEND_TS_PACKET == 0 && info.rap[i] < size &&
+                    (i == 0 || info.rap[i] > info.rap[i - 1]));
+    free(info.rap);
     return 0;
 }
