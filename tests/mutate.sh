@@ -7,8 +7,9 @@
 # matches an argument: `tests/mutate.sh 'meter-*' bye-never-sent`) to a
 # scratch copy of the source in a temporary directory -- never to this tree
 # -- builds it, runs the tests named with the mutation, and prints whether
-# they caught it.  A mutation the tests pass is a SURVIVOR: strengthen the
-# tests, never the other way round.  Exit 0 when every mutation was caught.
+# they caught it (in the order named, up to the first that fails).  A
+# mutation the tests pass is a SURVIVOR: strengthen the tests, never the
+# other way round.  Exit 0 when every mutation was caught.
 # --dry-run only checks that every mutation still applies to this tree.
 #
 # The copy is of the working tree as it is (tracked and untracked files that
@@ -180,6 +181,7 @@ for i in "${todo[@]}"; do
             124 | 137) caught+=" $t" hung=1 ;;
             *) caught+=" $t" ;;
             esac
+            [ -n "$caught" ] && break # caught: the rest would tell no more
         done
         if [ -n "$caught" ]; then
             result[$id]="caught by${caught}${hung:+ (a hang, stopped by the time limit)}"

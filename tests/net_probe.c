@@ -8,7 +8,9 @@
  *       on SIGTERM closes them and exits.
  *   net_probe rtp PORT N SECONDS FILE
  *       receives up to N UDP datagrams on 127.0.0.1:PORT within SECONDS and
- *       writes them, whole, to FILE; prints "received K".
+ *       writes them, whole, to FILE; prints "received K", then "ssrc X
+ *       others M": the first one's RTP SSRC (hex) and how many carried
+ *       another.
  */
 #define _DEFAULT_SOURCE 1
 #include <arpa/inet.h>
@@ -106,7 +108,8 @@ static int rtp(int port, int n, int seconds, const char *path)
     fflush(stdout);
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int k = 0;
+    int k = 0, others = 0;
+    uint32_t ssrc = 0;
     while (k < n) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         long left = seconds * 1000L - ((t.tv_sec - t0.tv_sec) * 1000L +
@@ -116,11 +119,19 @@ static int rtp(int port, int n, int seconds, const char *path)
             break;
         unsigned char buf[65536];
         ssize_t r = recv(s, buf, sizeof buf, 0);
-        if (r > 0 && fwrite(buf, 1, (size_t)r, f) == (size_t)r)
-            k++;
+        if (r <= 0 || fwrite(buf, 1, (size_t)r, f) != (size_t)r)
+            continue;
+        uint32_t x = r >= 12 ? (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+                                   (uint32_t)buf[10] << 8 | buf[11]
+                             : 0;
+        if (k++ == 0)
+            ssrc = x;
+        else
+            others += x != ssrc;
     }
     fclose(f);
     printf("received %d\n", k);
+    printf("ssrc %08X others %d\n", (unsigned)ssrc, others);
     return 0;
 }
 
