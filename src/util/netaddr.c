@@ -40,13 +40,13 @@ int dsend_netaddr_parse(const char *s, dsend_netaddr *a)
     if (!s || !*s)
         return dsend_seterr(DSEND_EINVAL, "an empty address");
     if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close)
+        const char *rb = strchr(s, ']');
+        if (!rb)
             return dsend_seterr(DSEND_EINVAL, "'%s': no ']' after the IPv6 address", s);
-        if (close[1] && close[1] != ':')
+        if (rb[1] && rb[1] != ':')
             return dsend_seterr(DSEND_EINVAL, "'%s': want [IPv6]:PORT", s);
-        port = close[1] ? close + 2 : NULL;
-        hn = (size_t)(close - s - 1);
+        port = rb[1] ? rb + 2 : NULL;
+        hn = (size_t)(rb - s - 1);
         if (hn >= sizeof host || (memcpy(host, s + 1, hn), host[hn] = 0,
                                   inet_pton(AF_INET6, host, a->addr) != 1))
             return dsend_seterr(DSEND_EINVAL, "'%s': not an IPv6 address in brackets", s);
