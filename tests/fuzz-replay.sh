@@ -21,11 +21,12 @@ if [ -z "${DSEND_SAN_CFLAGS:-}" ]; then
     src=$DSEND_TOP_SRCDIR
     for n in rtsp transport range units ts; do
         case $n in
-        rtsp | transport | range) parser=$src/src/serve/rtsp_parse.c ;;
+        rtsp | range) parser=$src/src/serve/rtsp_parse.c ;;
+        transport) parser="$src/src/serve/rtsp_parse.c $src/src/util/netaddr.c" ;;
         units) parser= ;;
         ts) parser=$src/src/store/ts.c ;;
         esac
-        # shellcheck disable=SC2086 # $parser: one source or none
+        # shellcheck disable=SC2086 # $parser: the sources, or none
         "${DSEND_CC:-mpicc}" -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined \
             -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I"$src/include" -I"$src/src" \
             -I"$DSEND_TOP_BUILDDIR" "$src/tests/fuzz/fuzz_$n.c" "$src/tests/fuzz/replay.c" $parser \

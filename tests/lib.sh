@@ -82,11 +82,15 @@ free_ports() {
 # answers.  With auto, the front and device ports (PORT .. PORT+NP) are
 # free ones, picked again if another process takes them first.  Sets
 # SERVER_PID and SERVER_PORT; stop_server sends SIGTERM and checks a clean
-# exit.
+# exit.  SERVER_HOST: --rtsp's address (127.0.0.1; "[::1]" for IPv6).
 rtsp_server() {
     local np=$1 port=$2 auto= attempt
     shift 2
     [ "$port" = auto ] && auto=1
+    # where to knock: the address itself, or loopback for every address
+    local knock=${SERVER_HOST:-127.0.0.1}
+    knock=${knock#[} && knock=${knock%]}
+    case "$knock" in 0.0.0.0) knock=127.0.0.1 ;; ::) knock=::1 ;; esac
     for attempt in 1 2 3 4 5; do
         [ -n "$auto" ] && { port=$(free_ports $((np + 1))) || fail "no free ports"; }
         # shellcheck disable=SC2086 # SERVER_MPI_FLAGS: mpirun options, split
@@ -96,7 +100,7 @@ rtsp_server() {
         SERVER_PORT=$port
         local i
         for i in $(seq 1 100); do
-            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            if (exec 3<>"/dev/tcp/$knock/$port") 2>/dev/null; then
                 return 0
             fi
             if ! kill -0 "$SERVER_PID" 2>/dev/null; then

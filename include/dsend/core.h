@@ -11,6 +11,7 @@
 #ifndef DSEND_CORE_H
 #define DSEND_CORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dsend/cache.h"
@@ -84,14 +85,18 @@ typedef struct dsend_peer {
     uint32_t epoch;
     int32_t open;        /* 0: the session ended (forget it) */
     /* where packets go: serve's addressing (the sim leaves it 0) */
-    uint32_t ip;         /* IPv4, network order: the RTSP peer's own address */
     uint16_t rtp_port, rtcp_port; /* network order */
     uint32_t ssrc, seq_base, ts_base;
     /* serve: the session id's 128 random bits, known inside the cluster only
      * (never in an RTP packet), so a deputy that takes the session over
      * knows its owner by it (doc/serving.md#sessions) */
     uint32_t secret[4];
+    /* the RTSP peer's own address, network order, IPv4 in its mapped form
+     * ::ffff:a.b.c.d (src/util/netaddr.h); serve's only, so it comes last:
+     * the sim carries the bytes before it (DSEND_PEER_SIM_BYTES), all zero */
+    uint8_t addr[16];
 } dsend_peer;
+#define DSEND_PEER_SIM_BYTES offsetof(dsend_peer, addr)
 
 /* What the pacer hands the emit backend: `bytes` of an asset from
  * `offset`, cut into packets as above, all for one client and plan.  The

@@ -3,8 +3,8 @@
 #include "dsend/clients.h"
 #include "dsend/dsend.h"
 #include "dsend/serve.h"
+#include "util/netaddr.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,18 +22,17 @@ static char *config_lines(const dsend_cli *c)
     return conf;
 }
 
-/* HOST:PORT of --NAME: an IPv4 address and a port with room for PORT+span */
+/* HOST:PORT of --NAME: an IPv4 address or a bracketed IPv6 one and a port
+ * with room for PORT+span; host gets the address alone ("::1") */
 static int host_port(const char *name, const char *v, char *host, size_t n, long *port, int span)
 {
-    const char *colon = strrchr(v, ':');
-    char *end = NULL;
-    *port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (!colon || colon == v || (size_t)(colon - v) >= n || !end || *end || *port < 1 ||
-        *port + span > 65535)
-        return dsend_seterr(DSEND_EINVAL, "--%s %s: want HOST:PORT (an IPv4 address and a "
-                                          "port%s)",
+    dsend_netaddr a;
+    if (dsend_netaddr_parse(v, &a) != 0 || !a.port || a.port + span > 65535)
+        return dsend_seterr(DSEND_EINVAL, "--%s %s: want HOST:PORT (an IPv4 address, or an "
+                                          "IPv6 one in brackets, and a port%s)",
                             name, v, span ? " with room for PORT+devices" : "");
-    snprintf(host, n, "%.*s", (int)(colon - v), v);
+    dsend_netaddr_host(&a, host, n);
+    *port = a.port;
     return 0;
 }
 
@@ -46,19 +45,21 @@ int dsend_cmd_serve(dsend_cli *c)
     char host[64], mhost[64] = "";
     long port = 0, mport = 0;
     int rc = host_port("rtsp", g->rtsp, host, sizeof host, &port, c->size);
-    struct in_addr a;
-    if (rc == 0 && g->metrics &&
-        (rc = host_port("metrics", g->metrics, mhost, sizeof mhost, &mport, 0)) == 0 &&
-        inet_pton(AF_INET, mhost, &a) != 1)
-        rc = dsend_seterr(DSEND_EINVAL, "--metrics %s: %s is not an IPv4 address", g->metrics,
-                          mhost);
+    if (rc == 0 && g->metrics)
+        rc = host_port("metrics", g->metrics, mhost, sizeof mhost, &mport, 0);
     if (rc)
         return rc;
-    /* it goes into headers: a host name or an address, nothing else */
-    if (g->advertise && (!*g->advertise || strlen(g->advertise) > 253 ||
-                         strspn(g->advertise, "abcdefghijklmnopqrstuvwxyz"
-                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-                             strlen(g->advertise)))
+    /* it goes into headers: a host name or an address (IPv6 in brackets
+     * there, "::1" or "[::1]" here), nothing else */
+    dsend_netaddr adv;
+    char advertise[DSEND_NETADDR_STRLEN];
+    const char *adv_host = g->advertise;
+    if (g->advertise && dsend_netaddr_parse(g->advertise, &adv) == 0 && !adv.port)
+        adv_host = dsend_netaddr_url_host(&adv, advertise, sizeof advertise);
+    else if (g->advertise && (!*g->advertise || strlen(g->advertise) > 253 ||
+                              strspn(g->advertise, "abcdefghijklmnopqrstuvwxyz"
+                                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+                                  strlen(g->advertise)))
         return dsend_seterr(DSEND_EINVAL, "--advertise %s: want a host name or an address",
                             g->advertise);
     if (g->replicas > c->size)
@@ -69,7 +70,7 @@ int dsend_cmd_serve(dsend_cli *c)
     dsend_serve_config s = {
         .library = g->pos[0],
         .host = host,
-        .advertise = g->advertise,
+        .advertise = adv_host,
         .port = (int)port,
         .udp_port = (int)g->udp_port,
         .startup = g->startup,

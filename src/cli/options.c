@@ -113,12 +113,13 @@ const dsend_option dsend_options[] = {
     /* ---- serve ---- */
     {.name = "rtsp", .type = DSEND_OPT_STRING, .offset = OFF(rtsp), .commands = SERVE,
      .metavar = "HOST:PORT", .defval = "127.0.0.1:8554",
-     .help = "front address clients use (0.0.0.0: every address of the host); device d also "
-             "listens on PORT+1+d"},
+     .help = "front address clients use, IPv6 in brackets (0.0.0.0 or [::]: every address of "
+             "the host, [::] both families); device d also listens on PORT+1+d"},
     {.name = "advertise", .type = DSEND_OPT_STRING, .offset = OFF(advertise), .commands = SERVE,
      .metavar = "HOST", .unset = "the address each client reached",
      .help = "the host named in the URLs serve hands out (the front's redirects, DESCRIBE's "
-             "Content-Base), e.g. behind NAT or a load balancer"},
+             "Content-Base), e.g. behind NAT or a load balancer: a name or an address (IPv6 "
+             "with or without brackets)"},
     {.name = "udp-port", .type = DSEND_OPT_COUNT, .offset = OFF(udp_port), .commands = SERVE,
      .metavar = "PORT", .defval = "0", .min = 0, .max = 65000,
      .help = "every device of a host sends RTP from this one port (shared, SO_REUSEPORT), so a "
@@ -155,7 +156,7 @@ const dsend_option dsend_options[] = {
              "connection closes (slow clients)"},
     {.name = "metrics", .type = DSEND_OPT_STRING, .offset = OFF(metrics), .commands = SERVE,
      .metavar = "HOST:PORT", .unset = "off",
-     .help = "rank 0 answers GET /metrics there: every device's sessions, packets, bytes, "
+     .help = "rank 0 answers GET /metrics there (IPv6 in brackets): every device's sessions, packets, bytes, "
              "utilization, queue, admissions (Prometheus text)"},
     {.name = "status-interval", .type = DSEND_OPT_DURATION, .offset = OFF(status_interval),
      .commands = SERVE, .metavar = "TIME", .defval = "10s", .max = 86400 * DSEND_SEC,

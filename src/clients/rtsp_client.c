@@ -3,6 +3,7 @@
  * the workload, metered by the meter the virtual clients use. */
 #include "dsend/clients.h"
 #include "clients/rtsp_wire.h"
+#include "util/netaddr.h"
 #include "util/check.h"
 #include "dsend/core.h"
 #include "dsend/error.h"
@@ -54,8 +55,7 @@ typedef struct csession {
     int64_t pause_sent;
     uint64_t paused_packets;  /* arriving more than 300 ms into a pause */
     uint64_t first_offset, last_offset, pause_offset, resume_offset;
-    uint32_t sender_ip[MAX_SENDERS];
-    uint16_t sender_port[MAX_SENDERS];
+    dsend_netaddr sender[MAX_SENDERS];
     uint32_t nsenders;
 } csession;
 
@@ -109,7 +109,7 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
         break;
     }
     int port = 0;
-    if ((rc = client_udp_pair(&s->rtp, &s->rtcp, &port)))
+    if ((rc = client_udp_pair(s->rtsp, &s->rtp, &s->rtcp, &port)))
         return rc;
     char track[700];
     snprintf(track, sizeof track, "%s/trackID=0", s->url);
@@ -214,7 +214,7 @@ static int start(const dsend_clients_config *cfg, const dsend_library *lib, cses
 }
 
 static void on_rtp(csession *s, const dsend_library *lib, uint8_t *const *stored,
-                   const uint8_t *p, size_t n, const struct sockaddr_in *src, int64_t t)
+                   const uint8_t *p, size_t n, const dsend_netaddr *src, int64_t t)
 {
     const dsend_asset *a = &lib->assets[s->plan.asset];
     if (n < 12 || (p[0] >> 6) != 2 || (p[1] & 0x7f) != 33)
@@ -250,13 +250,10 @@ static void on_rtp(csession *s, const dsend_library *lib, uint8_t *const *stored
         s->st.crc_errors++;
     uint32_t i;
     for (i = 0; i < s->nsenders; i++)
-        if (s->sender_ip[i] == src->sin_addr.s_addr && s->sender_port[i] == src->sin_port)
+        if (dsend_netaddr_equal(&s->sender[i], src))
             break;
-    if (i == s->nsenders && i < MAX_SENDERS) {
-        s->sender_ip[i] = src->sin_addr.s_addr;
-        s->sender_port[i] = src->sin_port;
-        s->nsenders++;
-    }
+    if (i == s->nsenders && i < MAX_SENDERS)
+        s->sender[s->nsenders++] = *src;
     dsend_meter_packet(&s->meter, offset, (uint32_t)len, t, i);
     s->last_offset = offset;
     if (s->resume_offset == UINT64_MAX)
@@ -399,9 +396,8 @@ static void log_session(FILE *log, const csession *s)
     fprintf(log, "session %u: %llu packets from %u senders:", st->client,
             (unsigned long long)st->received, s->nsenders);
     for (uint32_t k = 0; k < s->nsenders; k++) {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &s->sender_ip[k], ip, sizeof ip);
-        fprintf(log, " %s:%u", ip, ntohs(s->sender_port[k]));
+        char from[DSEND_NETADDR_STRLEN];
+        fprintf(log, " %s", dsend_netaddr_format(&s->sender[k], from, sizeof from));
     }
     fprintf(log, "; %llu lost, %llu out of order, %llu payload mismatches, first offset %llu, "
                  "last %llu%s\n",
@@ -541,13 +537,15 @@ int dsend_clients_run(const dsend_clients_config *cfg, dsend_sim_result *r, FILE
                 continue;
             csession *s = &ss[owner[k]];
             uint8_t buf[2048];
-            struct sockaddr_in from;
+            struct sockaddr_storage from;
             socklen_t fl = sizeof from;
             ssize_t got;
             if (pfd[k].fd == s->rtp) {
                 while ((got = recvfrom(s->rtp, buf, sizeof buf, 0, (struct sockaddr *)&from,
                                        &fl)) > 0) {
-                    on_rtp(s, &lib, stored, buf, (size_t)got, &from, now_ns(t0));
+                    dsend_netaddr src;
+                    if (dsend_netaddr_from_sockaddr((struct sockaddr *)&from, fl, &src) == 0)
+                        on_rtp(s, &lib, stored, buf, (size_t)got, &src, now_ns(t0));
                     fl = sizeof from;
                 }
                 continue;

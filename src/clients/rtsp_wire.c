@@ -3,6 +3,7 @@
  * and a pair of UDP ports for RTP and RTCP (src/clients/rtsp_wire.h). */
 #include "clients/rtsp_wire.h"
 #include "dsend/error.h"
+#include "util/netaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,13 +15,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* rtsp://HOST:PORT/[ASSET] */
+/* rtsp://HOST:PORT/[ASSET], HOST an IPv6 address in brackets or not */
 int client_parse_url(const char *url, char *host, size_t hn, int *port, char *path, size_t pn)
 {
     if (strncasecmp(url, "rtsp://", 7) != 0)
         return dsend_seterr(DSEND_EINVAL, "%s: not an rtsp:// URL", url);
-    const char *h = url + 7, *slash = strchr(h, '/'), *colon = strchr(h, ':');
-    if (!colon || (slash && colon > slash) || (size_t)(colon - h) >= hn)
+    const char *h = url + 7, *slash = strchr(h, '/');
+    const char *rb = h[0] == '[' ? strchr(h, ']') : NULL;
+    const char *colon = strchr(rb ? rb : h, ':');
+    if (!colon || (slash && colon > slash) || (size_t)(colon - h) >= hn ||
+        (h[0] == '[' && (!rb || colon != rb + 1)))
         return dsend_seterr(DSEND_EINVAL, "%s: want rtsp://HOST:PORT/[ASSET]", url);
     snprintf(host, hn, "%.*s", (int)(colon - h), h);
     char *end;
@@ -34,18 +38,21 @@ int client_parse_url(const char *url, char *host, size_t hn, int *port, char *pa
 
 int client_tcp_connect(const char *host, int port)
 {
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+    dsend_netaddr at;
+    struct sockaddr_storage a;
+    socklen_t al;
+    if (dsend_netaddr_parse(host, &at) != 0 || at.port) {
+        errno = EINVAL;
         return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    }
+    at.port = (uint16_t)port;
+    al = dsend_netaddr_to_sockaddr(&at, 0, &a);
+    int fd = socket(at.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct timeval tv = {5, 0};
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (connect(fd, (struct sockaddr *)&a, al) != 0) {
             close(fd);
             fd = -1;
         }
@@ -98,29 +105,39 @@ const char *client_header(const char *resp, const char *name, char *out, size_t 
     return out;
 }
 
-int client_udp_pair(int *rtp, int *rtcp, int *port)
+int client_udp_pair(int rtsp, int *rtp, int *rtcp, int *port)
 {
+    /* the RTSP connection's own address: the server sends media to it */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    dsend_netaddr local;
+    char name[DSEND_NETADDR_STRLEN];
+    if (getsockname(rtsp, (struct sockaddr *)&ss, &sl) != 0 ||
+        dsend_netaddr_from_sockaddr((struct sockaddr *)&ss, sl, &local) != 0)
+        return dsend_seterr(DSEND_EIO, "the RTSP connection's own address: %s", strerror(errno));
+    dsend_netaddr_host(&local, name, sizeof name);
     for (int tries = 0; tries < 200; tries++) {
-        int a = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t sl = sizeof sa;
-        if (a < 0 || bind(a, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-            getsockname(a, (struct sockaddr *)&sa, &sl) != 0) {
+        local.port = 0;
+        sl = dsend_netaddr_to_sockaddr(&local, 0, &ss);
+        int a = socket(local.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        dsend_netaddr got;
+        socklen_t gl = sizeof ss;
+        if (a < 0 || bind(a, (struct sockaddr *)&ss, sl) != 0 ||
+            getsockname(a, (struct sockaddr *)&ss, &gl) != 0 ||
+            dsend_netaddr_from_sockaddr((struct sockaddr *)&ss, gl, &got) != 0) {
             if (a >= 0)
                 close(a);
             continue;
         }
-        int p = ntohs(sa.sin_port);
+        int p = got.port;
         if (p % 2 || p >= 65535) {
             close(a);
             continue;
         }
-        int b = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        sa.sin_port = htons((uint16_t)(p + 1));
-        if (b < 0 || bind(b, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int b = socket(local.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        local.port = (uint16_t)(p + 1);
+        sl = dsend_netaddr_to_sockaddr(&local, 0, &ss);
+        if (b < 0 || bind(b, (struct sockaddr *)&ss, sl) != 0) {
             close(a);
             if (b >= 0)
                 close(b);
@@ -133,6 +150,6 @@ int client_udp_pair(int *rtp, int *rtcp, int *port)
         *port = p;
         return 0;
     }
-    return dsend_seterr(DSEND_EIO, "no free UDP port pair on 127.0.0.1");
+    return dsend_seterr(DSEND_EIO, "no free UDP port pair on %s", name);
 }
 

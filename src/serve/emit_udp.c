@@ -36,9 +36,13 @@
 #define UDP_MSGS 64
 #define UDP_PKTS 1024
 #define GSO_SEGS 49 /* 49 x 1328 bytes: one UDP datagram of at most 64 KiB */
+typedef union udp_to { /* a client's address, in the UDP socket's family */
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+} udp_to;
 struct udp_batch {
     struct mmsghdr msgs[UDP_MSGS];
-    struct sockaddr_in to[UDP_MSGS];
+    udp_to to[UDP_MSGS];
     uint32_t segs[UDP_MSGS], seglen[UDP_MSGS], bytes[UDP_MSGS];
     char ctl[UDP_MSGS][64];
     struct iovec iov[2 * UDP_PKTS];
@@ -51,20 +55,24 @@ struct udp_batch {
 
 static int bind_shared(serve_world *w, int port, int *bound)
 {
-    const dsend_serve_config *cfg = w->cfg;
-    int one = 1, sndbuf = 4 << 20;
-    w->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, cfg->host, &a.sin_addr);
-    a.sin_port = htons((uint16_t)port);
-    socklen_t al = sizeof a;
+    int one = 1, zero = 0, sndbuf = 4 << 20;
+    /* --rtsp's family: on [::] one socket reaches IPv4 clients too (mapped) */
+    dsend_netaddr at = w->host, got;
+    at.port = (uint16_t)port;
+    w->udp_family = at.family;
+    w->udp_fd = socket(at.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (w->udp_fd >= 0 && at.family == AF_INET6 && dsend_netaddr_is_any(&at))
+        setsockopt(w->udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    struct sockaddr_storage a;
+    socklen_t al = dsend_netaddr_to_sockaddr(&at, 0, &a);
     if (w->udp_fd < 0 || setsockopt(w->udp_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
-        bind(w->udp_fd, (struct sockaddr *)&a, sizeof a) ||
-        getsockname(w->udp_fd, (struct sockaddr *)&a, &al))
-        return dsend_seterr(DSEND_EIO, "device %d: cannot bind its UDP socket to %s:%d: %s",
-                            w->rank, cfg->host, port, strerror(errno));
+        bind(w->udp_fd, (struct sockaddr *)&a, al) ||
+        getsockname(w->udp_fd, (struct sockaddr *)&a, &(socklen_t){sizeof a}) ||
+        dsend_netaddr_from_sockaddr((struct sockaddr *)&a, sizeof a, &got)) {
+        char name[DSEND_NETADDR_STRLEN];
+        return dsend_seterr(DSEND_EIO, "device %d: cannot bind its UDP socket to %s: %s", w->rank,
+                            dsend_netaddr_format(&at, name, sizeof name), strerror(errno));
+    }
     setsockopt(w->udp_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     /* nothing is read from it: a client's stray datagrams take little room */
     int rcvbuf = 4096;
@@ -75,7 +83,7 @@ static int bind_shared(serve_world *w, int port, int *bound)
     seg = 0;
     if (w->gso)
         setsockopt(w->udp_fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
-    *bound = ntohs(a.sin_port);
+    *bound = got.port;
     return 0;
 }
 
@@ -183,6 +191,29 @@ static void end_marker(const dsend_asset *a, unsigned char *out, uint32_t n)
     }
 }
 
+/* The peer's address at `port` (network order) in the UDP socket's family:
+ * its bytes are already the form an AF_INET6 socket takes (IPv4 mapped).
+ * `to` has room for either. */
+static socklen_t peer_to(const serve_world *w, const dsend_peer *p, uint16_t port, udp_to *to)
+{
+    if (w->udp_family == AF_INET) {
+        to->v4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = port};
+        memcpy(&to->v4.sin_addr, p->addr + 12, 4);
+        return sizeof to->v4;
+    }
+    to->v6 = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_port = port};
+    memcpy(&to->v6.sin6_addr, p->addr, 16);
+    return sizeof to->v6;
+}
+
+/* Its address came, and the socket's family reaches it. */
+static int peer_reachable(const serve_world *w, const dsend_peer *p)
+{
+    dsend_netaddr a;
+    dsend_netaddr_from_bytes(p->addr, 0, &a);
+    return a.family == AF_INET || (a.family == AF_INET6 && w->udp_family == AF_INET6);
+}
+
 /* The packet of `run` at offset o into the batch: a segment of the open
  * message to the same client while every segment before it is full-sized,
  * else a new message. */
@@ -234,11 +265,9 @@ static void one_packet(serve_world *w, const dsend_packet_run *run, const dsend_
         return;
     }
     int m = b->nmsg++;
-    b->to[m] = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = p->ip,
-                                    .sin_port = p->rtp_port};
     memset(&b->msgs[m], 0, sizeof b->msgs[m]);
     b->msgs[m].msg_hdr.msg_name = &b->to[m];
-    b->msgs[m].msg_hdr.msg_namelen = sizeof b->to[m];
+    b->msgs[m].msg_hdr.msg_namelen = peer_to(w, p, p->rtp_port, &b->to[m]);
     b->msgs[m].msg_hdr.msg_iov = &b->iov[2 * k];
     b->msgs[m].msg_hdr.msg_iovlen = 2;
     b->segs[m] = 1;
@@ -328,12 +357,9 @@ static void send_bye(serve_world *w, const dsend_peer *peer)
         p[4 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
         p[12 + i] = (unsigned char)(ssrc >> (24 - 8 * i));
     }
-    struct sockaddr_in to;
-    memset(&to, 0, sizeof to);
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = peer->ip;
-    to.sin_port = peer->rtcp_port;
-    sendto(w->udp_fd, p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
+    udp_to to;
+    socklen_t tl = peer_to(w, peer, peer->rtcp_port, &to);
+    sendto(w->udp_fd, p, sizeof p, 0, (struct sockaddr *)&to, tl);
 }
 
 typedef struct due_key {
@@ -356,7 +382,7 @@ static int one_burst(serve_world *w, txrun *t, int64_t now)
     const dsend_asset *a = &w->lib.assets[t->run.asset];
     const dsend_peer *p = dsend_peers_find(&w->dev.peers, t->run.client);
     uint64_t end = t->run.offset + t->run.bytes;
-    if (!p || !p->ip || p->epoch != t->run.epoch) {
+    if (!p || !peer_reachable(w, p) || p->epoch != t->run.epoch) {
         /* the plan changed or the session ended (or its address never came) */
         if (!(t->run.flags & DSEND_RUN_PLAN_END))
             w->not_sent += dsend_packets_before(a, end) - dsend_packets_before(a, t->next);

@@ -97,12 +97,14 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     w->stopped = calloc((size_t)w->size, 1);
     if (!w->sessions || !w->out || !w->stopped)
         rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %d sessions", cfg->max_sessions);
+    if (rc == 0 && dsend_netaddr_parse(cfg->host, &w->host) != 0)
+        rc = dsend_seterr(DSEND_EINVAL, "--rtsp %s: not an IPv4 or IPv6 address", cfg->host);
     if (rc == 0)
         rc = serve_conns_init(w);
     if (rc == 0 && w->rank == 0)
-        rc = serve_listen(cfg->host, cfg->port, &w->front_fd);
+        rc = serve_listen(&w->host, cfg->port, "rtsp", &w->front_fd);
     if (rc == 0)
-        rc = serve_listen(cfg->host, cfg->port + 1 + w->rank, &w->rtsp_fd);
+        rc = serve_listen(&w->host, cfg->port + 1 + w->rank, "rtsp", &w->rtsp_fd);
     if (rc == 0 && (w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
         rc = dsend_seterr(DSEND_EIO, "device %d: epoll_create1: %s", w->rank, strerror(errno));
     if (rc == 0)
@@ -342,14 +344,14 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (w->rank == 0 && !cfg->quiet && !cfg->json) {
-        char h[32];
+        char h[32], host[DSEND_NETADDR_STRLEN];
         fprintf(out, "dsend serve: %d devices; clients connect to rtsp://%s:%d/ASSET "
                      "(devices' own RTSP ports %d-%d); ready in %.3f s, %s of blocks preloaded "
                      "here\n",
                 w->size,
-                cfg->advertise                     ? cfg->advertise
-                : strcmp(cfg->host, "0.0.0.0") == 0 ? "ANY-ADDRESS-OF-THIS-HOST"
-                                                    : cfg->host,
+                cfg->advertise                  ? cfg->advertise
+                : dsend_netaddr_is_any(&w->host) ? "ANY-ADDRESS-OF-THIS-HOST"
+                                                 : dsend_netaddr_url_host(&w->host, host, sizeof host),
                 cfg->port, cfg->port + 1, cfg->port + w->size, t_setup,
                 dsend_human_size((double)(w->store.bytes + w->store.synthetic_bytes), h,
                                  sizeof h));

@@ -66,7 +66,10 @@ int serve_ops_open(serve_world *w)
         return dsend_seterr(DSEND_ENOMEM, "out of memory");
     if (!cfg->metrics_host)
         return 0;
-    int rc = serve_listen(cfg->metrics_host, cfg->metrics_port, &o->listen_fd);
+    dsend_netaddr at;
+    int rc = dsend_netaddr_parse(cfg->metrics_host, &at);
+    if (rc == 0)
+        rc = serve_listen(&at, cfg->metrics_port, "metrics", &o->listen_fd);
     struct epoll_event e = {.events = EPOLLIN, .data.fd = o->listen_fd};
     if (rc == 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, o->listen_fd, &e) != 0)
         rc = dsend_seterr(DSEND_EIO, "--metrics: epoll_ctl: %s", strerror(errno));

@@ -54,22 +54,26 @@ int serve_conns_init(serve_world *w)
     return 0;
 }
 
-int serve_listen(const char *host, int port, int *fd_out)
+int serve_listen(const dsend_netaddr *host, int port, const char *what, int *fd_out)
 {
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-        return dsend_seterr(DSEND_EINVAL, "--rtsp %s: not an IPv4 address", host);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    dsend_netaddr at = *host;
+    at.port = (uint16_t)port;
+    struct sockaddr_storage a;
+    socklen_t al = dsend_netaddr_to_sockaddr(&at, 0, &a);
+    char name[DSEND_NETADDR_STRLEN];
+    dsend_netaddr_format(&at, name, sizeof name);
+    if (!al)
+        return dsend_seterr(DSEND_EINVAL, "--%s %s: not an IP address", what, name);
+    int fd = socket(at.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, zero = 0;
     if (fd < 0)
-        return dsend_seterr(DSEND_EIO, "socket: %s", strerror(errno));
+        return dsend_seterr(DSEND_EIO, "--%s %s: socket: %s", what, name, strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 512) != 0) {
+    if (at.family == AF_INET6 && dsend_netaddr_is_any(&at)) /* [::]: IPv4 clients too */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, (struct sockaddr *)&a, al) != 0 || listen(fd, 512) != 0) {
         int e = errno;
         close(fd);
-        return dsend_seterr(DSEND_EIO, "cannot listen on %s:%d: %s", host, port, strerror(e));
+        return dsend_seterr(DSEND_EIO, "cannot listen on %s: %s", name, strerror(e));
     }
     *fd_out = fd;
     return 0;
@@ -79,12 +83,13 @@ const char *serve_url_host(const serve_world *w, const conn *c, char *buf, size_
 {
     if (w->cfg->advertise)
         return w->cfg->advertise;
-    struct sockaddr_in a;
+    struct sockaddr_storage a;
     socklen_t al = sizeof a;
+    dsend_netaddr reached;
     if (getsockname(c->fd, (struct sockaddr *)&a, &al) != 0 ||
-        !inet_ntop(AF_INET, &a.sin_addr, buf, (socklen_t)n))
-        return w->cfg->host;
-    return buf;
+        dsend_netaddr_from_sockaddr((struct sockaddr *)&a, al, &reached) != 0)
+        reached = w->host;
+    return dsend_netaddr_url_host(&reached, buf, n);
 }
 
 void serve_conn_close(serve_world *w, int i)
@@ -188,18 +193,18 @@ void serve_conn_read(serve_world *w, int i)
     }
 }
 
-/* Room for a connection from `ip`: its address may hold --max-peer-conns
+/* Room for a connection from `peer`: its address may hold --max-peer-conns
  * without a session, the device --max-conns in all.  Where one is over,
  * the connection without a session idle longest gives way (its address's
  * own first); connections that hold sessions never do.  0, or -1 if none
  * can. */
-static int make_room(serve_world *w, uint32_t ip)
+static int make_room(serve_world *w, const dsend_netaddr *peer)
 {
     for (int pass = 0; pass < 2; pass++) {
         int mine = 0, victim = -1;
         for (int k = 0; k < w->nconns; k++) {
             const conn *c = w->conns[k];
-            if (c->nsessions || (pass == 0 && c->ip != ip))
+            if (c->nsessions || (pass == 0 && !dsend_netaddr_same_host(&c->peer, peer)))
                 continue;
             mine++;
             /* closing ones first, then the idlest */
@@ -221,7 +226,7 @@ static int make_room(serve_world *w, uint32_t ip)
 void serve_accept(serve_world *w, int lfd, int front)
 {
     for (;;) {
-        struct sockaddr_in a;
+        struct sockaddr_storage a;
         socklen_t al = sizeof a;
         int fd = accept4(lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -235,7 +240,12 @@ void serve_accept(serve_world *w, int lfd, int front)
             }
             return;
         }
-        conn *c = make_room(w, a.sin_addr.s_addr) == 0 ? calloc(1, sizeof *c) : NULL;
+        dsend_netaddr peer;
+        if (dsend_netaddr_from_sockaddr((struct sockaddr *)&a, al, &peer) != 0) {
+            close(fd); /* neither IPv4 nor IPv6: not ours to serve */
+            continue;
+        }
+        conn *c = make_room(w, &peer) == 0 ? calloc(1, sizeof *c) : NULL;
         if (!c) {
             close(fd); /* every connection holds a session: bounded */
             continue;
@@ -244,7 +254,7 @@ void serve_accept(serve_world *w, int lfd, int front)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
         c->front = front;
-        c->ip = a.sin_addr.s_addr;
+        c->peer = peer;
         c->active_at = serve_now(w);
         w->conns[w->nconns++] = c;
     }

@@ -40,11 +40,14 @@ static void on_describe(req_ctx *q)
     const dsend_asset *a = &w->lib.assets[id];
     char sdp[1024], h[1024], hb[64];
     const char *host = serve_url_host(w, q->c, hb, sizeof hb);
+    /* SDP names an IPv6 address without the URL's brackets (RFC 4566) */
+    int v6 = q->c->peer.family == AF_INET6, bare = v6 && host[0] == '[';
     snprintf(sdp, sizeof sdp,
-             "v=0\r\no=- %u 1 IN IP4 %s\r\ns=%s\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+             "v=0\r\no=- %u 1 IN %s %.*s\r\ns=%s\r\nc=IN %s\r\nt=0 0\r\n"
              "a=control:*\r\na=range:npt=0-%.3f\r\nm=video 0 RTP/AVP 33\r\n"
              "a=rtpmap:33 MP2T/90000\r\na=control:trackID=0\r\n",
-             (unsigned)id, host, a->name, (double)a->duration_ns / 1e9);
+             (unsigned)id, v6 ? "IP6" : "IP4", (int)strlen(host) - 2 * bare, host + bare, a->name,
+             v6 ? "IP6 ::" : "IP4 0.0.0.0", (double)a->duration_ns / 1e9);
     snprintf(h, sizeof h, "Content-Type: application/sdp\r\nContent-Base: rtsp://%s:%d/%s/\r\n",
              host, w->cfg->port + 1 + w->rank, a->name);
     serve_reply(q->c, 200, q->r->cseq, h, sdp);
@@ -71,8 +74,9 @@ static void on_setup(req_ctx *q)
         return;
     }
     if (t.destination[0]) {
-        struct in_addr d;
-        if (inet_pton(AF_INET, t.destination, &d) != 1 || d.s_addr != q->c->ip) {
+        dsend_netaddr d;
+        if (dsend_netaddr_parse(t.destination, &d) != 0 || d.port ||
+            !dsend_netaddr_same_host(&d, &q->c->peer)) {
             serve_reply(q->c, 403, r->cseq, NULL, NULL); /* media only to the peer that asked */
             return;
         }
@@ -85,15 +89,17 @@ static void on_setup(req_ctx *q)
     }
     s->peer.rtp_port = htons((uint16_t)t.client_port[0]);
     s->peer.rtcp_port = htons((uint16_t)t.client_port[1]);
-    struct sockaddr_in u;
+    struct sockaddr_storage u;
     socklen_t ul = sizeof u;
-    getsockname(w->udp_fd, (struct sockaddr *)&u, &ul);
+    dsend_netaddr src = {0};
+    if (getsockname(w->udp_fd, (struct sockaddr *)&u, &ul) == 0)
+        dsend_netaddr_from_sockaddr((struct sockaddr *)&u, ul, &src);
     char h[1024];
     snprintf(h, sizeof h,
              "Session: %s;timeout=%lld\r\nTransport: RTP/AVP/UDP;unicast;client_port=%d-%d;"
              "server_port=%d-%d;ssrc=%08X\r\n",
              s->id, (long long)(w->cfg->session_timeout / 1000000000), t.client_port[0],
-             t.client_port[1], ntohs(u.sin_port), ntohs(u.sin_port) + 1, s->peer.ssrc);
+             t.client_port[1], src.port, src.port + 1, s->peer.ssrc);
     serve_reply(q->c, 200, r->cseq, h, NULL);
 }
 
@@ -224,7 +230,7 @@ static const struct method {
 static session *callers_session(serve_world *w, conn *c, const char *id)
 {
     session *s = serve_session_find(w, id);
-    if (!s || s->ip != c->ip || (s->owner && s->owner != c))
+    if (!s || !dsend_netaddr_same_host(&s->addr, &c->peer) || (s->owner && s->owner != c))
         return NULL;
     if (!s->owner) {
         s->owner = c;

@@ -15,6 +15,7 @@
 #include "dsend/rtsp.h"
 #include "dsend/series.h"
 #include "dsend/serve.h"
+#include "util/netaddr.h"
 
 enum { TAG_REQUESTS = 11, TAG_PEER = 12, TAG_STOP = 13, TAG_STATS = 14, TAG_HEARTBEAT = 15,
        TAG_BACKUP = 16, TAG_SURVIVORS = 17, TAG_OPS = 18 };
@@ -27,7 +28,7 @@ typedef struct conn {
     int fd;
     int front;             /* accepted on the front port */
     int watched;           /* in the loop's epoll set */
-    uint32_t ip;           /* peer, network order */
+    dsend_netaddr peer;    /* the client's address and port */
     uint32_t nsessions;    /* sessions it owns: it is never evicted, nor idle */
     int64_t active_at;     /* accepted, or its last whole request (ns) */
     int64_t partial_at;    /* the first byte of the request coming in (ns) */
@@ -45,7 +46,7 @@ typedef struct session {
     char id[32];           /* the secret (22 letters and digits), '-', the client id in hex */
     int state;
     uint32_t asset;
-    uint32_t ip;
+    dsend_netaddr addr;    /* the address that set it up (its port aside) */
     conn *owner;           /* the connection that set it up (NULL once it closed, or
                             * taken over from a dead device): it obeys that one only */
     int64_t last_seen;
@@ -134,6 +135,8 @@ typedef struct serve_world {
     dsend_device dev;
     int64_t timer[DSEND_WAKERS]; /* armed by the clock's wake; INT64_MAX: none */
     int front_fd, rtsp_fd, udp_fd;
+    dsend_netaddr host;    /* --rtsp's address (IPv4 or IPv6; 0.0.0.0 or ::, every one of the host's) */
+    int udp_family;        /* udp_fd's: --rtsp's (AF_INET6 takes IPv4 clients mapped) */
     int epfd;              /* the loop's epoll set: listening sockets, RTSP connections */
     conn *conns[MAX_CONNS];
     int nconns, max_conns; /* max_conns: --max-conns within the open-file limit */
@@ -217,9 +220,12 @@ void serve_udp_drop_all(serve_world *w);
 /* rtsp_conn.c */
 /* The connection limits within the process's open-file limit. */
 int serve_conns_init(serve_world *w);
-int serve_listen(const char *host, int port, int *fd);
+/* Listen on host's address at `port` (`what` names the option in errors);
+ * [::] takes IPv4 clients too (dual stack). */
+int serve_listen(const dsend_netaddr *host, int port, const char *what, int *fd);
 /* The host to name in URLs handed to connection c's client: --advertise, or
- * the address it reached (with --rtsp 0.0.0.0, whichever of the host's). */
+ * the address it reached (with --rtsp 0.0.0.0 or [::], whichever of the
+ * host's), IPv6 in brackets. */
 const char *serve_url_host(const serve_world *w, const conn *c, char *buf, size_t n);
 void serve_accept(serve_world *w, int lfd, int front);
 void serve_conn_read(serve_world *w, int i);

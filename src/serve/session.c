@@ -85,7 +85,7 @@ session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
     for (int i = 0; i < cfg->max_sessions; i++) {
         if (!w->sessions[i].used && free_slot < 0)
             free_slot = i;
-        from_peer += w->sessions[i].used && w->sessions[i].ip == c->ip;
+        from_peer += w->sessions[i].used && dsend_netaddr_same_host(&w->sessions[i].addr, &c->peer);
     }
     if (free_slot < 0 || from_peer >= cfg->max_peer_sessions) {
         *status = 453;
@@ -105,7 +105,8 @@ session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
     s->used = 1;
     s->state = S_READY;
     s->asset = asset;
-    s->ip = c->ip;
+    s->addr = c->peer;
+    s->addr.port = 0;
     s->owner = c;
     c->nsessions++;
     s->last_seen = serve_now(w);
@@ -115,13 +116,13 @@ session *serve_session_new(serve_world *w, conn *c, uint32_t asset, int *status)
     s->peer = (dsend_peer){
         .client = client,
         .asset = asset,
-        .ip = c->ip,
         .ssrc = r.ssrc,
         .seq_base = r.seq & 0xffff,
         .ts_base = r.ts,
         .open = 1,
     };
     memcpy(s->peer.secret, r.secret, sizeof r.secret);
+    memcpy(s->peer.addr, c->peer.addr, sizeof s->peer.addr);
     w->nsessions++;
     return s;
 }
@@ -152,7 +153,7 @@ int serve_session_adopt(serve_world *w, const dsend_peer *p)
     const dsend_stream *st = dsend_scheduler_stream(&w->dev.sched, p->client);
     s->state = st && st->paused ? S_PAUSED : S_PLAYING;
     s->asset = p->asset;
-    s->ip = p->ip; /* it obeys only the address that set it up, as before, */
+    dsend_netaddr_from_bytes(p->addr, 0, &s->addr); /* it obeys only the address that set it up, as before, */
     s->owner = NULL; /* on the first connection from there that names its id */
     s->last_seen = serve_now(w);
     s->peer = *p;
@@ -213,17 +214,16 @@ void serve_session_log(serve_world *w, const session *s, const char *event, cons
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char when[32], ip[INET_ADDRSTRLEN], line[512];
+    char when[32], client[DSEND_NETADDR_STRLEN], line[512];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    struct in_addr a = {.s_addr = s->ip};
-    inet_ntop(AF_INET, &a, ip, sizeof ip);
+    dsend_netaddr to = s->addr;
+    to.port = ntohs(s->peer.rtp_port);
+    dsend_netaddr_format(&to, client, sizeof client);
     const dsend_asset *as = &w->lib.assets[s->asset];
     /* the client id (the front routes by it), never the secret before it */
     int n = snprintf(line, sizeof line,
-                     "dsend serve: session event=%s time=%s.%03ldZ id=%x client=%s:%u asset=%s "
-                     "device=%d",
-                     event, when, ts.tv_nsec / 1000000, s->peer.client, ip,
-                     (unsigned)ntohs(s->peer.rtp_port), as->name, w->rank);
+                     "dsend serve: session event=%s time=%s.%03ldZ id=%x client=%s asset=%s device=%d",
+                     event, when, ts.tv_nsec / 1000000, s->peer.client, client, as->name, w->rank);
     const dsend_stream *st = dsend_scheduler_stream(&w->dev.sched, s->peer.client);
     if (st && reason == NULL && strcmp(event, "pause") != 0 && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " range=%.3f-%.3f",

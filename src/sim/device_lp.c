@@ -205,8 +205,8 @@ static int device_all(const sim_world *w, const dsend_event *ev)
             break;
         }
         case EV_PEER: {
-            dsend_peer p;
-            memcpy(&p, ev->payload, sizeof p);
+            dsend_peer p = {0};
+            memcpy(&p, ev->payload, DSEND_PEER_SIM_BYTES);
             rc = dsend_device_peer(dev, &p);
             break;
         }

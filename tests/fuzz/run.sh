@@ -36,7 +36,8 @@ command -v clang >/dev/null || { echo "run.sh: clang not found (scripts/install-
 
 sources() {
     case $1 in
-    rtsp | transport | range) echo src/serve/rtsp_parse.c ;;
+    rtsp | range) echo src/serve/rtsp_parse.c ;;
+    transport) echo src/serve/rtsp_parse.c src/util/netaddr.c src/util/error.c ;;
     units) echo src/util/units.c src/util/error.c ;;
     ts) echo src/store/ts.c src/util/error.c ;;
     library) echo src/store/library.c src/store/library_check.c src/store/synthetic.c src/util/atomic.c \
