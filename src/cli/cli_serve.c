@@ -61,6 +61,16 @@ int dsend_cmd_serve(dsend_cli *c)
                              strlen(g->advertise)))
         return dsend_seterr(DSEND_EINVAL, "--advertise %s: want a host name or an address",
                             g->advertise);
+    struct in_addr net, mask;
+    if (g->data_net && dsend_data_net_parse(g->data_net, &net, &mask) != 0)
+        return dsend_seterr(DSEND_EINVAL, "--data-net %s: want an IPv4 network, A.B.C.D/BITS",
+                            g->data_net);
+    if (g->data_net && g->advertise)
+        return dsend_seterr(DSEND_EINVAL, "--advertise with --data-net: each device is named by "
+                                          "its own data address; give one of them");
+    if (g->rtp_source && inet_pton(AF_INET, g->rtp_source, &a) != 1)
+        return dsend_seterr(DSEND_EINVAL, "--rtp-source %s: want an IPv4 address",
+                            g->rtp_source);
     if (g->replicas > c->size)
         return dsend_seterr(DSEND_EINVAL, "--replicas %lld: must not exceed the %d devices",
                             (long long)g->replicas, c->size);
@@ -72,6 +82,8 @@ int dsend_cmd_serve(dsend_cli *c)
         .advertise = g->advertise,
         .port = (int)port,
         .udp_port = (int)g->udp_port,
+        .data_net = g->data_net,
+        .rtp_source = g->rtp_source,
         .startup = g->startup,
         .lead = g->lead,
         .tick = g->tick,

@@ -109,7 +109,7 @@ static int open_session(const dsend_clients_config *cfg, const dsend_library *li
         break;
     }
     int port = 0;
-    if ((rc = client_udp_pair(&s->rtp, &s->rtcp, &port)))
+    if ((rc = client_udp_pair(s->rtsp, &s->rtp, &s->rtcp, &port)))
         return rc;
     char track[700];
     snprintf(track, sizeof track, "%s/trackID=0", s->url);

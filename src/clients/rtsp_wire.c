@@ -98,14 +98,23 @@ const char *client_header(const char *resp, const char *name, char *out, size_t 
     return out;
 }
 
-int client_udp_pair(int *rtp, int *rtcp, int *port)
+int client_udp_pair(int ctl, int *rtp, int *rtcp, int *port)
 {
+    /* the address the RTSP connection uses: the one the server streams to
+     * (it streams only to the address that asked), on a client host too */
+    struct sockaddr_in own;
+    socklen_t ol = sizeof own;
+    char where[INET_ADDRSTRLEN] = "?";
+    if (getsockname(ctl, (struct sockaddr *)&own, &ol) != 0 || own.sin_family != AF_INET)
+        return dsend_seterr(DSEND_EIO, "no local address of the RTSP connection: %s",
+                            strerror(errno));
+    inet_ntop(AF_INET, &own.sin_addr, where, sizeof where);
     for (int tries = 0; tries < 200; tries++) {
         int a = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         struct sockaddr_in sa;
         memset(&sa, 0, sizeof sa);
         sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_addr = own.sin_addr;
         socklen_t sl = sizeof sa;
         if (a < 0 || bind(a, (struct sockaddr *)&sa, sizeof sa) != 0 ||
             getsockname(a, (struct sockaddr *)&sa, &sl) != 0) {
@@ -133,6 +142,6 @@ int client_udp_pair(int *rtp, int *rtcp, int *port)
         *port = p;
         return 0;
     }
-    return dsend_seterr(DSEND_EIO, "no free UDP port pair on 127.0.0.1");
+    return dsend_seterr(DSEND_EIO, "no free UDP port pair on %s", where);
 }
 

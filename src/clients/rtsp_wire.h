@@ -14,7 +14,8 @@ int client_rtsp_call(int fd, int *cseq, const char *session, const char *method,
                      const char *url, const char *extra, char *resp, size_t rn);
 /* The value of header `name` ("Location:") in resp, into out; NULL if none. */
 const char *client_header(const char *resp, const char *name, char *out, size_t n);
-/* An even/odd pair of UDP ports on 127.0.0.1 (RTP, RTCP). */
-int client_udp_pair(int *rtp, int *rtcp, int *port);
+/* An even/odd pair of UDP ports (RTP, RTCP) on the local address of the
+ * RTSP connection ctl. */
+int client_udp_pair(int ctl, int *rtp, int *rtcp, int *port);
 
 #endif

@@ -122,6 +122,8 @@ typedef struct pending_send {
     void *buf;
 } pending_send;
 
+#define SERVE_ADDR_LEN 46 /* an address as text (INET6_ADDRSTRLEN) */
+
 typedef struct serve_world {
     MPI_Comm comm;
     int rank, size;
@@ -134,6 +136,9 @@ typedef struct serve_world {
     dsend_device dev;
     int64_t timer[DSEND_WAKERS]; /* armed by the clock's wake; INT64_MAX: none */
     int front_fd, rtsp_fd, udp_fd;
+    /* --data-net: every device's own address in the data network, by
+     * device (NULL: all share --rtsp's host) */
+    char (*data_addr)[SERVE_ADDR_LEN];
     int epfd;              /* the loop's epoll set: listening sockets, RTSP connections */
     conn *conns[MAX_CONNS];
     int nconns, max_conns; /* max_conns: --max-conns within the open-file limit */
@@ -229,6 +234,16 @@ void serve_reply(conn *c, int status, int cseq, const char *headers, const char 
 /* Deadlines: a request not whole after --request-timeout (408), a
  * connection without a session idle for --conn-timeout, a closing one. */
 void serve_conns_housekeeping(serve_world *w, int64_t now);
+
+/* data_net.c: with --data-net, the table of every device's own data
+ * address (collective over comm: a device without one fails the start) */
+int serve_data_net_open(serve_world *w);
+/* where device d listens: its data address, or --rtsp's host */
+const char *serve_listen_host(const serve_world *w, int device);
+/* the host naming device d in a redirect handed to connection c's client:
+ * its data address, or serve_url_host */
+const char *serve_device_host(const serve_world *w, const conn *c, int device, char *buf,
+                              size_t n);
 
 /* front.c, rtsp_methods.c */
 void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r);
