@@ -21,10 +21,11 @@
 # and --nic X (PACE=off: no pacing limit of its own, the link alone limits), each
 # device's data link a tc token bucket at the rate `--nic X` counts as X (X x 1370/1356:
 # tbf also meters the Ethernet header), and dsend clients runs on the client host.  The model is dsend sim --like the
-# measured run with --nic X.  Swept over LOADS (default "0.7 0.8 0.9 0.95 1 1.05 1.1 1.2
-# 1.4", the demand of all clients playing over D x X); the capacity knee is the load at
-# which on-time delivery first falls below KNEE_PCT (default 99) %, interpolated between
-# loads, in each world; target: the two knees within 5 %.  Needs root (namespaces).
+# measured run with --nic X.  Swept over LOADS (default "0.8 0.9 1 1.03 1.06 1.09
+# 1.12 1.2 1.4", the demand of all clients playing over D x X); the capacity knee is the load at
+# which more than KNEE_PCT (default 10) % of the clients first had an underrun,
+# interpolated between loads, in each world; target: the two knees within 5 %.  Needs
+# root (namespaces).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
