@@ -46,7 +46,7 @@ echo "serve paced to its link (--nic X): ${PACE:-on}; each device link a tbf at 
 good() {
     awk -v t="$(json "$1" on_time_pct)" -v e="$(sed -n 's/.*"expected": \([0-9]*\).*/\1/p' "$1" | head -1)" \
         -v r="$(sed -n 's/.*"received": \([0-9]*\).*/\1/p' "$1" | head -1)" \
-        'BEGIN { printf "%.3f", e > 0 ? t * r / e : 0 }'
+        'BEGIN { printf "%.3f", (e > 0 ? t * r / e : 0) }'
 }
 printf "%-5s %-9s | %-18s | %-18s | %-20s | %-16s | %s\n" load "link X" "good % sim/srv" "on time % sim/srv" "underrun cl. sim/srv" "startup p50 ms" "lost / link drops"
 for load in ${LOADS:-0.8 0.9 1 1.03 1.06 1.09 1.12 1.2 1.4}; do
