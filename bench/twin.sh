@@ -14,10 +14,25 @@
 # Environment: LOADS (default "0.3 0.9 1.2"), CLIENTS (40), PORT (a free base port), KEEP (a
 # directory to keep the results files in, for `dsend report`).
 # It stops only the processes it started, by process id.
+#
+# bash bench/twin.sh --netns: the measured side on real, rate-limited links (issue #15,
+# doc/cluster.md): the namespace cluster of scripts/netns-cluster.sh with D device hosts
+# (DEVICES, default 3) and a client host; serve runs one device a host with --data-net
+# and --nic X (PACE=off: no pacing limit of its own, the link alone limits), each
+# device's data link a tc token bucket at the rate `--nic X` counts as X (X x 1370/1356:
+# tbf also meters the Ethernet header), and dsend clients runs on the client host.  The model is dsend sim --like the
+# measured run with --nic X.  Swept over LOADS (default "0.8 0.9 1 1.03 1.06 1.09
+# 1.12 1.2 1.4", the demand of all clients playing over D x X); the capacity knee is the load at
+# which more than KNEE_PCT (default 10) % of the clients first had an underrun,
+# interpolated between loads, in each world; target: the two knees within 5 %.  Needs
+# root (namespaces).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tests/env.sh
+if [ "${1:-}" = --netns ]; then
+    exec bash bench/twin-netns.sh
+fi
 lib=${DSEND_SAMPLE_LIB:-data/sample.h5}
 clients=${CLIENTS:-40}
 port=${PORT:-$((20000 + $$ % 20000))}

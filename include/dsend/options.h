@@ -72,6 +72,8 @@ typedef struct dsend_config {
     /* serve */
     const char *rtsp;
     const char *advertise;     /* serve: the host in the URLs it hands out (NULL: reached) */
+    const char *data_net;      /* serve: CIDR of the data network (NULL: one host) */
+    const char *rtp_source;    /* serve: the address every device sends RTP from (NULL: own) */
     int64_t udp_port, max_sessions, max_peer_sessions;
     int64_t max_conns, max_peer_conns, conn_timeout, request_timeout;
     int64_t pace_lead, pace_batch, pace_burst, session_timeout, serve_duration;

@@ -16,6 +16,8 @@ typedef struct dsend_serve_config {
     const char *advertise;     /* host in the URLs handed out; NULL: the address reached */
     int port;                  /* front RTSP port; device d listens on port + 1 + d */
     int udp_port;              /* every device of a host sends RTP from it (shared); 0: any */
+    const char *data_net;      /* CIDR: each device's own address there (NULL: --rtsp's host) */
+    const char *rtp_source;    /* every device sends RTP from this address (NULL: its own) */
     int64_t startup, lead, tick, pace_lead, pace_batch, pace_burst; /* ns */
     uint64_t sub_block;
     uint64_t nic_bps;          /* wire bits per second, paced */
@@ -47,6 +49,10 @@ typedef struct dsend_serve_config {
     int quiet;
     int json;                  /* the final statistics as one JSON object, nothing before */
 } dsend_serve_config;
+
+/* --data-net's network: 0, or -1 if cidr is not A.B.C.D/BITS */
+struct in_addr;
+int dsend_data_net_parse(const char *cidr, struct in_addr *net, struct in_addr *mask);
 
 /* Collective over comm; returns when a signal (SIGINT/SIGTERM) or the
  * duration ends the service, 0 on a clean stop.  `res` (may be NULL) is

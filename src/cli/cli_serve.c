@@ -5,6 +5,7 @@
 #include "dsend/serve.h"
 #include "util/netaddr.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,18 @@ int dsend_cmd_serve(dsend_cli *c)
                                   strlen(g->advertise)))
         return dsend_seterr(DSEND_EINVAL, "--advertise %s: want a host name or an address",
                             g->advertise);
+    struct in_addr net, mask;
+    if (g->data_net && dsend_data_net_parse(g->data_net, &net, &mask) != 0)
+        return dsend_seterr(DSEND_EINVAL, "--data-net %s: want an IPv4 network, A.B.C.D/BITS",
+                            g->data_net);
+    if (g->data_net && g->advertise)
+        return dsend_seterr(DSEND_EINVAL, "--advertise with --data-net: each device is named by "
+                                          "its own data address; give one of them");
+    dsend_netaddr src;
+    if (g->rtp_source && (dsend_netaddr_parse(g->rtp_source, &src) != 0 || src.port != 0 ||
+                          dsend_netaddr_is_any(&src)))
+        return dsend_seterr(DSEND_EINVAL, "--rtp-source %s: want one address (IPv4 or IPv6), no port",
+                            g->rtp_source);
     if (g->replicas > c->size)
         return dsend_seterr(DSEND_EINVAL, "--replicas %lld: must not exceed the %d devices",
                             (long long)g->replicas, c->size);
@@ -73,6 +86,8 @@ int dsend_cmd_serve(dsend_cli *c)
         .advertise = adv_host,
         .port = (int)port,
         .udp_port = (int)g->udp_port,
+        .data_net = g->data_net,
+        .rtp_source = g->rtp_source,
         .startup = g->startup,
         .lead = g->lead,
         .tick = g->tick,

@@ -124,6 +124,15 @@ const dsend_option dsend_options[] = {
      .metavar = "PORT", .defval = "0", .min = 0, .max = 65000,
      .help = "every device of a host sends RTP from this one port (shared, SO_REUSEPORT), so a "
              "client sees one source (0: a free port)"},
+    {.name = "data-net", .type = DSEND_OPT_STRING, .offset = OFF(data_net), .commands = SERVE,
+     .metavar = "CIDR", .unset = "all devices on --rtsp's host",
+     .help = "serve across hosts: each device listens for RTSP and sends RTP on its own address "
+             "in this network (e.g. 198.19.0.0/24), and the front redirects to it; --rtsp gives "
+             "the ports (doc/cluster.md)"},
+    {.name = "rtp-source", .type = DSEND_OPT_STRING, .offset = OFF(rtp_source), .commands = SERVE,
+     .metavar = "ADDR", .unset = "each device's own address",
+     .help = "every device sends RTP from this address and one port, a service address shared "
+             "by the device hosts, so a player sees one source across hosts (doc/cluster.md)"},
     {.name = "session-timeout", .type = DSEND_OPT_DURATION, .offset = OFF(session_timeout),
      .commands = SERVE, .metavar = "TIME", .defval = "60s",
      .min = DSEND_SEC, .max = 86400 * DSEND_SEC,

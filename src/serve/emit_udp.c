@@ -9,7 +9,8 @@
  * slot early, never late while the loop keeps up (`late` counts those that
  * did not).  Sequence numbers and timestamps are functions of the packet's
  * place in the asset, and every device of a host sends from one shared port
- * (SO_REUSEPORT), so the packets of every sender form one RTP source. */
+ * (SO_REUSEPORT), so the packets of every sender form one RTP source
+ * (across hosts: --rtp-source, one address and port on every host). */
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
 #include "dsend/ts.h"
@@ -20,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +57,15 @@ struct udp_batch {
 
 static int bind_shared(serve_world *w, int port, int *bound)
 {
+    const dsend_serve_config *cfg = w->cfg;
     int one = 1, zero = 0, sndbuf = 4 << 20;
-    /* --rtsp's family: on [::] one socket reaches IPv4 clients too (mapped) */
-    dsend_netaddr at = w->host, got;
+    /* --rtp-source: the service address every device host shares
+     * (doc/cluster.md), bound even before it is configured (IP_FREEBIND);
+     * else the device's own data address, or --rtsp's host (its family: on
+     * [::] one socket reaches IPv4 clients too, mapped) */
+    dsend_netaddr at = *serve_listen_addr(w, w->rank), got;
+    if (cfg->rtp_source && dsend_netaddr_parse(cfg->rtp_source, &at) != 0)
+        return dsend_seterr(DSEND_EINVAL, "--rtp-source %s: %s", cfg->rtp_source, dsend_errmsg());
     at.port = (uint16_t)port;
     w->udp_family = at.family;
     w->udp_fd = socket(at.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -66,6 +74,7 @@ static int bind_shared(serve_world *w, int port, int *bound)
     struct sockaddr_storage a;
     socklen_t al = dsend_netaddr_to_sockaddr(&at, 0, &a);
     if (w->udp_fd < 0 || setsockopt(w->udp_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+        (cfg->rtp_source && setsockopt(w->udp_fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one)) ||
         bind(w->udp_fd, (struct sockaddr *)&a, al) ||
         getsockname(w->udp_fd, (struct sockaddr *)&a, &(socklen_t){sizeof a}) ||
         dsend_netaddr_from_sockaddr((struct sockaddr *)&a, sizeof a, &got)) {
@@ -97,8 +106,12 @@ int serve_udp_open(serve_world *w)
     if (rc == 0)
         rc = txwheel_init(&w->tx, w->cfg->pace_batch);
     /* the host's first device binds (a free port unless --udp-port), the
-     * others the same port */
-    MPI_CHECK(MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host));
+     * others the same port; with --rtp-source, every device of every host
+     * the port of the first device (one source across hosts) */
+    if (w->cfg->rtp_source)
+        MPI_CHECK(MPI_Comm_dup(w->comm, &host));
+    else
+        MPI_CHECK(MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host));
     int hrank = 0;
     MPI_Comm_rank(host, &hrank);
     if (hrank == 0 && rc == 0)

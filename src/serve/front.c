@@ -1,6 +1,7 @@
 /* The front address spreads clients over every device's scheduler: a
  * request naming an asset is redirected to a device's own RTSP port, whose
- * scheduler then owns the session.  Clients are dealt in arrival order, as
+ * scheduler then owns the session (named by its own data address with
+ * --data-net, data_net.c).  Clients are dealt in arrival order, as
  * the simulation deals its virtual clients (dsend_workload_scheduler). */
 #include "dsend/workload.h"
 #include "serve/serve_internal.h"
@@ -13,7 +14,7 @@ static const char public_methods[] =
 
 void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
 {
-    char name[DSEND_NAME_MAX + 2], h[1024], host[64];
+    char name[DSEND_NAME_MAX + 2], h[1024], host[DSEND_NETADDR_STRLEN];
     if (strcmp(r->method, "OPTIONS") == 0) {
         serve_reply(c, 200, r->cseq, public_methods, NULL);
         return;
@@ -40,7 +41,7 @@ void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
             return;
         }
         snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n",
-                 serve_url_host(w, c, host, sizeof host), w->cfg->port + 1 + d, name);
+                 serve_device_host(w, c, d, host, sizeof host), w->cfg->port + 1 + d, name);
         serve_reply(c, 302, r->cseq, h, NULL);
         return;
     }
@@ -48,7 +49,7 @@ void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r)
     uint32_t d = dsend_workload_scheduler(w->next_device++, (uint32_t)w->size);
     for (int k = 0; k < w->size && w->dev.health.dead[d]; k++)
         d = (d + 1) % (uint32_t)w->size;
-    snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n", serve_url_host(w, c, host, sizeof host),
-             w->cfg->port + 1 + (int)d, name);
+    snprintf(h, sizeof h, "Location: rtsp://%s:%d/%s\r\n",
+             serve_device_host(w, c, (int)d, host, sizeof host), w->cfg->port + 1 + (int)d, name);
     serve_reply(c, 302, r->cseq, h, NULL);
 }

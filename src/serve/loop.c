@@ -84,6 +84,9 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     if ((rc = dsend_load_cached(comm, &w->lib, &w->layout, w->rank,
                                 (dsend_ram){cfg->ram, cfg->ram_share}, &w->store)))
         return rc;
+    /* --data-net: every device's own address (collective) */
+    if ((rc = serve_data_net_open(w)))
+        return rc;
     /* every block is in RAM now, or will be read on demand through a handle
      * of the reader's own: the file is closed while every device lives
      * (closing it is collective, and would wait for a dead one) */
@@ -102,9 +105,10 @@ static int setup(serve_world *w, MPI_Comm comm, const dsend_serve_config *cfg)
     if (rc == 0)
         rc = serve_conns_init(w);
     if (rc == 0 && w->rank == 0)
-        rc = serve_listen(&w->host, cfg->port, "rtsp", &w->front_fd);
+        rc = serve_listen(serve_listen_addr(w, 0), cfg->port, "rtsp", &w->front_fd);
     if (rc == 0)
-        rc = serve_listen(&w->host, cfg->port + 1 + w->rank, "rtsp", &w->rtsp_fd);
+        rc = serve_listen(serve_listen_addr(w, w->rank), cfg->port + 1 + w->rank, "rtsp",
+                          &w->rtsp_fd);
     if (rc == 0 && (w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
         rc = dsend_seterr(DSEND_EIO, "device %d: epoll_create1: %s", w->rank, strerror(errno));
     if (rc == 0)
@@ -146,6 +150,7 @@ static void teardown(serve_world *w)
     free(w->local.v);
     free(w->sessions);
     free(w->stopped);
+    free(w->data_addr);
     free(w->told_dead);
     free(w->survivors);
     serve_ops_close(w);
@@ -349,9 +354,9 @@ int dsend_serve_run(MPI_Comm comm, const dsend_serve_config *cfg, FILE *out,
                      "(devices' own RTSP ports %d-%d); ready in %.3f s, %s of blocks preloaded "
                      "here\n",
                 w->size,
-                cfg->advertise                  ? cfg->advertise
-                : dsend_netaddr_is_any(&w->host) ? "ANY-ADDRESS-OF-THIS-HOST"
-                                                 : dsend_netaddr_url_host(&w->host, host, sizeof host),
+                cfg->advertise                                     ? cfg->advertise
+                : dsend_netaddr_is_any(serve_listen_addr(w, 0)) ? "ANY-ADDRESS-OF-THIS-HOST"
+                    : dsend_netaddr_url_host(serve_listen_addr(w, 0), host, sizeof host),
                 cfg->port, cfg->port + 1, cfg->port + w->size, t_setup,
                 dsend_human_size((double)(w->store.bytes + w->store.synthetic_bytes), h,
                                  sizeof h));

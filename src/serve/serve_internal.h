@@ -123,6 +123,7 @@ typedef struct pending_send {
     void *buf;
 } pending_send;
 
+
 typedef struct serve_world {
     MPI_Comm comm;
     int rank, size;
@@ -137,6 +138,9 @@ typedef struct serve_world {
     int front_fd, rtsp_fd, udp_fd;
     dsend_netaddr host;    /* --rtsp's address (IPv4 or IPv6; 0.0.0.0 or ::, every one of the host's) */
     int udp_family;        /* udp_fd's: --rtsp's (AF_INET6 takes IPv4 clients mapped) */
+    /* --data-net: every device's own address in the data network, by
+     * device (NULL: all share --rtsp's host) */
+    dsend_netaddr *data_addr;
     int epfd;              /* the loop's epoll set: listening sockets, RTSP connections */
     conn *conns[MAX_CONNS];
     int nconns, max_conns; /* max_conns: --max-conns within the open-file limit */
@@ -235,6 +239,16 @@ void serve_reply(conn *c, int status, int cseq, const char *headers, const char 
 /* Deadlines: a request not whole after --request-timeout (408), a
  * connection without a session idle for --conn-timeout, a closing one. */
 void serve_conns_housekeeping(serve_world *w, int64_t now);
+
+/* data_net.c: with --data-net, the table of every device's own data
+ * address (collective over comm: a device without one fails the start) */
+int serve_data_net_open(serve_world *w);
+/* where device d listens: its data address, or --rtsp's host */
+const dsend_netaddr *serve_listen_addr(const serve_world *w, int device);
+/* the host naming device d in a redirect handed to connection c's client:
+ * its data address, or serve_url_host */
+const char *serve_device_host(const serve_world *w, const conn *c, int device, char *buf,
+                              size_t n);
 
 /* front.c, rtsp_methods.c */
 void serve_handle_front(serve_world *w, conn *c, const dsend_rtsp_request *r);
