@@ -27,6 +27,15 @@ need gst-launch-1.0 "$(command -v gst-launch-1.0)"
 gst-inspect-1.0 rtspsrc >/dev/null 2>&1 || skip "GStreamer's rtspsrc not found (gstreamer1.0-plugins-good)"
 gst-inspect-1.0 rtpmp2tdepay >/dev/null 2>&1 || skip "GStreamer's rtpmp2tdepay not found"
 step() { echo "--- [${SECONDS}s] $*"; }
+# stamp PID...: each as PID:START (its start time, /proc/PID/stat field 22),
+# so a process id the machine reuses later is not taken for ours
+stamp() {
+    local p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && echo "$p:$(sed 's/^.*) //' "/proc/$p/stat" | cut -d' ' -f20)"
+    done
+    return 0
+}
 # The ports of the service, fixed: they live only in the run's own
 # namespaces, where nothing else listens (the front PORT, devices PORT+1..3)
 PORT=8554
@@ -44,7 +53,7 @@ serve_cluster() {
     for i in $(seq 1 300); do
         if cluster_on client0 bash -c "exec 3<>/dev/tcp/$FRONT/$PORT" 2>/dev/null; then
             # mpirun, its launch agents, the ranks: none may outlive the test
-            echo "$SERVER_PID $(descendants "$SERVER_PID" | tr '\n' ' ')" >>"$TMP/pids"
+            stamp $SERVER_PID $(descendants "$SERVER_PID") >>"$TMP/pids"
             return 0
         fi
         kill -0 "$SERVER_PID" 2>/dev/null || fail "serve ($name) died: $(cat "$TMP/$name.err")"
@@ -71,7 +80,7 @@ stop_cluster() {
     # one capture of every switch port (-i any: each line names the port)
     ip netns exec "$CLUSTER_ID-sw" tcpdump -i any -n -t -q -l -s 96 >"$TMP/capture" 2>"$TMP/tcpdump.err" &
     capture=$!
-    echo "$capture" >>"$TMP/pids"
+    stamp "$capture" >>"$TMP/pids"
     for _ in $(seq 1 100); do grep -q "listening on" "$TMP/tcpdump.err" && break; sleep 0.05; done
     grep -q "listening on" "$TMP/tcpdump.err" || fail "tcpdump: $(cat "$TMP/tcpdump.err")"
 
@@ -165,7 +174,8 @@ stop_cluster() {
 id=$(cat "$TMP/id")
 [ -z "$(cluster_left "$id")" ] || fail "cluster $id left behind: $(cluster_left "$id")"
 # the server's mpirun, its launch agents and ranks, the capture
-for p in $(cat "$TMP/pids"); do
-    ! kill -0 "$p" 2>/dev/null || fail "process $p of the runs left: $(ps -o comm= -p "$p")"
+for ps in $(cat "$TMP/pids"); do
+    p=${ps%%:*}
+    [ "$(stamp "$p")" != "$ps" ] || fail "process $p of the runs left: $(ps -o comm= -p "$p")"
 done
 echo "ok: cluster $id and every process of the runs are gone"
