@@ -2,6 +2,7 @@
  * dsend/device.h) and virtual clients (the shared meter) are logical
  * processes of the discrete-event core; this file sets the world up, runs
  * it and gathers the results on rank 0. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
@@ -9,6 +10,7 @@
 #include "dsend/units.h"
 #include "sim/sim_internal.h"
 
+#include <sched.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,33 @@ static int memory_results(MPI_Comm comm, const sim_world *w, uint64_t start, dse
         res->device_lp_bytes = (uint32_t)sizeof(sim_device);
         res->client_lp_bytes = (uint32_t)sizeof(sim_client);
     }
+err:
+    return rc;
+}
+
+/* ------------------------------------------------------------ hint */
+
+/* More ranks than cores on a node: one line on rank 0 saying what helps.
+ * The event core's waits sleep (a futex barrier) when oversubscribed, so
+ * what remains is mpirun's: it must be allowed to oversubscribe, and must
+ * not pin the ranks to fewer cores than the node has. */
+static int oversubscribed_hint(MPI_Comm comm, const dsend_des *des, int rank)
+{
+    int rc = 0, ranks, cores, bound = 0;
+    dsend_des_node(des, &ranks, &cores);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        bound = CPU_COUNT(&set) < cores;
+    int mine[3] = {ranks > cores, ranks > cores && bound, ranks}, any[3] = {0, 0, 0};
+    MPI_CHECK(MPI_Reduce(mine, any, 3, MPI_INT, MPI_MAX, 0, comm));
+    if (rank == 0 && any[0])
+        fprintf(stderr,
+                "dsend sim: %d ranks on %d cores: oversubscribed (the results are the same; "
+                "it runs slower)%s; fewer ranks with --devices N run the same model faster\n",
+                any[2], cores,
+                any[1] ? "; ranks are bound to cores: mpirun --bind-to none lets them share all "
+                         "cores"
+                       : "");
 err:
     return rc;
 }
@@ -300,6 +329,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     uint32_t nlps = (uint32_t)w.D + (uint32_t)cfg->clients;
     TRY(dsend_des_create(comm, nlps, lp_rank, sim_lookahead, &w,
                          cfg->lookahead ? cfg->lookahead : INT64_MAX, &des));
+    if (cfg->progress)
+        TRY(oversubscribed_hint(comm, des, w.rank));
     if (is_device) {
         devs = calloc((size_t)ndev, sizeof *devs);
         if (!devs)
