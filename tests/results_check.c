@@ -454,7 +454,7 @@ static void check_root(run *r, const names *documented, const char *kind)
               (long long)peak, (long long)pmax);
         CHECK(dl > 0 && dl < (1 << 20) && cl > 0 && cl < (1 << 20), "LP sizes %lld, %lld",
               (long long)dl, (long long)cl);
-        CHECK(pd > 0 && pc >= 0 && pd * devices + pc * nc <= peak,
+        CHECK(pd >= 0 && pc >= 0 && pd * devices + pc * nc <= peak,
               "memory per device %lld x %d + per client %lld x %lld above the peak %lld",
               (long long)pd, devices, (long long)pc, (long long)nc, (long long)peak);
     }
