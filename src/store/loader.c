@@ -212,10 +212,10 @@ static int load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, 
     if (rc == 0 && !(crcs = malloc(maxblocks * sizeof *crcs)))
         rc = dsend_seterr(DSEND_ENOMEM, "device %d: out of memory", s->device);
 agree:
-    /* every device must enter the collective reads, or none */
+    /* every device must enter the collective opens, or none */
     if ((rc = dsend_mpi_agree(comm, rc)) != 0)
         goto err;
-    /* nobody preloads a stored block: no collective read at all */
+    /* nobody preloads a stored block: no collective open at all */
     int loads = s->nblocks > 0, any = 0;
     MPI_Allreduce(&loads, &any, 1, MPI_INT, MPI_MAX, comm);
     if (!any) {
