@@ -376,7 +376,8 @@ static int64_t now_ns(void)
 static const char *const root_checked[] = {
     "dsend_format", "format_version", "kind", "dsend_version", "command_line", "date", "seed",
     "exit_status", "devices", "client_ranks", "simulated_ns", "events", "wall_seconds",
-    "t0_unix_ns", NULL};
+    "t0_unix_ns", "peak_rss_bytes", "peak_rss_max_rank_bytes", "memory_per_device_bytes",
+    "memory_per_client_bytes", "device_lp_bytes", "client_lp_bytes", NULL};
 
 static void check_root(run *r, const names *documented, const char *kind)
 {
@@ -385,10 +386,12 @@ static void check_root(run *r, const names *documented, const char *kind)
     int measured = strcmp(kind, "sim") != 0;
     /* t0_unix_ns belongs to measured runs only */
     names want = *documented;
-    if (!measured)
-        for (int k = 0; k < want.n; k++)
-            if (strcmp(want.v[k], "t0_unix_ns") == 0)
-                memmove(want.v[k], want.v[--want.n], sizeof want.v[0]);
+    /* ... and the memory figures to sim */
+    for (int k = 0; k < want.n; k++)
+        if (measured ? strstr(want.v[k], "rss") || strstr(want.v[k], "memory_") ||
+                           strstr(want.v[k], "_lp_bytes")
+                     : strcmp(want.v[k], "t0_unix_ns") == 0)
+            memmove(want.v[k--], want.v[--want.n], sizeof want.v[0]);
     same_fields("root attributes", &want, &present, NULL);
     checked("root attributes", documented, root_checked);
 
@@ -437,6 +440,24 @@ static void check_root(run *r, const names *documented, const char *kind)
               (long long)r->end_ns, wall);
     int64_t events = attr_int(file, "events");
     CHECK(strcmp(kind, "sim") == 0 ? events > 0 : events >= 0, "events %lld", (long long)events);
+    if (!measured) {
+        /* memory: a peak at least the sum of what the devices and clients
+         * grew by, and at least one LP's size each; below 1 TiB */
+        int64_t peak = attr_int(file, "peak_rss_bytes"), pmax = attr_int(file, "peak_rss_max_rank_bytes");
+        int64_t pd = attr_int(file, "memory_per_device_bytes");
+        int64_t pc = attr_int(file, "memory_per_client_bytes");
+        int64_t dl = attr_int(file, "device_lp_bytes"), cl = attr_int(file, "client_lp_bytes");
+        char v[64];
+        CHECK(config_str(r, "clients", v, sizeof v) == 0, "/config has no clients");
+        int64_t nc = strtoll(v, NULL, 10);
+        CHECK(pmax > 0 && pmax <= peak && peak < (1LL << 40), "peak_rss_bytes %lld, largest rank %lld",
+              (long long)peak, (long long)pmax);
+        CHECK(dl > 0 && dl < (1 << 20) && cl > 0 && cl < (1 << 20), "LP sizes %lld, %lld",
+              (long long)dl, (long long)cl);
+        CHECK(pd >= 0 && pc >= 0 && pd * devices + pc * nc <= peak,
+              "memory per device %lld x %d + per client %lld x %lld above the peak %lld",
+              (long long)pd, devices, (long long)pc, (long long)nc, (long long)peak);
+    }
     if (measured) {
         int64_t t0 = attr_int(file, "t0_unix_ns");
         CHECK(t0 <= now_ns() && now_ns() - t0 < 86400LL * 1000000000, "t0_unix_ns %lld",

@@ -34,6 +34,10 @@ static void paths_agree_and_stream(void **state)
     for (size_t off = 0; off < 9; off++)
         for (size_t len = 0; len < 80; len++)
             assert_int_equal(dsend_crc32c(0, buf + off, len), dsend_crc32c_sw(0, buf + off, len));
+    /* long enough for the three interleaved streams, at every alignment */
+    for (size_t off = 0; off < 9; off++)
+        for (size_t len = 3 * 4096 - 9; len < 70001 - 8; len += 3 * 4096 + 13)
+            assert_int_equal(dsend_crc32c(7, buf + off, len), dsend_crc32c_sw(7, buf + off, len));
     uint32_t whole = dsend_crc32c(0, buf, sizeof buf);
     assert_int_equal(whole, dsend_crc32c_sw(0, buf, sizeof buf));
     uint32_t c = 0;

@@ -33,7 +33,7 @@ typedef struct dsend_store {
     uint64_t bytes;             /* stored bytes held in RAM */
     uint64_t synthetic_blocks;  /* synthetic blocks accounted */
     uint64_t synthetic_bytes;
-    double read_seconds;        /* this device's collective reads */
+    double read_seconds;        /* this device's reads (opens collective, reads its own) */
     double verify_seconds;      /* this device's checksum pass */
     /* RAM (dsend_load_cached): the share is every byte the layout gives the
      * device (stored and synthetic); resident when its RAM holds all of it
@@ -60,13 +60,13 @@ int dsend_load(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L,
 /* The same for one device of a layout that has more devices than comm has
  * ranks (a simulation hosting several devices per rank).  Collective: every
  * rank of comm calls it the same number of times; device -1 takes part in
- * the collective reads without loading anything. */
+ * the collective opens without loading anything. */
 int dsend_load_device(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,
                       dsend_store *store);
 /* The same, within a RAM budget: a device whose budget holds its whole
  * share loads it as above (resident); one below its share loads nothing
  * and only records its share and budget.  When no device of comm loads
- * anything, there is no collective read at all (ready at once, whatever
+ * anything, there is no collective open at all (ready at once, whatever
  * the library's size).  A budget smaller than the largest block the device
  * holds is refused (it could never read that block). */
 int dsend_load_cached(MPI_Comm comm, const dsend_library *lib, const dsend_layout *L, int device,

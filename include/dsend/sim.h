@@ -133,6 +133,14 @@ typedef struct dsend_sim_result {
     uint64_t events, windows;       /* summed over ranks */
     int64_t sim_end;                /* ns of virtual time reached */
     double wall_seconds;
+    /* memory (sim only; not a result of the model: it varies with the rank
+     * mapping and the MPI library).  Peak resident set (getrusage) of every
+     * rank; what the model added to it: peak - resident set at the run's start,
+     * over the device ranks per device and over the client ranks per client;
+     * and the fixed size of one device LP and one client LP. */
+    uint64_t rss_peak, rss_peak_max;  /* bytes: summed over ranks, the largest rank */
+    uint64_t mem_per_device, mem_per_client;
+    uint32_t device_lp_bytes, client_lp_bytes;
     const char *kind;               /* "sim" (NULL), "clients" or "serve" (measured) */
     int64_t t0_unix_ns;             /* measured runs: the wall clock (CLOCK_REALTIME) at time 0 */
     const char *not_measured;       /* comma-separated /clients fields a run could not measure */

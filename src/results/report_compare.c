@@ -133,6 +133,11 @@ void rpt_summary(const rpt_run *r, FILE *o)
                    "wall, %llu events\n",
                 r->devices, r->client_ranks, r->client_ranks == 1 ? "" : "s", r->nclients,
                 (double)r->simulated_ns / 1e9, r->wall_seconds, (unsigned long long)r->events);
+    if (r->rss_peak)
+        fprintf(o, "  memory        %s peak resident over all ranks; %s per device, %s per client\n",
+                dsend_human_size((double)r->rss_peak, a[0], sizeof a[0]),
+                dsend_human_size((double)r->mem_per_device, a[1], sizeof a[1]),
+                dsend_human_size((double)r->mem_per_client, a[2], sizeof a[2]));
     int any = 0;
     for (int k = 0; k < CF_N; k++)
         any |= r->field[k] != NULL;

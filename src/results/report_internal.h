@@ -33,6 +33,7 @@ typedef struct rpt_run {
     int64_t simulated_ns;
     double wall_seconds;
     uint64_t events;
+    uint64_t rss_peak, mem_per_device, mem_per_client; /* sim: bytes (0: not recorded) */
     char units[32];         /* /clients attribute units ("" if none) */
     uint32_t nclients;
     /* per client, NULL when not measured; startup and max_lateness in ms

@@ -350,6 +350,9 @@ static int load_file(const char *path, rpt_run *r)
     read_num_attr(f, "simulated_ns", H5T_NATIVE_INT64, &r->simulated_ns);
     read_num_attr(f, "wall_seconds", H5T_NATIVE_DOUBLE, &r->wall_seconds);
     read_num_attr(f, "events", H5T_NATIVE_UINT64, &r->events);
+    read_num_attr(f, "peak_rss_bytes", H5T_NATIVE_UINT64, &r->rss_peak);
+    read_num_attr(f, "memory_per_device_bytes", H5T_NATIVE_UINT64, &r->mem_per_device);
+    read_num_attr(f, "memory_per_client_bytes", H5T_NATIVE_UINT64, &r->mem_per_client);
     if (H5Lexists(f, "clients", H5P_DEFAULT) > 0)
         TRY(read_clients(path, f, r));
     else if (strcmp(r->kind, "serve") != 0) { /* only dsend serve measures no client */

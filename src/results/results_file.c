@@ -154,7 +154,7 @@ void dsend_sim_figures(const dsend_sim_result *r, dsend_sim_figures_t *f)
 void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE *o)
 {
     summary s;
-    char h1[32], h2[32], h3[32];
+    char h1[32], h2[32], h3[32], h4[32];
     summarize(r, &s);
     int measured = r->kind && strcmp(r->kind, "clients") == 0;
     if (measured) {
@@ -166,6 +166,13 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
         fprintf(o, "  events        %llu (%.2f M/s), %llu windows\n", (unsigned long long)r->events,
                 r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
                 (unsigned long long)r->windows);
+        if (r->rss_peak)
+            fprintf(o, "  memory        %s peak resident over all ranks (%s the largest rank); "
+                       "%s per device, %s per client\n",
+                    dsend_human_size((double)r->rss_peak, h1, sizeof h1),
+                    dsend_human_size((double)r->rss_peak_max, h2, sizeof h2),
+                    dsend_human_size((double)r->mem_per_device, h3, sizeof h3),
+                    dsend_human_size((double)r->mem_per_client, h4, sizeof h4));
     }
     fprintf(o, "  streams       %llu started of %u, %llu refused by admission; %llu pauses, "
                "%llu seeks\n",
@@ -263,6 +270,13 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
                 (unsigned long long)c->evictions, (unsigned long long)c->max_pinned,
                 (unsigned long long)c->pinned, (unsigned long long)c->miss_waits,
                 (unsigned long long)c->miss_late, (unsigned long long)c->storage_errors);
+    if (r->rss_peak)
+        fprintf(o, ",\n \"memory\": {\"peak_rss_bytes\": %llu, \"peak_rss_max_rank_bytes\": %llu, "
+                   "\"per_device_bytes\": %llu, \"per_client_bytes\": %llu, "
+                   "\"device_lp_bytes\": %u, \"client_lp_bytes\": %u}",
+                (unsigned long long)r->rss_peak, (unsigned long long)r->rss_peak_max,
+                (unsigned long long)r->mem_per_device, (unsigned long long)r->mem_per_client,
+                r->device_lp_bytes, r->client_lp_bytes);
     fprintf(o, "}\n");
 }
 
@@ -403,6 +417,19 @@ int dsend_sim_write(const char *path, const dsend_sim_config *cfg, const dsend_s
     TRY(dsend_h5_attr_num(f, "simulated_ns", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &r->sim_end));
     TRY(dsend_h5_attr_num(f, "events", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, &r->events));
     TRY(dsend_h5_attr_num(f, "wall_seconds", H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, &r->wall_seconds));
+    if (r->rss_peak) { /* sim: what the run held (not a result of the model) */
+        TRY(dsend_h5_attr_num(f, "peak_rss_bytes", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, &r->rss_peak));
+        TRY(dsend_h5_attr_num(f, "peak_rss_max_rank_bytes", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64,
+                              &r->rss_peak_max));
+        TRY(dsend_h5_attr_num(f, "memory_per_device_bytes", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64,
+                              &r->mem_per_device));
+        TRY(dsend_h5_attr_num(f, "memory_per_client_bytes", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64,
+                              &r->mem_per_client));
+        TRY(dsend_h5_attr_num(f, "device_lp_bytes", H5T_NATIVE_UINT32, H5T_NATIVE_UINT32,
+                              &r->device_lp_bytes));
+        TRY(dsend_h5_attr_num(f, "client_lp_bytes", H5T_NATIVE_UINT32, H5T_NATIVE_UINT32,
+                              &r->client_lp_bytes));
+    }
     if (r->t0_unix_ns) /* where a measured run's times start, to line two such runs up */
         TRY(dsend_h5_attr_num(f, "t0_unix_ns", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &r->t0_unix_ns));
     H5_CHECK(g = H5Gcreate2(f, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));

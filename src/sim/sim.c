@@ -2,6 +2,7 @@
  * dsend/device.h) and virtual clients (the shared meter) are logical
  * processes of the discrete-event core; this file sets the world up, runs
  * it and gathers the results on rank 0. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "util/check.h"
 #include "dsend/error.h"
 #include "dsend/mpi_util.h"
@@ -9,9 +10,12 @@
 #include "dsend/units.h"
 #include "sim/sim_internal.h"
 
+#include <sched.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static int lp_rank(uint32_t lp, const void *arg)
 {
@@ -19,6 +23,79 @@ static int lp_rank(uint32_t lp, const void *arg)
     /* devices dealt over the device ranks, clients over the client ranks */
     return lp < (uint32_t)w->D ? (int)(lp % (uint32_t)w->Dr)
                                : w->Dr + (int)((lp - (uint32_t)w->D) % (uint32_t)w->K);
+}
+
+/* ------------------------------------------------------------ memory */
+
+/* Resident bytes now (/proc/self/statm), 0 if unknown. */
+static uint64_t rss_now(void)
+{
+    unsigned long long size, res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Peak resident bytes of the process so far. */
+static uint64_t rss_peak(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+}
+
+/* The memory figures of dsend_sim_result, on rank 0: every rank's peak, and
+ * its growth over `start` summed by kind of rank. */
+static int memory_results(MPI_Comm comm, const sim_world *w, uint64_t start, dsend_sim_result *res)
+{
+    int rc = 0;
+    uint64_t peak = rss_peak();
+    uint64_t grown = peak > start ? peak - start : 0;
+    int is_device = w->rank < w->Dr;
+    unsigned long long mine[3] = {peak, is_device ? grown : 0, is_device ? 0 : grown}, sum[3];
+    unsigned long long mx = peak, max = 0;
+    MPI_CHECK(MPI_Reduce(mine, sum, 3, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm));
+    MPI_CHECK(MPI_Reduce(&mx, &max, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, comm));
+    if (w->rank == 0) {
+        res->rss_peak = sum[0];
+        res->rss_peak_max = max;
+        res->mem_per_device = w->D ? sum[1] / (uint64_t)w->D : 0;
+        res->mem_per_client = w->cfg->clients ? sum[2] / (uint64_t)w->cfg->clients : 0;
+        res->device_lp_bytes = (uint32_t)sizeof(sim_device);
+        res->client_lp_bytes = (uint32_t)sizeof(sim_client);
+    }
+err:
+    return rc;
+}
+
+/* ------------------------------------------------------------ hint */
+
+/* More ranks than cores on a node: one line on rank 0 saying what helps.
+ * The event core's waits sleep (a futex barrier) when oversubscribed, so
+ * what remains is mpirun's: it must be allowed to oversubscribe, and must
+ * not pin the ranks to fewer cores than the node has. */
+static int oversubscribed_hint(MPI_Comm comm, const dsend_des *des, int rank)
+{
+    int rc = 0, ranks, cores, bound = 0;
+    dsend_des_node(des, &ranks, &cores);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        bound = CPU_COUNT(&set) < cores;
+    int mine[3] = {ranks > cores, ranks > cores && bound, ranks}, any[3] = {0, 0, 0};
+    MPI_CHECK(MPI_Reduce(mine, any, 3, MPI_INT, MPI_MAX, 0, comm));
+    if (rank == 0 && any[0])
+        fprintf(stderr,
+                "dsend sim: %d ranks on %d cores: oversubscribed (the results are the same; "
+                "it runs slower)%s; fewer ranks with --devices N run the same model faster\n",
+                any[2], cores,
+                any[1] ? "; ranks are bound to cores: mpirun --bind-to none lets them share all "
+                         "cores"
+                       : "");
+err:
+    return rc;
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -188,6 +265,7 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     int ndev = 0;
     uint32_t nlocal = 0;
     double t_start = MPI_Wtime();
+    uint64_t rss_start = rss_now();
     dsend_core_params params;
 
     MPI_Comm_rank(comm, &w.rank);
@@ -241,6 +319,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         }
     } else {
         rc = load_stored(&w);
+        /* the stored assets' bytes do not grow with the clients */
+        rss_start = rss_now();
     }
     if ((rc = dsend_mpi_agree(comm, rc)))
         goto err;
@@ -249,6 +329,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
     uint32_t nlps = (uint32_t)w.D + (uint32_t)cfg->clients;
     TRY(dsend_des_create(comm, nlps, lp_rank, sim_lookahead, &w,
                          cfg->lookahead ? cfg->lookahead : INT64_MAX, &des));
+    if (cfg->progress)
+        TRY(oversubscribed_hint(comm, des, w.rank));
     if (is_device) {
         devs = calloc((size_t)ndev, sizeof *devs);
         if (!devs)
@@ -460,6 +542,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         res->sim_end = dsend_des_now(des);
         res->devices = w.D;
         res->client_ranks = w.K;
+        if ((rc = memory_results(comm, &w, rss_start, res)))
+            goto err;
     }
     MPI_Barrier(comm);
     res->wall_seconds = MPI_Wtime() - t_start;

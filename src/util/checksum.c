@@ -49,6 +49,45 @@ uint32_t dsend_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The instruction's latency is three times its throughput: three streams of
+ * SEG bytes interleaved keep it busy, and the register state of one stream
+ * is moved past the next with a table (the state after SEG zero bytes is
+ * linear in the state before: shift[k][b] is where byte b at position k
+ * goes). */
+#define SEG 4096
+
+static uint32_t shift[4][256];
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
+
+__attribute__((target("sse4.2"))) static uint32_t zeros(uint32_t c)
+{
+    uint64_t x = c;
+    for (int i = 0; i < SEG / 8; i++)
+        x = __builtin_ia32_crc32di(x, 0);
+    return (uint32_t)x;
+}
+
+static void shift_init(void)
+{
+    uint32_t basis[32];
+    for (int i = 0; i < 32; i++)
+        basis[i] = zeros(1u << i);
+    for (int k = 0; k < 4; k++)
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t v = 0;
+            for (int i = 0; i < 8; i++)
+                if (b >> i & 1)
+                    v ^= basis[8 * k + i];
+            shift[k][b] = v;
+        }
+}
+
+static inline uint32_t shift_seg(uint32_t c)
+{
+    return shift[0][c & 0xff] ^ shift[1][c >> 8 & 0xff] ^ shift[2][c >> 16 & 0xff] ^
+           shift[3][c >> 24];
+}
+
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const void *buf,
                                                             size_t len)
 {
@@ -57,6 +96,24 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
     while (len && ((uintptr_t)p & 7)) {
         c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
         len--;
+    }
+    if (len >= 3 * SEG) {
+        pthread_once(&shift_once, shift_init);
+        do {
+            uint64_t c1 = 0, c2 = 0;
+            for (size_t i = 0; i < SEG; i += 8) {
+                uint64_t w0, w1, w2;
+                memcpy(&w0, p + i, 8);
+                memcpy(&w1, p + SEG + i, 8);
+                memcpy(&w2, p + 2 * SEG + i, 8);
+                c = __builtin_ia32_crc32di(c, w0);
+                c1 = __builtin_ia32_crc32di(c1, w1);
+                c2 = __builtin_ia32_crc32di(c2, w2);
+            }
+            c = shift_seg(shift_seg((uint32_t)c) ^ (uint32_t)c1) ^ (uint32_t)c2;
+            p += 3 * SEG;
+            len -= 3 * SEG;
+        } while (len >= 3 * SEG);
     }
     while (len >= 8) {
         uint64_t w;
