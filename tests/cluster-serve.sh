@@ -174,8 +174,13 @@ stop_cluster() {
 id=$(cat "$TMP/id")
 [ -z "$(cluster_left "$id")" ] || fail "cluster $id left behind: $(cluster_left "$id")"
 # the server's mpirun, its launch agents and ranks, the capture
+# (a launch agent's shell may take a moment to see its children gone: 10 s)
 for ps in $(cat "$TMP/pids"); do
     p=${ps%%:*}
-    [ "$(stamp "$p")" != "$ps" ] || fail "process $p of the runs left: $(ps -o comm= -p "$p")"
+    for _ in $(seq 1 100); do
+        [ "$(stamp "$p")" = "$ps" ] || break
+        sleep 0.1
+    done
+    [ "$(stamp "$p")" != "$ps" ] || fail "process $p of the runs left: $(ps -o args= -p "$p")"
 done
 echo "ok: cluster $id and every process of the runs are gone"
