@@ -338,6 +338,120 @@ static void refused_and_silent(void **state)
     dsend_meter_free(&f.m);
 }
 
+/* ---- dsend_meter_run against the same packets one by one ---- */
+
+typedef struct run_case {
+    uint32_t burst;
+    int64_t delay, delay_last, limit, reach_before;
+    int tie_first, warm, none;
+    int64_t prebuffer, link;
+} run_case;
+
+/* The link as the simulation's packet-by-packet path models it: the
+ * packet at o reaches it with its burst (the burst's first packet's
+ * media time after base's), starts when the link is free, and the run
+ * stops at the first packet that arrives after the limit or reaches the
+ * link after reach_before (at it: unless tie_first). */
+static size_t by_packets(fixture *f, const dsend_meter_smooth *r, const run_case *c,
+                         uint64_t *next, int64_t *link)
+{
+    const dsend_asset *a = &f->a;
+    size_t n = 0;
+    uint64_t i0 = r->base % a->block_size / PKT;
+    for (uint64_t o = *next; o < r->end;) {
+        uint32_t len = r->end - o < PKT ? (uint32_t)(r->end - o) : PKT;
+        uint64_t i = o % a->block_size / PKT, x = o - r->base;
+        if (c->burst > 1)
+            x = (i / c->burst - i0 / c->burst) * c->burst * PKT;
+        int64_t reach = r->t0 + (int64_t)((unsigned __int128)x * 8000000000u / a->bitrate_bps);
+        if (reach > r->reach_before || (reach == r->reach_before && !r->tie_first))
+            break;
+        int64_t t = (reach > *link ? reach : *link) + (len == PKT ? r->delay : r->delay_last);
+        if (t > c->limit)
+            break;
+        dsend_meter_packet(&f->m, o, len, t, r->sender);
+        *link = t;
+        o += len;
+        *next = o;
+        n++;
+    }
+    return n;
+}
+
+static void run_matches_packets(void **state)
+{
+    (void)state;
+    const run_case cases[] = {
+        {.burst = 1, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX, .reach_before = INT64_MAX},
+        {.burst = 1, .delay = 12 * MS, .delay_last = 9 * MS, .limit = INT64_MAX,
+         .reach_before = INT64_MAX, .warm = 1}, /* a link slower than the stream queues */
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX, .reach_before = INT64_MAX},
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX,
+         .reach_before = INT64_MAX, .warm = 1},
+        {.burst = 4, .delay = 11 * MS, .delay_last = 3 * MS, .limit = INT64_MAX,
+         .reach_before = INT64_MAX, .warm = 1}, /* queues from burst to burst */
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = 1055 * MS,
+         .reach_before = INT64_MAX, .warm = 1}, /* the limit cuts a burst */
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX,
+         .reach_before = 1060 * MS, .warm = 1}, /* another run's packet at a burst's reach */
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX,
+         .reach_before = 1060 * MS, .tie_first = 1, .warm = 1},
+        {.burst = 2, .delay = 7 * MS, .delay_last = 5 * MS, .limit = INT64_MAX,
+         .reach_before = INT64_MAX, .prebuffer = 5 * MS, .warm = 1}, /* late: stalls */
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX,
+         .reach_before = INT64_MAX, .warm = 1, .link = 1100 * MS}, /* the link still busy */
+        {.burst = 3, .delay = 2 * MS, .delay_last = MS, .limit = INT64_MAX,
+         .reach_before = 1000 * MS, .warm = 1, .none = 1}, /* the other run's goes first */
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const run_case *c = &cases[ci];
+        fixture f[2];
+        uint64_t next[2];
+        int64_t link[2];
+        size_t n[2];
+        /* a run in block 1 from its second packet, its last packet short */
+        dsend_meter_smooth r = {.base = 11 * PKT, .end = 20 * PKT - 300, .t0 = 1000 * MS,
+                                .delay = c->delay, .delay_last = c->delay_last,
+                                .reach_before = c->reach_before, .tie_first = c->tie_first,
+                                .sender = 3, .burst = c->burst};
+        for (int w = 0; w < 2; w++) {
+            start(&f[w], c->prebuffer ? c->prebuffer : 200 * MS, 0, 100 * PKT);
+            f[w].st.request_at = 0;
+            if (c->warm) /* block 0 one by one: playout started */
+                for (uint64_t k = 0; k < 11; k++)
+                    rx(&f[w], k, 900 * MS + (int64_t)k * 8 * MS);
+            next[w] = r.base;
+            link[w] = c->link;
+        }
+        dsend_media_cursor at;
+        dsend_media_cursor_init(&at, f[0].a.bitrate_bps);
+        n[0] = dsend_meter_run(&f[0].m, &r, &next[0], &at, c->limit, &link[0]);
+        n[1] = by_packets(&f[1], &r, c, &next[1], &link[1]);
+        assert_true(c->none ? n[0] == 0 : n[0] > 0);
+        assert_int_equal(n[0], n[1]);
+        assert_int_equal(next[0], next[1]);
+        assert_int_equal(link[0], link[1]);
+        for (int w = 0; w < 2; w++)
+            dsend_meter_final(&f[w].m);
+        assert_int_equal(f[0].st.received, f[1].st.received);
+        assert_int_equal(f[0].st.bytes, f[1].st.bytes);
+        assert_int_equal(f[0].st.startup_ns, f[1].st.startup_ns);
+        assert_int_equal(f[0].st.late, f[1].st.late);
+        assert_int_equal(f[0].st.underruns, f[1].st.underruns);
+        assert_int_equal(f[0].st.stall_ns, f[1].st.stall_ns);
+        assert_int_equal(f[0].st.max_lateness, f[1].st.max_lateness);
+        assert_int_equal(f[0].st.mean_lateness, f[1].st.mean_lateness);
+        assert_int_equal(f[0].st.max_gap_us, f[1].st.max_gap_us);
+        assert_int_equal(f[0].st.senders, f[1].st.senders);
+        assert_true(f[0].st.jitter_ms == f[1].st.jitter_ms);
+        assert_true(f[0].st.df_ms == f[1].st.df_ms);
+        if (c->prebuffer)
+            assert_true(f[0].st.underruns > 0);
+        for (int w = 0; w < 2; w++)
+            dsend_meter_free(&f[w].m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +462,7 @@ int main(void)
         cmocka_unit_test(df_burst_gap),   cmocka_unit_test(loss_burst),
         cmocka_unit_test(lateness_senders), cmocka_unit_test(seek_cut),
         cmocka_unit_test(refused_and_silent), cmocka_unit_test(resume_resends),
+        cmocka_unit_test(run_matches_packets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,23 +110,31 @@ void dsend_meter_packet(dsend_meter *m, uint64_t offset, uint32_t len, int64_t a
 /* n packets, in the order they arrived: the same as one call each (the
  * simulation meters runs of packets this way). */
 void dsend_meter_packets(dsend_meter *m, const dsend_meter_pkt *p, size_t n);
-/* A run of packets as a pacer sends them (dsend_packet_run) and a link
- * that never queues them delivers them: the packet at offset o of
- * [base, end) arrives at t0 + media time of (o - base) + delay (delay_last
- * for a last packet shorter than the others). */
+/* A run of packets as a pacer sends them (dsend_packet_run) through the
+ * client's access link, a FIFO: the packets from `base` leave in bursts
+ * of `burst` packets (dsend_burst_start; 1: one by one), every burst
+ * reaching the link at once, t0 plus its media time after base's burst;
+ * a packet starts on the link when it reached it and the link is free,
+ * and takes `delay` there (`delay_last` for a last packet shorter than a
+ * full one). */
 typedef struct dsend_meter_smooth {
     uint64_t base, end;
     int64_t t0, delay, delay_last;
-    uint32_t sender;
+    int64_t reach_before; /* only packets reaching the link before this, */
+    int tie_first;        /* or at it when they pass first */
+    uint32_t sender, burst;
 } dsend_meter_smooth;
-/* Meter the run's packets from *next on, in order, while they arrive by
- * `limit`; *next, and `at` (the media time of *next - base), move past
- * them, and *last is when the last of them arrived.  The same results as dsend_meter_packets, without its work per
+/* Meter the run's packets from *next on, in order, while they reach the
+ * link before r->reach_before (or at it, r->tie_first) and arrive by
+ * `limit`; *link is when the
+ * link is free, and after them, when the last of them arrived; *next and
+ * (one packet at a time) `at`, the media time of *next - base, move past
+ * them.  The same results as dsend_meter_packets, without its work per
  * packet where a run allows (in order, in the newest plan, none seen
- * before); returns the packets metered, 0 where the run is not such (the
- * caller meters it packet by packet). */
+ * before, in one block); returns the packets metered, 0 where the run is
+ * not such (the caller meters it packet by packet). */
 size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *next,
-                       dsend_media_cursor *at, int64_t limit, int64_t *last);
+                       dsend_media_cursor *at, int64_t limit, int64_t *link);
 /* Sum the lateness of packets with a deadline by `interval` of deadline
  * into `sink` (flushed as the interval changes and at dsend_meter_final). */
 void dsend_meter_late_to(dsend_meter *m, int64_t interval, dsend_meter_late_sink sink, void *ctx);

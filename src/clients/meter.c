@@ -427,26 +427,58 @@ void dsend_meter_packets(dsend_meter *m, const dsend_meter_pkt *pkts, size_t cou
     }
 }
 
+/* When a smooth run's packets reach the link: its bursts' media times
+ * after base's burst, stepped a burst at a time (no division a packet). */
+typedef struct run_clock {
+    uint64_t ns, rem;   /* the burst's media time: x x 8e9 = bps x ns + rem */
+    uint64_t q, r;      /* a burst's: bps x q + r = burst x 1316 x 8e9 */
+    uint32_t left;      /* packets of the burst from the next one on */
+} run_clock;
+
+static void run_clock_init(run_clock *c, const dsend_asset *a, const dsend_meter_smooth *r,
+                           uint64_t o)
+{
+    uint64_t x = o - r->base;
+    c->left = 1;
+    if (r->burst > 1) { /* (the bursts of the packet run: dsend_run_depart) */
+        x = dsend_burst_start(a, o, r->burst) - dsend_burst_start(a, r->base, r->burst);
+        c->left = r->burst - (uint32_t)(o % a->block_size / DSEND_PKT_PAYLOAD % r->burst);
+    }
+    unsigned __int128 p = (unsigned __int128)x * 8000000000u,
+                      s = (unsigned __int128)r->burst * DSEND_PKT_PAYLOAD * 8000000000u;
+    c->ns = (uint64_t)(p / a->bitrate_bps);
+    c->rem = (uint64_t)(p % a->bitrate_bps);
+    c->q = (uint64_t)(s / a->bitrate_bps);
+    c->r = (uint64_t)(s % a->bitrate_bps);
+}
+
 size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *next,
-                       dsend_media_cursor *at, int64_t limit, int64_t *last)
+                       dsend_media_cursor *at, int64_t limit, int64_t *link)
 {
     dsend_client_stats *st = m->st;
     const dsend_asset *a = m->a;
     uint64_t o = *next;
-    if (o >= r->end || !m->nplans)
+    /* (a block's end cuts a packet short: packet by packet there) */
+    if (o >= r->end || !m->nplans || r->burst < 1 ||
+        o / a->block_size != (r->end - 1) / a->block_size)
         return 0;
+    run_clock ck;
+    run_clock_init(&ck, a, r, o);
+    int64_t reach = r->t0 + (int64_t)ck.ns;
+    if (reach > r->reach_before || (reach == r->reach_before && !r->tie_first))
+        return 0;
+    int64_t start = reach > *link ? reach : *link; /* on the link: a FIFO */
     if (m->waiting) {
         /* its first packet starts playout: one by one, then the rest */
         uint32_t len = r->end - o < DSEND_PKT_PAYLOAD ? (uint32_t)(r->end - o) : DSEND_PKT_PAYLOAD;
-        int64_t t = r->t0 + (int64_t)dsend_media_cursor_ns(at, o - r->base) +
-                    (len == DSEND_PKT_PAYLOAD ? r->delay : r->delay_last);
+        int64_t t = start + (len == DSEND_PKT_PAYLOAD ? r->delay : r->delay_last);
         if (t > limit)
             return 0;
         dsend_meter_pkt one = {.offset = o, .len = len, .sender = r->sender, .arrival = t};
         dsend_meter_packets(m, &one, 1);
         *next = o + len;
-        *last = t;
-        return 1 + dsend_meter_run(m, r, next, at, limit, last);
+        *link = t;
+        return 1 + dsend_meter_run(m, r, next, at, limit, link);
     }
     /* the whole rest of the run: in order, in the newest plan, unseen */
     uint32_t pi = m->nplans - 1;
@@ -468,10 +500,10 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
     int playing = !m->paused;
     if (playing && o < m->anchor_off)
         return 0; /* before the playout anchor: one by one */
-    /* the state a packet changes, in registers for the run; the three media
-     * clocks (arrival, playout, stream) move one packet's time a packet */
-    uint64_t bps = a->bitrate_bps, q = at->q, qr = at->r;
-    uint64_t at_ns = dsend_media_cursor_ns(at, o - r->base), at_rem = at->rem;
+    /* the state a packet changes, in registers for the run; the stream's
+     * and playout's media clocks move one packet's time a packet, the
+     * link's clock a burst's time a burst */
+    uint64_t bps = a->bitrate_bps, q = m->media.q, qr = m->media.r;
     uint64_t md_ns = dsend_media_cursor_ns(&m->media, o), md_rem = m->media.rem;
     uint64_t pl_ns = 0, pl_rem = 0;
     if (playing) {
@@ -494,8 +526,7 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
     uint64_t n = 0, bytes = 0, cur = o; /* the clocks stand at cur */
     for (;;) {
         uint32_t len = r->end - o < DSEND_PKT_PAYLOAD ? (uint32_t)(r->end - o) : DSEND_PKT_PAYLOAD;
-        int64_t arrival =
-            r->t0 + (int64_t)at_ns + (len == DSEND_PKT_PAYLOAD ? r->delay : r->delay_last);
+        int64_t arrival = start + (len == DSEND_PKT_PAYLOAD ? r->delay : r->delay_last);
         if (arrival > limit)
             break;
         if (playing) {
@@ -566,17 +597,13 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
         o += len;
         if (o >= r->end || len != DSEND_PKT_PAYLOAD)
             break;
-        /* the next packet: one packet's media time on, on every clock */
-        at_ns += q;
+        /* the next packet: one packet's media time on the stream's and
+         * playout's clocks; on the link, the next of its burst, or the
+         * next burst's first */
         md_ns += q;
         pl_ns += q;
-        at_rem += qr;
         md_rem += qr;
         pl_rem += qr;
-        if (at_rem >= bps) {
-            at_rem -= bps;
-            at_ns++;
-        }
         if (md_rem >= bps) {
             md_rem -= bps;
             md_ns++;
@@ -586,25 +613,39 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
             pl_ns++;
         }
         cur = o;
-    }
-    if (n) {
-        *at = (dsend_media_cursor){.bps = bps, .q = q, .r = qr, .x = cur - r->base,
-                                   .ns = at_ns, .rem = at_rem, .valid = 1};
-        m->media.x = cur;
-        m->media.ns = md_ns;
-        m->media.rem = md_rem;
-        m->media.valid = 1;
-        if (playing) {
-            m->play.x = cur - m->anchor_off;
-            m->play.ns = pl_ns;
-            m->play.rem = pl_rem;
-            m->play.valid = 1;
+        start = arrival;
+        if (--ck.left == 0) {
+            ck.left = r->burst;
+            ck.ns += ck.q;
+            ck.rem += ck.r;
+            if (ck.rem >= bps) {
+                ck.rem -= bps;
+                ck.ns++;
+            }
+            reach = r->t0 + (int64_t)ck.ns;
+            if (reach > r->reach_before || (reach == r->reach_before && !r->tie_first))
+                break;
+            if (reach > start)
+                start = reach;
         }
-        m->late_sum = lb_sum;
-        m->late_n = lb_n;
     }
     if (!n)
         return 0;
+    if (r->burst == 1 && at) /* (at: the next packet's media time, kept for the caller) */
+        *at = (dsend_media_cursor){.bps = bps, .q = q, .r = qr, .x = cur - r->base,
+                                   .ns = ck.ns, .rem = ck.rem, .valid = 1};
+    m->media.x = cur;
+    m->media.ns = md_ns;
+    m->media.rem = md_rem;
+    m->media.valid = 1;
+    if (playing) {
+        m->play.x = cur - m->anchor_off;
+        m->play.ns = pl_ns;
+        m->play.rem = pl_rem;
+        m->play.valid = 1;
+    }
+    m->late_sum = lb_sum;
+    m->late_n = lb_n;
     if (seen_set_range(p, k - p->k0, n))
         m->oom = 1;
     p->max_k = (int64_t)(k + n - 1);
@@ -638,7 +679,7 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
     m->next_off = o;
     m->next_k = k + n;
     *next = o;
-    *last = prev_arrival;
+    *link = prev_arrival;
     return n;
 }
 

@@ -128,11 +128,11 @@ static int grow_in(sim_client *c)
     return 0;
 }
 
-/* Packets through the link, waiting to be metered: with --jitter or
- * --trace a heap by arrival (jitter may reorder them); else the link's own
- * order is their arrival order, and they wait in a queue (c->in from
- * c->head) or, arrived by the time the client looks, go to the meter in
- * batches, with no queue at all. */
+/* Packets through the link: with --jitter or --trace every packet waits
+ * in a heap by arrival (jitter may reorder them) until the client looks;
+ * else the link's own order is their arrival order, a packet passes the
+ * link only once it has arrived by the time the client looks (until then
+ * it waits in its run, see drain), and they go to the meter in batches. */
 typedef struct batch {
     dsend_meter_pkt v[64];
     uint32_t n;
@@ -145,39 +145,38 @@ static void batch_flush(sim_client *c, batch *b)
     b->n = 0;
 }
 
-/* One packet reaches the access link: lost, or queued on the link (a FIFO
- * at its rate, in wire bytes) plus --jitter, and then waits to be metered
- * in arrival order (or is metered at once: it arrived by `t`). */
-static int deliver(sim_client *c, const pending_run *r, uint32_t len, int64_t t, batch *b)
+static int lost(const sim_client *c, uint64_t o)
+{
+    const dsend_sim_config *cfg = c->w->cfg;
+    return cfg->loss > 0 && sim_unit(cfg->seed ^ 0x1055, c->st.client, o) < cfg->loss;
+}
+
+/* When the top run's next packet arrives: it starts on the access link (a
+ * FIFO at its rate, in wire bytes) once it reached it and the link is free. */
+static int64_t link_arrival(const sim_client *c, const pending_run *r, uint32_t len)
+{
+    int64_t start = r->next_in > c->link_free ? r->next_in : c->link_free;
+    return start + (len == DSEND_PKT_PAYLOAD
+                        ? c->wire_pkt
+                        : dsend_wire_ns(len + DSEND_PKT_OVERHEAD, c->w->cfg->client_bps));
+}
+
+/* One packet reaches the access link: lost, or through the link plus
+ * --jitter into the heap by arrival, or (arrived) to the meter. */
+static int deliver(sim_client *c, const pending_run *r, uint32_t len, batch *b)
 {
     const dsend_sim_config *cfg = c->w->cfg;
     uint64_t o = r->next;
-    if (cfg->loss > 0 && sim_unit(cfg->seed ^ 0x1055, c->st.client, o) < cfg->loss)
+    if (lost(c, o))
         return 0; /* lost on the data network */
     if (!r->crc_ok)
         c->st.crc_errors++; /* as a real client: only what arrives is checked */
-    int64_t start = r->next_in > c->link_free ? r->next_in : c->link_free;
-    c->link_free = start + (len == DSEND_PKT_PAYLOAD
-                                ? c->wire_pkt
-                                : dsend_wire_ns(len + DSEND_PKT_OVERHEAD, cfg->client_bps));
+    c->link_free = link_arrival(c, r, len);
     dsend_meter_pkt p = {.offset = o, .len = len, .sender = r->m.device, .arrival = c->link_free};
     if (!c->queued) {
-        if (p.arrival <= t && c->head == c->nin) {
-            b->v[b->n++] = p;
-            if (b->n == sizeof b->v / sizeof *b->v)
-                batch_flush(c, b);
-            return 0;
-        }
-        if (c->nin == c->capin) {
-            if (c->head > 0) { /* the metered front makes room */
-                memmove(c->in, c->in + c->head, (c->nin - c->head) * sizeof *c->in);
-                c->nin -= c->head;
-                c->head = 0;
-            } else if (grow_in(c)) {
-                return DSEND_ENOMEM;
-            }
-        }
-        c->in[c->nin++] = (arrived){.p = p};
+        b->v[b->n++] = p;
+        if (b->n == sizeof b->v / sizeof *b->v)
+            batch_flush(c, b);
         return 0;
     }
     if (cfg->jitter > 0)
@@ -189,19 +188,9 @@ static int deliver(sim_client *c, const pending_run *r, uint32_t len, int64_t t,
     return 0;
 }
 
-/* Meter every waiting packet that has arrived by `t`. */
+/* Meter every packet in the heap that has arrived by `t`. */
 static int meter_until(sim_client *c, int64_t t)
 {
-    if (!c->queued) {
-        uint32_t from = c->head;
-        while (c->head < c->nin && c->in[c->head].p.arrival <= t)
-            c->head++;
-        for (uint32_t i = from; i < c->head; i++) /* (they are not contiguous meter packets) */
-            dsend_meter_packets(&c->meter, &c->in[i].p, 1);
-        if (c->head == c->nin)
-            c->head = c->nin = 0;
-        return 0;
-    }
     while (c->nin && c->in[0].p.arrival <= t) {
         arrived p;
         DSEND_HEAP_POP(arrived, c->in, c->nin, &p, arrived_before);
@@ -212,27 +201,24 @@ static int meter_until(sim_client *c, int64_t t)
     return 0;
 }
 
-/* The next run's first packet reaching the link after the top run's. */
-static int64_t second_in(const sim_client *c)
+/* The run whose packet reaches the link next after the top run's. */
+static const pending_run *second(const sim_client *c)
 {
-    int64_t b = INT64_MAX;
+    const pending_run *b = NULL;
     for (uint32_t i = 1; i <= 2 && i < c->nruns; i++)
-        if (c->runs[i].next_in < b)
-            b = c->runs[i].next_in;
+        if (!b || run_before(&c->runs[i], b))
+            b = &c->runs[i];
     return b;
 }
 
 /* The top run's packets in one go where nothing can come between them:
- * no loss, no jitter, no other run's packet reaching the link among them,
- * nothing waiting on the link, and a link that carries a packet faster
- * than the stream sends them (so it never queues).  Returns how many. */
+ * no loss, no jitter, nothing waiting to be metered, and no other run's
+ * packet reaching the link before them (the link is a FIFO: what reaches
+ * it later cannot delay them).  Returns how many. */
 static size_t smooth(sim_client *c, pending_run *r, int64_t t)
 {
     const dsend_sim_config *cfg = c->w->cfg;
-    /* (a burst's packets reach the link together and queue there: one by
-     * one) */
-    if (cfg->loss > 0 || c->queued || c->head != c->nin || r->next_in < c->link_free ||
-        r->m.burst > 1 || (int64_t)r->at.q < c->wire_pkt)
+    if (cfg->loss > 0 || c->queued)
         return 0;
     uint64_t end = r->m.offset + r->m.bytes;
     uint32_t last = (uint32_t)((end - r->next) % DSEND_PKT_PAYLOAD);
@@ -240,20 +226,23 @@ static size_t smooth(sim_client *c, pending_run *r, int64_t t)
                               : c->wire_pkt;
     dsend_meter_smooth sm = {.base = r->m.offset, .end = end,
                              .t0 = r->m.depart + cfg->data_latency, .delay = c->wire_pkt,
-                             .delay_last = delay_last, .sender = r->m.device};
-    /* a packet arriving by `limit` reached the link before the next run's */
-    int64_t b = second_in(c), limit = t;
-    if (b != INT64_MAX && b + delay_last - 1 < limit)
-        limit = b + delay_last - 1;
-    size_t n = dsend_meter_run(&c->meter, &sm, &r->next, &r->at, limit, &c->link_free);
+                             .delay_last = delay_last, .reach_before = INT64_MAX,
+                             .sender = r->m.device, .burst = r->m.burst > 1 ? r->m.burst : 1};
+    const pending_run *o = second(c);
+    if (o) { /* (ties pass as run_before orders them: the whole run first?) */
+        sm.reach_before = o->next_in;
+        sm.tie_first = r->m.device < o->m.device || (r->m.device == o->m.device && end <= o->next);
+    }
+    size_t n = dsend_meter_run(&c->meter, &sm, &r->next, &r->at, t, &c->link_free);
     if (n && !r->crc_ok)
         c->st.crc_errors += n; /* as a real client: only what arrives is checked */
     return n;
 }
 
-/* Every packet that has reached the access link by `t`, in that order,
- * then the meter for every packet arrived by `t` (a packet arrives after
- * it reached the link, so none is missing). */
+/* Every packet that has arrived by `t` (with --jitter or --trace: reached
+ * the access link by `t`), in the link's order, then the meter for every
+ * packet in the heap arrived by `t` (a packet arrives after it reached the
+ * link, so none is missing). */
 static int drain(sim_client *c, int64_t t)
 {
     const dsend_asset *a = &c->w->lib.assets[c->st.asset];
@@ -262,7 +251,7 @@ static int drain(sim_client *c, int64_t t)
     b.n = 0;
     /* in the link's order, what waited and has arrived comes first (with
      * jitter a packet reaching the link later may arrive sooner) */
-    int rc = c->queued ? 0 : meter_until(c, t);
+    int rc = meter_until(c, t);
     while (rc == 0 && c->nruns && c->runs[0].next_in <= t) {
         pending_run *r = &c->runs[0];
         uint64_t end = r->m.offset + r->m.bytes;
@@ -272,7 +261,11 @@ static int drain(sim_client *c, int64_t t)
                                                             : dsend_packet_len(a, r->next);
             if (r->next + len > end)
                 len = (uint32_t)(end - r->next);
-            rc = deliver(c, r, len, t, &b);
+            /* not arrived yet: it waits in its run, and so does every
+             * packet after it on the link */
+            if (!c->queued && !lost(c, r->next) && link_arrival(c, r, len) > t)
+                break;
+            rc = deliver(c, r, len, &b);
             r->next += len;
         }
         if (r->next < end) {
@@ -342,22 +335,48 @@ static int client_packets(sim_client *c, const dsend_event *ev)
     return drain(c, ev->ts);
 }
 
+/* The packet of run r that is the first to reach the access link after
+ * `now` (its end: none). */
+static uint64_t first_after(const sim_client *c, const pending_run *r, int64_t now)
+{
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
+    uint64_t end = r->m.offset + r->m.bytes, o = r->next;
+    int64_t in = r->next_in;
+    while (o < end && in <= now) {
+        o += o + DSEND_PKT_PAYLOAD < end ? DSEND_PKT_PAYLOAD : dsend_packet_len(a, o);
+        in = dsend_run_depart(a, r->m.offset, r->m.depart, r->m.burst, o) +
+             c->w->cfg->data_latency;
+    }
+    return o < end ? o : end;
+}
+
 /* The pacer of a device will not send what it committed for older plans
- * from `from` on: those packets never come. */
-static void client_cancel(sim_client *c, const ev_cancel *m)
+ * from `from` on: those packets never come.  It is known at `now`: what
+ * reached the access link by then is on its way (packets that have not
+ * arrived wait in their runs, see drain). */
+static void client_cancel(sim_client *c, const ev_cancel *m, int64_t now)
 {
     /* runs still on their way are cut when they come */
     if (c->ncancels < sizeof c->cancels / sizeof *c->cancels)
         c->cancels[c->ncancels++] = *m;
     else
         c->cancels[c->ncancels - 1] = *m; /* a client controls a few times; keep the latest */
+    const dsend_asset *a = &c->w->lib.assets[c->st.asset];
     uint32_t k = 0;
     for (uint32_t i = 0; i < c->nruns; i++) {
-        const pending_run *r = &c->runs[i];
-        int gone = r->m.device == m->device && r->m.epoch < m->epoch &&
-                   r->next_in - c->w->cfg->data_latency >= m->from;
-        if (!gone)
-            c->runs[k++] = *r;
+        pending_run *r = &c->runs[i];
+        if (r->m.device == m->device && r->m.epoch < m->epoch) {
+            /* from its first packet not on the link by now, if that one
+             * leaves from `from` on (queued: r->next is that packet) */
+            uint64_t o = c->queued ? r->next : first_after(c, r, now);
+            if (o < r->m.offset + r->m.bytes &&
+                dsend_run_depart(a, r->m.offset, r->m.depart, r->m.burst, o) >= m->from) {
+                if (o == r->next)
+                    continue; /* gone */
+                r->m.bytes = (uint32_t)(o - r->m.offset);
+            }
+        }
+        c->runs[k++] = *r;
     }
     c->nruns = k;
     for (uint32_t i = 1; i <= c->nruns; i++) /* heapify again */
@@ -438,7 +457,7 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
     case EV_CANCEL: {
         ev_cancel m;
         memcpy(&m, ev->payload, sizeof m);
-        client_cancel(c, &m);
+        client_cancel(c, &m, ev->ts);
         return 0;
     }
     default:

@@ -134,9 +134,8 @@ typedef struct sim_client {
     ev_cancel cancels[16];  /* what devices will not send (runs still on their way) */
     uint32_t ncancels;
     uint32_t awaiting;      /* a control request without reply (resent after a takeover) */
-    arrived *in;            /* queued: a heap by arrival (--jitter may reorder); else a
-                             * queue from `head` in the link's order */
-    uint32_t head, nin, capin;
+    arrived *in;            /* queued: a heap by arrival (--jitter may reorder) */
+    uint32_t nin, capin;
     int queued;             /* --jitter or --trace: every packet waits in the heap */
 } sim_client;
 
