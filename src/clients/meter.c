@@ -93,31 +93,6 @@ static int seen_set_range(dsend_meter_plan *p, uint64_t i, uint64_t n)
     return 0;
 }
 
-/* Is any of packets [i, i + n) seen? */
-static int seen_any(const dsend_meter_plan *p, uint64_t i, uint64_t n)
-{
-    while (n) {
-        uint64_t ci = i >> DSEND_SEEN_SHIFT, b = i & (DSEND_SEEN_CHUNK - 1);
-        const dsend_seen_chunk *c = &p->seen[ci];
-        uint64_t len = chunk_len(p, ci), take = len - b < n ? len - b : n;
-        if (c->count && !c->bits)
-            return 1;
-        for (uint64_t x = b; c->bits && x < b + take;) {
-            uint64_t w = c->bits[x / 64] >> (x % 64), span = 64 - x % 64;
-            if (span > b + take - x)
-                span = b + take - x;
-            if (span < 64)
-                w &= (1ull << span) - 1;
-            if (w)
-                return 1;
-            x += span;
-        }
-        i += take;
-        n -= take;
-    }
-    return 0;
-}
-
 /* Forget packet i (it was seen); 0, or -1 out of memory. */
 static int seen_clear(dsend_meter_plan *p, uint64_t i)
 {
@@ -485,8 +460,8 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
     dsend_meter_plan *p = &m->plan[pi];
     uint64_t k = o == m->next_off ? m->next_k : dsend_packet_index(a, o);
     uint64_t cnt = (r->end - o + DSEND_PKT_PAYLOAD - 1) / DSEND_PKT_PAYLOAD;
-    if (k < p->k0 || k + cnt > p->k0 + p->n || (int64_t)k <= p->max_k ||
-        seen_any(p, k - p->k0, cnt))
+    /* (none after the highest packet received can have been seen) */
+    if (k < p->k0 || k + cnt > p->k0 + p->n || (int64_t)k <= p->max_k)
         return 0;
     if (r->sender != m->last_sender || st->senders == 0) {
         uint32_t s;
