@@ -431,8 +431,12 @@ static void run_matches_packets(void **state)
         assert_int_equal(n[0], n[1]);
         assert_int_equal(next[0], next[1]);
         assert_int_equal(link[0], link[1]);
-        for (int w = 0; w < 2; w++)
+        for (int w = 0; w < 2; w++) { /* a second copy of the run's second packet */
+            rx(&f[w], 12, 3000 * MS);
             dsend_meter_final(&f[w].m);
+        }
+        assert_int_equal(f[0].st.duplicate, n[0] >= 2);
+        assert_int_equal(f[1].st.duplicate, n[1] >= 2);
         assert_int_equal(f[0].st.received, f[1].st.received);
         assert_int_equal(f[0].st.bytes, f[1].st.bytes);
         assert_int_equal(f[0].st.startup_ns, f[1].st.startup_ns);

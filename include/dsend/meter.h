@@ -38,6 +38,7 @@ typedef struct dsend_meter_plan {
     uint64_t k0, n;        /* packets [k0, k0 + n) */
     dsend_seen_chunk *seen;
     uint32_t nchunks;
+    uint64_t pend_lo, pend_hi; /* packets seen in order, not yet in `seen` (meter.c: seen_flush) */
     int64_t max_k;         /* highest packet received, -1 */
     int afresh;            /* playout waits for the prebuffer */
 } dsend_meter_plan;

@@ -111,6 +111,18 @@ static int seen_clear(dsend_meter_plan *p, uint64_t i)
     return 0;
 }
 
+/* The fast path's runs in order are noted as one range of packets seen
+ * and go into the bits only when something asks (a packet one by one, a
+ * cut): a stream in order completes its chunks without touching them. */
+static int seen_flush(dsend_meter_plan *p)
+{
+    int rc = 0;
+    if (p->pend_hi > p->pend_lo)
+        rc = seen_set_range(p, p->pend_lo, p->pend_hi - p->pend_lo);
+    p->pend_lo = p->pend_hi = 0;
+    return rc;
+}
+
 static void seen_free(dsend_meter_plan *p)
 {
     for (uint32_t c = 0; p->seen && c < p->nchunks; c++)
@@ -161,6 +173,8 @@ int dsend_meter_plan_begin(dsend_meter *m, uint64_t from, uint64_t to, int afres
     m->next_off = UINT64_MAX; /* the newest plan decides now */
     if (m->nplans) {
         dsend_meter_plan *prev = &m->plan[m->nplans - 1];
+        if (seen_flush(prev))
+            return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", m->st->client);
         int rc = afresh /* cut short by a seek: after what it had sent */
                      ? plan_cut(m, prev,
                                 prev->max_k < 0
@@ -285,6 +299,8 @@ void dsend_meter_packets(dsend_meter *m, const dsend_meter_pkt *pkts, size_t cou
 {
     dsend_client_stats *st = m->st;
     const dsend_asset *a = m->a;
+    if (m->nplans && seen_flush(&m->plan[m->nplans - 1]))
+        m->oom = 1; /* its bits are lost: the caller reports it */
     for (size_t j = 0; j < count; j++) {
         uint64_t offset = pkts[j].offset;
         uint32_t len = pkts[j].len, sender = pkts[j].sender;
@@ -621,8 +637,12 @@ size_t dsend_meter_run(dsend_meter *m, const dsend_meter_smooth *r, uint64_t *ne
     }
     m->late_sum = lb_sum;
     m->late_n = lb_n;
-    if (seen_set_range(p, k - p->k0, n))
-        m->oom = 1;
+    if (p->pend_hi == p->pend_lo || p->pend_hi != k - p->k0) {
+        if (seen_flush(p))
+            m->oom = 1;
+        p->pend_lo = p->pend_hi = k - p->k0;
+    }
+    p->pend_hi += n;
     p->max_k = (int64_t)(k + n - 1);
     st->received += n;
     st->bytes += bytes;
