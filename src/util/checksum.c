@@ -214,35 +214,44 @@ crc32c_avx512(uint32_t crc, const void *buf, size_t len)
     return crc32c_hw(~(uint32_t)c, p, len); /* the tail, under 256 bytes */
 }
 
-uint32_t dsend_crc32c_sse42(uint32_t crc, const void *buf, size_t len)
+/* 0: the table, 1: the crc32 instruction, 2: folding */
+static int cpu_level;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void cpu_init(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("sse4.2") ? crc32c_hw(crc, buf, len)
-                                            : dsend_crc32c_sw(crc, buf, len);
+    if (__builtin_cpu_supports("sse4.2"))
+        cpu_level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") &&
+                            __builtin_cpu_supports("pclmul")
+                        ? 2
+                        : 1;
 }
 
-uint32_t dsend_crc32c_avx512(uint32_t crc, const void *buf, size_t len)
+/* the fastest path up to `level` that the CPU has */
+static uint32_t crc_upto(int level, uint32_t crc, const void *buf, size_t len)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") &&
-        __builtin_cpu_supports("sse4.2"))
-        return crc32c_avx512(crc, buf, len);
-    return dsend_crc32c_sse42(crc, buf, len);
+    pthread_once(&cpu_once, cpu_init);
+    if (level > cpu_level)
+        level = cpu_level;
+    return level == 2 ? crc32c_avx512(crc, buf, len)
+           : level   ? crc32c_hw(crc, buf, len)
+                     : dsend_crc32c_sw(crc, buf, len);
 }
 
 uint32_t dsend_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-    static uint32_t (*path)(uint32_t, const void *, size_t);
-    if (!path) {
-        __builtin_cpu_init();
-        if (!__builtin_cpu_supports("sse4.2"))
-            path = dsend_crc32c_sw;
-        else if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq"))
-            path = crc32c_avx512;
-        else
-            path = crc32c_hw;
-    }
-    return path(crc, buf, len);
+    return crc_upto(2, crc, buf, len);
+}
+
+uint32_t dsend_crc32c_sse42(uint32_t crc, const void *buf, size_t len)
+{
+    return crc_upto(1, crc, buf, len);
+}
+
+uint32_t dsend_crc32c_avx512(uint32_t crc, const void *buf, size_t len)
+{
+    return crc_upto(2, crc, buf, len);
 }
 #else
 uint32_t dsend_crc32c(uint32_t crc, const void *buf, size_t len)
