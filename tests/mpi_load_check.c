@@ -3,15 +3,18 @@
  *   mpi_load_check LIB.h5|--make DIR LAYOUT R [--subcomm] [--corrupt]
  *
  * --make DIR: rank 0 first builds a library in DIR with stored assets of
- * awkward sizes (shorter than one block, exact multiples, one byte over) and
- * synthetic ones; LIB is then DIR/made.h5.
+ * awkward sizes (shorter than one block, exact multiples, one byte over, one
+ * longer than the loader's read-and-check piece) and synthetic ones; LIB is
+ * then DIR/made.h5.
  * Checks, on comm = MPI_COMM_WORLD or (--subcomm) on each half of it:
  *  - every stored block is held by exactly R devices (R <= devices of the
  *    communicator, else the check fails), the ones the layout names, and
  *    every copy's bytes match the library read serially by rank 0;
  *  - synthetic blocks are accounted exactly R times in all;
- *  - --corrupt: after one byte of one block is changed behind the checksum's
- *    back, the load fails on every rank with DSEND_ECHECKSUM naming the block.
+ *  - --corrupt: after one byte of the last block of the largest stored asset
+ *    is changed behind the checksum's back (on one device it comes after
+ *    pieces that passed), the load fails on every rank with DSEND_ECHECKSUM
+ *    naming the block, and every store is left empty.
  * Exit 0 when every check holds; a message and exit 1 otherwise. */
 #include "dsend/dsend.h"
 
@@ -26,14 +29,16 @@ static void make_library(const char *path)
     dsend_library_writer *w;
     CHECK(dsend_library_create(path, 1, &w) == 0, "%s", dsend_errmsg());
     const uint64_t bs = 1316 * 3;
-    const uint64_t sizes[] = {100, bs, bs * 7, bs * 7 + 1, bs * 13 - 5, 188 * 50};
+    const uint64_t sizes[] = {100, bs, bs * 7, bs * 7 + 1, bs * 13 - 5, 188 * 50, bs * 150 + 100};
     char name[32];
     for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         uint8_t *buf = malloc(sizes[i]);
         for (uint64_t k = 0; k < sizes[i]; k++)
             buf[k] = (uint8_t)(dsend_mix64(i * 1000003u + k) >> 7);
         snprintf(name, sizeof name, "stored-%u", i);
-        CHECK(dsend_library_add_mpegts(w, name, buf, sizes[i], bs, 1000000, 1000000000, NULL, 0, NULL, 0) == 0,
+        /* at 1 Mbit/s: a second, or as long as the bytes last */
+        uint64_t ns = sizes[i] * 8000 > 1000000000 ? sizes[i] * 8000 : 1000000000;
+        CHECK(dsend_library_add_mpegts(w, name, buf, sizes[i], bs, 1000000, ns, NULL, 0, NULL, 0) == 0,
               "%s", dsend_errmsg());
         free(buf);
     }
@@ -46,7 +51,8 @@ static void make_library(const char *path)
     CHECK(dsend_library_commit(w) == 0, "%s", dsend_errmsg());
 }
 
-/* Change one byte of block 1 of the largest stored asset, leaving its CRC. */
+/* Change one byte of the last block of the largest stored asset, leaving its
+ * CRC. */
 static void corrupt(const char *path, char *asset_out, uint64_t *block_out)
 {
     dsend_library lib;
@@ -57,8 +63,9 @@ static void corrupt(const char *path, char *asset_out, uint64_t *block_out)
             best = a;
     CHECK(lib.assets[best].blocks >= 2, "need an asset of two blocks");
     strcpy(asset_out, lib.assets[best].name);
-    *block_out = 1;
-    uint64_t off = lib.assets[best].block_size + 17;
+    *block_out = lib.assets[best].blocks - 1;
+    uint64_t off = *block_out * lib.assets[best].block_size +
+                   dsend_asset_block_len(&lib.assets[best], *block_out) / 2;
     dsend_library_close(&lib);
 
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);

@@ -1,4 +1,5 @@
-/* CRC32C: known vectors, hardware and table paths agree, streaming. */
+/* CRC32C: known vectors, the folding, instruction and table paths agree,
+ * streaming. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,8 @@ static void vectors(void **state)
     /* RFC 3720 appendix B.4 and the common check value */
     assert_int_equal(dsend_crc32c(0, "123456789", 9), 0xE3069283u);
     assert_int_equal(dsend_crc32c_sw(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(dsend_crc32c_sse42(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(dsend_crc32c_avx512(0, "123456789", 9), 0xE3069283u);
     unsigned char z[32] = {0}, o[32], inc[32];
     memset(o, 0xff, sizeof o);
     for (int i = 0; i < 32; i++)
@@ -38,6 +41,14 @@ static void paths_agree_and_stream(void **state)
     for (size_t off = 0; off < 9; off++)
         for (size_t len = 3 * 4096 - 9; len < 70001 - 8; len += 3 * 4096 + 13)
             assert_int_equal(dsend_crc32c(7, buf + off, len), dsend_crc32c_sw(7, buf + off, len));
+    /* the folding path from its shortest input on: every tail length, the
+     * sixteen lanes' reduction, and the instruction path it hands over to */
+    for (size_t off = 0; off < 65; off += 13)
+        for (size_t len = 1000; len < 70001 - 64; len += len < 1400 ? 1 : 4099) {
+            uint32_t want = dsend_crc32c_sw(0xabcdef01u, buf + off, len);
+            assert_int_equal(dsend_crc32c_avx512(0xabcdef01u, buf + off, len), want);
+            assert_int_equal(dsend_crc32c_sse42(0xabcdef01u, buf + off, len), want);
+        }
     uint32_t whole = dsend_crc32c(0, buf, sizeof buf);
     assert_int_equal(whole, dsend_crc32c_sw(0, buf, sizeof buf));
     uint32_t c = 0;

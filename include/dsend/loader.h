@@ -1,9 +1,10 @@
 /* Loader: each device reads the blocks the layout gives it into RAM.
  *
  * Collective over comm (one rank = one device).  Stored (mpegts) assets are
- * read with parallel HDF5 over MPI-IO: one collective H5Dread per asset, in
- * which every device selects only its own blocks (primary and replica
- * copies).  Every block read is checked against its stored CRC32C.
+ * read with parallel HDF5 over MPI-IO: every device opens each asset with
+ * the others (collective) and reads only its own blocks (primary and replica
+ * copies) on its own (independent I/O), in pieces of a few blocks.  Every
+ * block is checked against its stored CRC32C right after its piece is read.
  * Synthetic assets have no bytes on disk: their blocks are accounted (count
  * and bytes), and their content is generated on demand when sent. */
 #ifndef DSEND_LOADER_H
