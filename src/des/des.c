@@ -84,7 +84,8 @@ static int insert(dsend_des *d, const dsend_event *e)
         slot = d->used++;
     }
     d->pool[slot] = *e;
-    des_key k = {.ts = e->ts, .ord = (uint64_t)e->src_lp << DES_SEQ_BITS | e->seq, .slot = slot};
+    des_key k = {.ts = e->ts, .ord = (uint64_t)e->src_lp << DES_SEQ_BITS | e->seq, .slot = slot,
+                 .lp = e->dst_lp};
     return des_queue_push(&c->q, &k);
 }
 
@@ -305,6 +306,13 @@ int dsend_des_run(dsend_des *d, int64_t until,
             d->now = ev.ts;
             d->promise = ev.reach;
             dsend_lp *lp = d->lps[ev.dst_lp];
+            /* the next event and its LP are fetched while this one runs
+             * (the cost of an event at scale is mostly cache misses) */
+            const des_key *nx;
+            if (des_queue_top(&c->q, &nx) == 0 && nx) {
+                __builtin_prefetch(&d->pool[nx->slot]);
+                __builtin_prefetch(d->lps[nx->lp]);
+            }
             d->events++;
             if ((lrc = lp->type->event(lp, d, &ev)) != 0)
                 break;

@@ -17,7 +17,7 @@ typedef struct des_evbuf {
 typedef struct des_key {
     int64_t ts;
     uint64_t ord;
-    uint32_t slot, pad_;
+    uint32_t slot, lp; /* the event in the pool; its destination LP */
 } des_key;
 #define DES_SEQ_BITS 40
 #define DES_MAX_LPS (1u << 24)
