@@ -147,6 +147,9 @@ typedef struct dsend_pacer {
     int64_t account_interval; /* > 0: account once per interval of departures a sub-block
                                * spans (at its first departure in it), not per packet */
     const uint32_t *queue;  /* the sender's queue length */
+    /* one burst's media time, carried forward burst by burst: step_bytes x
+     * 8e9 = step_bps x step_q + step_r (kept for the last asset's rate) */
+    uint64_t step_bps, step_bytes, step_q, step_r;
 } dsend_pacer;
 
 int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
