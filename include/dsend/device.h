@@ -225,6 +225,8 @@ typedef struct dsend_pending {
     int waited;           /* its block was not in RAM when it was due */
     int64_t next_deadline;
     dsend_cached *blk;    /* its block, pinned (NULL: a resident cache) */
+    uint64_t peers_gen;   /* the sessions' generation (dsend_peers) when it was last found
+                           * current (0: never): unchanged since, it still is */
 } dsend_pending;
 
 typedef struct dsend_sender {
