@@ -74,6 +74,10 @@ typedef struct dsend_scheduler {
     uint64_t lookaheads;  /* look-ahead requests formulated */
     uint64_t admitted, refused;
     uint64_t rerouted;    /* send requests asked again of another holder */
+    /* the last count of the playing rate: it holds from playing_at until
+     * the first counted stream ends (INT64_MIN: a stream changed since) */
+    uint64_t playing_bps;
+    int64_t playing_at, playing_until;
 } dsend_scheduler;
 
 int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
@@ -109,7 +113,7 @@ int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *plan, in
 /* The plan of a stream, to back up. */
 int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_session_plan *plan);
 /* Media bits/s of the streams playing now. */
-uint64_t dsend_scheduler_playing_bps(const dsend_scheduler *s);
+uint64_t dsend_scheduler_playing_bps(dsend_scheduler *s);
 /* The client is gone (teardown): its stream is forgotten. */
 int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
 const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client);
