@@ -186,6 +186,20 @@ static void fake_account(void *ctx, int64_t at, uint64_t wire, uint32_t queue)
     acct_bytes += wire;
 }
 
+/* The threshold added up slot by slot over its window, as its contract says. */
+static int64_t window_threshold(const dsend_pacer *q)
+{
+    int64_t w = params.pace_batch, span = params.send_ahead - params.pace_lead;
+    int64_t s0 = now / w, s1 = (now + span) / w;
+    uint64_t total = 0;
+    for (int64_t s = s0; s < s1; s++)
+        if (s >= q->first_slot && s < q->first_slot + (int64_t)q->nslots)
+            total += q->used[s & (q->nslots - 1)];
+    return total * 50 >= (uint64_t)(s1 - s0) * q->slot_bytes * 49
+               ? now + span + params.pace_lead
+               : INT64_MAX;
+}
+
 typedef struct sub_job {
     int64_t now, deadline;
     uint32_t client;
@@ -201,16 +215,17 @@ static int by_now(const void *x, const void *y)
 /* Three sessions on one link, blocks ending in a short packet, sub-blocks
  * starting inside bursts, one session handed over late: for each burst
  * size and link speed (roomy, a burst per slot, less than a packet per
- * slot), every packet leaves when the packet-by-packet model says (to the
- * ns of a run's rounding), and packets, wire bytes, delays and the
- * accounted bytes agree. */
+ * slot, and one too slow for the three), every packet leaves when the
+ * packet-by-packet model says (to the ns of a run's rounding), packets,
+ * wire bytes, delays and the accounted bytes agree, and the threshold is
+ * its window's, added up slot by slot. */
 static void bursts_match_packets(void **state)
 {
     (void)state;
     const int64_t bursts[] = {20 * MS, 0, 60 * MS};
-    const uint64_t nics[] = {10000000000ull, 9000000ull, 50000000ull};
+    const uint64_t nics[] = {10000000000ull, 9000000ull, 50000000ull, 6000000ull};
     for (int bi = 0; bi < 3; bi++)
-        for (int ni = 0; ni < 3; ni++)
+        for (int ni = 0; ni < 4; ni++)
             for (int interval = 0; interval < 2; interval++) {
                 setup_params(bursts[bi]);
                 asset.block_size = 60 * PKT + 500; /* its last packet: 500 bytes */
@@ -246,12 +261,16 @@ static void bursts_match_packets(void **state)
                 ref_delayed = 0;
                 static int64_t want[3][10 * 61];
                 uint64_t ref_wire = 0, ref_packets = 0;
+                int full = 0;
                 for (int i = 0; i < n; i++) {
                     sub_job *j = &jobs[i];
                     now = j->now;
                     assert_int_equal(dsend_pacer_submit(&q, j->client, 0, 0, j->offset, j->len,
                                                         j->deadline, NULL, NULL, 0, 0),
                                      0);
+                    int64_t th = dsend_pacer_threshold(&q);
+                    assert_int_equal(th, window_threshold(&q));
+                    full += th != INT64_MAX;
                     uint32_t burst = dsend_burst_packets(&asset, params.pace_burst);
                     for (uint64_t o = j->offset, end = o + j->len; o < end; o += PKT) {
                         uint64_t first = burst > 1 ? dsend_burst_start(&asset, o, burst) : o;
@@ -286,6 +305,10 @@ static void bursts_match_packets(void **state)
                     assert_int_equal(q.delayed, 0);
                 else
                     assert_true(q.delayed > 0);
+                if (ni == 3) /* the slow link fills up */
+                    assert_true(full > 0);
+                else if (ni == 0)
+                    assert_int_equal(full, 0);
                 dsend_pacer_free(&q);
             }
 }

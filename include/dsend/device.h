@@ -138,6 +138,7 @@ typedef struct dsend_pacer {
     int64_t first_slot;   /* absolute slot number of used[0] */
     uint64_t *used;       /* wire bytes committed per slot, a window of nslots */
     uint64_t *group;      /* ... and per group of DSEND_PACER_GROUP slots (the threshold's sums) */
+    uint64_t committed;   /* ... and in the whole ring */
     uint32_t nslots;
     uint64_t packets, wire_bytes, bytes;
     uint64_t delayed;     /* packets that waited for room on the link */

@@ -80,6 +80,7 @@ static int ring_alloc(dsend_pacer *q, uint32_t n)
 
 static void charge(dsend_pacer *q, int64_t s, uint64_t bytes)
 {
+    q->committed += bytes;
     q->used[s & (q->nslots - 1)] += bytes;
     q->group[(s / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] += bytes;
 }
@@ -95,12 +96,14 @@ static int ring_at(dsend_pacer *q, int64_t now_slot)
     if (now_slot > q->first_slot) {
         int64_t pass = now_slot - q->first_slot;
         if (pass >= q->nslots) {
+            q->committed = 0;
             memset(q->used, 0, q->nslots * sizeof *q->used);
             memset(q->group, 0, q->nslots / DSEND_PACER_GROUP * sizeof *q->group);
         } else {
             for (int64_t k = q->first_slot; k < now_slot; k++) {
                 uint64_t *u = &q->used[k & (q->nslots - 1)];
                 q->group[(k / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] -= *u;
+                q->committed -= *u;
                 *u = 0;
             }
         }
@@ -412,6 +415,11 @@ int64_t dsend_pacer_threshold(const dsend_pacer *q)
     if (span < w)
         span = w;
     int64_t s0 = now / w, s1 = (now + span) / w;
+    /* what the whole ring holds is at least what the window holds: far
+     * from full, no need to add the window up */
+    unsigned __int128 full = (unsigned __int128)(uint64_t)(s1 - s0) * q->slot_bytes * 49;
+    if (full <= UINT64_MAX && (unsigned __int128)q->committed * 50 < full)
+        return INT64_MAX;
     uint64_t total = 0;
     if (q->nslots) {
         int64_t lo = s0 > q->first_slot ? s0 : q->first_slot;
