@@ -241,15 +241,19 @@ static void keyframe_start(void **state)
     f->a.nrap = 0;
 }
 
-/* The streams playing, counted one by one. */
-static uint64_t count_playing(const dsend_scheduler *s)
+/* The streams playing (their rate), and those playing or paused, counted
+ * one by one. */
+static uint64_t count_playing(const dsend_scheduler *s, uint32_t *active)
 {
     uint64_t bps = 0;
+    *active = 0;
     for (uint32_t i = 0; i < s->nstreams; i++) {
         const dsend_stream *st = &s->streams[i];
         const dsend_asset *a = &s->p->lib->assets[st->asset];
-        if (!st->paused && dsend_media_time(a, st->from, st->play_start, st->to) > now)
+        int plays = dsend_media_time(a, st->from, st->play_start, st->to) > now;
+        if (!st->paused && plays)
             bps += a->bitrate_bps;
+        *active += st->paused || plays;
     }
     return bps;
 }
@@ -279,9 +283,13 @@ static void playing_rate(void **state)
                              0);
         if (now == 20 * S)
             assert_int_equal(dsend_scheduler_stop(&f->s, 2), 0);
-        uint64_t want = count_playing(&f->s);
+        uint32_t active;
+        uint64_t want = count_playing(&f->s, &active);
         assert_int_equal(dsend_scheduler_playing_bps(&f->s), want);
         assert_int_equal(dsend_scheduler_playing_bps(&f->s), want); /* asked twice */
+        assert_int_equal(dsend_scheduler_active(&f->s), active);
+        if (now == 5 * S)
+            assert_int_equal(active, 3); /* a paused stream is active */
         if (now == 5 * S)
             assert_int_equal(want, 2 * one); /* 3 paused */
         if (now == 13 * S / 2)

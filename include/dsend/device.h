@@ -74,9 +74,11 @@ typedef struct dsend_scheduler {
     uint64_t lookaheads;  /* look-ahead requests formulated */
     uint64_t admitted, refused;
     uint64_t rerouted;    /* send requests asked again of another holder */
-    /* the last count of the playing rate: it holds from playing_at until
-     * the first counted stream ends (INT64_MIN: a stream changed since) */
+    /* the last count of the playing rate (and of the streams playing or
+     * paused): it holds from playing_at until the first counted stream
+     * ends (INT64_MIN: a stream changed since) */
     uint64_t playing_bps;
+    uint32_t playing_n;
     int64_t playing_at, playing_until;
 } dsend_scheduler;
 
@@ -114,6 +116,8 @@ int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *plan, in
 int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_session_plan *plan);
 /* Media bits/s of the streams playing now. */
 uint64_t dsend_scheduler_playing_bps(dsend_scheduler *s);
+/* Streams playing or paused now (not yet at their plan's end). */
+uint32_t dsend_scheduler_active(dsend_scheduler *s);
 /* The client is gone (teardown): its stream is forgotten. */
 int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
 const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client);

@@ -490,29 +490,45 @@ int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_sessio
     return 0;
 }
 
-uint64_t dsend_scheduler_playing_bps(dsend_scheduler *s)
+/* Count the streams playing and paused now, unless no stream changed
+ * since the last count and none it counted ended since: the same. */
+static void count_playing(dsend_scheduler *s)
 {
     int64_t now = s->clock->now(s->clock_ctx);
-    /* no stream changed since the last count, and none it counted ended
-     * since: the same streams play */
     if (now >= s->playing_at && now < s->playing_until)
-        return s->playing_bps;
+        return;
     uint64_t bps = 0;
+    uint32_t n = 0;
     int64_t until = INT64_MAX;
     for (uint32_t i = 0; i < s->nstreams; i++) {
         const dsend_stream *st = &s->streams[i];
         const dsend_asset *a = &s->p->lib->assets[st->asset];
-        if (st->paused)
+        if (st->paused) {
+            n++;
             continue;
+        }
         int64_t end = dsend_media_time(a, st->from, st->play_start, st->to);
         if (end > now) {
             bps += a->bitrate_bps;
+            n++;
             if (end < until)
                 until = end;
         }
     }
     s->playing_bps = bps;
+    s->playing_n = n;
     s->playing_at = now;
     s->playing_until = until;
-    return bps;
+}
+
+uint64_t dsend_scheduler_playing_bps(dsend_scheduler *s)
+{
+    count_playing(s);
+    return s->playing_bps;
+}
+
+uint32_t dsend_scheduler_active(dsend_scheduler *s)
+{
+    count_playing(s);
+    return s->playing_n;
 }
