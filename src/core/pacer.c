@@ -100,23 +100,11 @@ static int ring_at(dsend_pacer *q, int64_t now_slot)
             memset(q->used, 0, q->nslots * sizeof *q->used);
             memset(q->group, 0, q->nslots / DSEND_PACER_GROUP * sizeof *q->group);
         } else {
-            const int64_t G = DSEND_PACER_GROUP;
-            for (int64_t k = q->first_slot; k < now_slot;) {
-                uint64_t *g = &q->group[(k / G) & (q->nslots / G - 1)];
-                if (k >= 0 && k % G == 0 && now_slot - k >= G) {
-                    /* a whole group passed: its sum is its slots' (G of
-                     * them, side by side in the ring) */
-                    q->committed -= *g;
-                    *g = 0;
-                    memset(&q->used[k & (q->nslots - 1)], 0, G * sizeof *q->used);
-                    k += G;
-                    continue;
-                }
+            for (int64_t k = q->first_slot; k < now_slot; k++) {
                 uint64_t *u = &q->used[k & (q->nslots - 1)];
-                *g -= *u;
+                q->group[(k / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] -= *u;
                 q->committed -= *u;
                 *u = 0;
-                k++;
             }
         }
         q->first_slot = now_slot;
