@@ -2,7 +2,9 @@
  * backend, and the UDP backend's timing wheel (src/serve/txwheel.c): when
  * every packet leaves, that bursts are cut the same on every device and
  * never span blocks, that the last burst of one device's block leaves
- * before the next device's first, and that the wheel hands out every entry
+ * before the next device's first, that taking a burst at a time gives
+ * every packet the departure a packet-by-packet model of the link gives
+ * it, and that the wheel hands out every entry
  * once, not before its slot, in the order entries came within a slot. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +24,8 @@
 #define SUB (25u * PKT)     /* a sub-block: 25 packets */
 
 static int64_t now;
-static dsend_packet_run runs[256];
+#define MAXRUNS 16384
+static dsend_packet_run runs[MAXRUNS];
 static int nruns;
 
 static int64_t fake_now(void *ctx) { (void)ctx; return now; }
@@ -31,7 +34,7 @@ static const dsend_clock fake_clock = {.name = "fake", .now = fake_now, .wake = 
 static int fake_packets(void *ctx, const dsend_packet_run *r)
 {
     (void)ctx;
-    assert_true(nruns < 256);
+    assert_true(nruns < MAXRUNS);
     runs[nruns++] = *r;
     return 0;
 }
@@ -149,6 +152,167 @@ static void devices_keep_order(void **state)
         dsend_pacer_free(&q[d]);
 }
 
+/* The link packet by packet, as the pacer's contract says it: a packet
+ * leaves at its burst's release (or now) if its slot has room, else at the
+ * start of the first later slot that has, spilling what does not fit into
+ * the slots after.  A flat array of slots from time 0 (time only grows). */
+#define REF_SLOTS 100000
+static uint64_t ref_used[REF_SLOTS];
+static uint64_t ref_delayed;
+static int64_t ref_depart(int64_t release, uint64_t wire)
+{
+    int64_t w = params.pace_batch, t = release > now ? release : now, s = t / w;
+    uint64_t cap = (uint64_t)((unsigned __int128)params.nic_bps * (uint64_t)w / 8u / 1000000000u);
+    while (ref_used[s] >= cap)
+        s++;
+    int64_t d = s * w > t ? s * w : t;
+    for (uint64_t left = wire; left;) {
+        assert_true(s < REF_SLOTS);
+        uint64_t room = cap - (ref_used[s] < cap ? ref_used[s] : cap);
+        uint64_t take = left < room ? left : room;
+        ref_used[s] += take;
+        left -= take;
+        if (left)
+            s++;
+    }
+    ref_delayed += d > release && d > now;
+    return d;
+}
+
+static uint64_t acct_bytes;
+static void fake_account(void *ctx, int64_t at, uint64_t wire, uint32_t queue)
+{
+    (void)ctx; (void)at; (void)queue;
+    acct_bytes += wire;
+}
+
+/* The threshold added up slot by slot over its window, as its contract says. */
+static int64_t window_threshold(const dsend_pacer *q)
+{
+    int64_t w = params.pace_batch, span = params.send_ahead - params.pace_lead;
+    int64_t s0 = now / w, s1 = (now + span) / w;
+    uint64_t total = 0;
+    for (int64_t s = s0; s < s1; s++)
+        if (s >= q->first_slot && s < q->first_slot + (int64_t)q->nslots)
+            total += q->used[s & (q->nslots - 1)];
+    return total * 50 >= (uint64_t)(s1 - s0) * q->slot_bytes * 49
+               ? now + span + params.pace_lead
+               : INT64_MAX;
+}
+
+typedef struct sub_job {
+    int64_t now, deadline;
+    uint32_t client;
+    uint64_t offset;
+    uint32_t len;
+} sub_job;
+static int by_now(const void *x, const void *y)
+{
+    const sub_job *a = x, *b = y;
+    return a->now < b->now ? -1 : a->now > b->now;
+}
+
+/* Three sessions on one link, blocks ending in a short packet, sub-blocks
+ * starting inside bursts, one session handed over late: for each burst
+ * size and link speed (roomy, a burst per slot, less than a packet per
+ * slot, and one too slow for the three), every packet leaves when the
+ * packet-by-packet model says (to the ns of a run's rounding), packets,
+ * wire bytes, delays and the accounted bytes agree, and the threshold is
+ * its window's, added up slot by slot. */
+static void bursts_match_packets(void **state)
+{
+    (void)state;
+    const int64_t bursts[] = {20 * MS, 0, 60 * MS};
+    const uint64_t nics[] = {10000000000ull, 9000000ull, 50000000ull, 6000000ull};
+    for (int bi = 0; bi < 3; bi++)
+        for (int ni = 0; ni < 4; ni++)
+            for (int interval = 0; interval < 2; interval++) {
+                setup_params(bursts[bi]);
+                asset.block_size = 60 * PKT + 500; /* its last packet: 500 bytes */
+                asset.size = asset.blocks * (uint64_t)asset.block_size;
+                params.nic_bps = nics[ni];
+                assert_int_equal(dsend_core_params_check(&params), 0);
+                dsend_pacer q;
+                assert_int_equal(
+                    dsend_pacer_init(&q, 0, &params, &fake_clock, NULL, &fake_emit, NULL), 0);
+                q.account = fake_account;
+                q.account_interval = interval ? 50 * MS : 0;
+                acct_bytes = 0;
+                static sub_job jobs[3 * 200];
+                int n = 0;
+                for (uint32_t c = 0; c < 3; c++) {
+                    int64_t play = 10 * S + c * 7 * MS;
+                    for (uint64_t b = 0; b < asset.blocks; b++)
+                        for (uint64_t o = b * asset.block_size; o < (b + 1) * asset.block_size;
+                             o += SUB) {
+                            uint64_t e = (b + 1) * asset.block_size;
+                            sub_job *j = &jobs[n++];
+                            j->client = c;
+                            j->offset = o;
+                            j->len = (uint32_t)(e - o < SUB ? e - o : SUB);
+                            j->deadline = dsend_media_time(&asset, 0, play, o);
+                            /* client 2 comes late: after its first bursts' release */
+                            j->now = j->deadline - (c == 2 ? params.pace_lead - 15 * MS
+                                                           : params.send_ahead);
+                        }
+                }
+                qsort(jobs, (size_t)n, sizeof *jobs, by_now);
+                memset(ref_used, 0, sizeof ref_used);
+                ref_delayed = 0;
+                static int64_t want[3][10 * 61];
+                uint64_t ref_wire = 0, ref_packets = 0;
+                int full = 0;
+                for (int i = 0; i < n; i++) {
+                    sub_job *j = &jobs[i];
+                    now = j->now;
+                    assert_int_equal(dsend_pacer_submit(&q, j->client, 0, 0, j->offset, j->len,
+                                                        j->deadline, NULL, NULL, 0, 0),
+                                     0);
+                    int64_t th = dsend_pacer_threshold(&q);
+                    assert_int_equal(th, window_threshold(&q));
+                    full += th != INT64_MAX;
+                    uint32_t burst = dsend_burst_packets(&asset, params.pace_burst);
+                    for (uint64_t o = j->offset, end = o + j->len; o < end; o += PKT) {
+                        uint64_t first = burst > 1 ? dsend_burst_start(&asset, o, burst) : o;
+                        int64_t release =
+                            dsend_media_time(&asset, j->offset, j->deadline, first) -
+                            params.pace_lead;
+                        uint64_t plen = end - o < PKT ? end - o : PKT;
+                        want[j->client][dsend_packet_index(&asset, o)] =
+                            ref_depart(release, plen + DSEND_PKT_OVERHEAD);
+                        ref_wire += plen + DSEND_PKT_OVERHEAD;
+                        ref_packets++;
+                    }
+                }
+                for (int r = 0; r < nruns; r++)
+                    for (uint64_t o = runs[r].offset; o < runs[r].offset + runs[r].bytes;
+                         o += PKT) {
+                        int64_t d = dsend_run_depart(&asset, runs[r].offset, runs[r].depart,
+                                                     runs[r].burst, o);
+                        int64_t ref = want[runs[r].client][dsend_packet_index(&asset, o)];
+                        if (d < ref - 1 || d > ref + 1)
+                            fail_msg("burst %d nic %d: packet at %llu of client %u leaves at "
+                                     "%lld, not %lld",
+                                     bi, ni, (unsigned long long)o, runs[r].client,
+                                     (long long)d, (long long)ref);
+                    }
+                assert_int_equal(q.packets, ref_packets);
+                assert_int_equal(q.wire_bytes, ref_wire);
+                assert_int_equal(q.delayed, ref_delayed);
+                assert_int_equal(acct_bytes, ref_wire);
+                /* the slow links make packets wait; the roomy one does not */
+                if (ni == 0)
+                    assert_int_equal(q.delayed, 0);
+                else
+                    assert_true(q.delayed > 0);
+                if (ni == 3) /* the slow link fills up */
+                    assert_true(full > 0);
+                else if (ni == 0)
+                    assert_int_equal(full, 0);
+                dsend_pacer_free(&q);
+            }
+}
+
 static void wheel_in_order(void **state)
 {
     (void)state;
@@ -195,6 +359,7 @@ int main(void)
         cmocka_unit_test(bursts_leave_together),
         cmocka_unit_test(one_packet_without_bursts),
         cmocka_unit_test(devices_keep_order),
+        cmocka_unit_test(bursts_match_packets),
         cmocka_unit_test(wheel_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* The scheduler (dsend/device.h) with a fake clock and a fake control
  * channel: which holder a send request goes to and with what priority
  * (threshold priorities, escalation, dead holders), what a failover asks
- * again, and where a stream taken over goes on. */
+ * again, where a stream taken over goes on, and the playing rate that
+ * admission and load reports read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,6 +241,70 @@ static void keyframe_start(void **state)
     f->a.nrap = 0;
 }
 
+/* The streams playing (their rate), and those playing or paused, counted
+ * one by one. */
+static uint64_t count_playing(const dsend_scheduler *s, uint32_t *active)
+{
+    uint64_t bps = 0;
+    *active = 0;
+    for (uint32_t i = 0; i < s->nstreams; i++) {
+        const dsend_stream *st = &s->streams[i];
+        const dsend_asset *a = &s->p->lib->assets[st->asset];
+        int plays = dsend_media_time(a, st->from, st->play_start, st->to) > now;
+        if (!st->paused && plays)
+            bps += a->bitrate_bps;
+        *active += st->paused || plays;
+    }
+    return bps;
+}
+
+/* The playing rate kept between counts is the count at every moment, as
+ * streams start, end, pause, resume, seek and stop. */
+static void playing_rate(void **state)
+{
+    fixture *f = *state;
+    const uint64_t one = f->a.bitrate_bps;
+    for (now = 0; now <= 26 * S; now += S / 20) {
+        uint64_t from = 0, at;
+        uint32_t epoch;
+        nsent = 0;
+        if (now == 0) /* 5 s of media: plays from 2 to 7 s */
+            assert_int_equal(dsend_scheduler_start(&f->s, 1, 0, &from, 5 * (uint64_t)BLOCK), 0);
+        if (now == S) /* the whole asset: 3 to 23 s */
+            assert_int_equal(dsend_scheduler_start(&f->s, 2, 0, &from, f->a.size), 0);
+        if (now == 3 * S / 2)
+            assert_int_equal(dsend_scheduler_start(&f->s, 3, 0, &from, 8 * (uint64_t)BLOCK), 0);
+        if (now == 4 * S)
+            assert_int_equal(dsend_scheduler_pause(&f->s, 3, &at, &epoch), 0);
+        if (now == 6 * S)
+            assert_int_equal(dsend_scheduler_resume(&f->s, 3, &at, &epoch), 0);
+        if (now == 9 * S) /* to its last block: plays 11 to 12 s */
+            assert_int_equal(dsend_scheduler_seek(&f->s, 3, 19 * (uint64_t)BLOCK, &from, &epoch),
+                             0);
+        if (now == 20 * S)
+            assert_int_equal(dsend_scheduler_stop(&f->s, 2), 0);
+        uint32_t active;
+        uint64_t want = count_playing(&f->s, &active);
+        assert_int_equal(dsend_scheduler_playing_bps(&f->s), want);
+        assert_int_equal(dsend_scheduler_playing_bps(&f->s), want); /* asked twice */
+        assert_int_equal(dsend_scheduler_active(&f->s), active);
+        if (now == 5 * S)
+            assert_int_equal(active, 3); /* a paused stream is active */
+        if (now == 5 * S)
+            assert_int_equal(want, 2 * one); /* 3 paused */
+        if (now == 13 * S / 2)
+            assert_int_equal(want, 3 * one); /* 3 resumed */
+        if (now == 15 * S / 2)
+            assert_int_equal(want, 2 * one); /* 1 ended at 7 s */
+        if (now == 10 * S)
+            assert_int_equal(want, 2 * one);
+        if (now == 15 * S)
+            assert_int_equal(want, one); /* 3 ended again */
+        if (now == 21 * S)
+            assert_int_equal(want, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reroute_from_first_unsent, setup, teardown),
         cmocka_unit_test_setup_teardown(adopt_goes_on, setup, teardown),
         cmocka_unit_test_setup_teardown(keyframe_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(playing_rate, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,6 +172,43 @@ static void stale_dropped(void **state)
     assert_int_equal(runs[0].epoch, 1);
 }
 
+/* A request found current at its first sub-block is not taken for current
+ * ever after: the plan replaced while it is being sent, its remaining
+ * sub-blocks are dropped (once), and a request of the new plan goes on. */
+static void stale_midway(void **state)
+{
+    fixture *f = *state;
+    now = S;
+    dsend_send_request r = request(8, 1, 3 * S, 1);
+    r.sub_count = 4; /* sub-blocks 0.1 s apart: due at 1, 1.1, 1.2 and 1.3 s */
+    assert_int_equal(dsend_sender_submit(&f->s, &r), 0);
+    assert_int_equal(nruns, 1);
+    now = S + S / 10;
+    assert_int_equal(dsend_sender_run(&f->s), 0);
+    assert_int_equal(nruns, 2);
+    /* another session's news changes nothing for it */
+    dsend_peer other = {.client = 9, .epoch = 2, .open = 1};
+    assert_int_equal(dsend_peers_update(&f->peers, &other), 0);
+    now = S + 2 * S / 10;
+    assert_int_equal(dsend_sender_run(&f->s), 0);
+    assert_int_equal(nruns, 3);
+    assert_int_equal(f->s.stale, 0);
+    /* its client seeks: the last sub-block is not sent */
+    dsend_peer p = {.client = 8, .epoch = 1, .open = 1};
+    assert_int_equal(dsend_peers_update(&f->peers, &p), 0);
+    now = S + 3 * S / 10;
+    assert_int_equal(dsend_sender_run(&f->s), 0);
+    assert_int_equal(nruns, 3);
+    assert_int_equal(f->s.stale, 1);
+    assert_int_equal(f->s.n, 0);
+    dsend_send_request cur = request(8, 4, 4 * S, 1);
+    cur.epoch = 1;
+    now = 2 * S;
+    assert_int_equal(dsend_sender_submit(&f->s, &cur), 0);
+    assert_int_equal(nruns, 4);
+    assert_int_equal(runs[3].epoch, 1);
+}
+
 /* The pacer: a sub-block's 10 packets leave one packet's media time (10 ms)
  * apart, the first --pace-lead before its playout: one run. */
 static void paced_before_playout(void **state)
@@ -209,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(earliest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(fewer_holders_first, setup, teardown),
         cmocka_unit_test_setup_teardown(stale_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(stale_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(paced_before_playout, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed, setup, teardown),
     };

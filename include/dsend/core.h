@@ -306,6 +306,8 @@ uint32_t dsend_block_subs(const dsend_asset *a, uint64_t b, uint64_t sub_block);
 typedef struct dsend_peers {
     dsend_peer *slot;    /* open addressing by client id */
     uint32_t cap, n;
+    uint64_t gen;        /* updates so far, from 1: an answer of dsend_peers_current
+                          * holds while it has not moved */
 } dsend_peers;
 int dsend_peers_init(dsend_peers *t, uint32_t expect);
 /* Record an announcement (open: insert or replace; closed: forget). */

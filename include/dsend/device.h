@@ -74,6 +74,12 @@ typedef struct dsend_scheduler {
     uint64_t lookaheads;  /* look-ahead requests formulated */
     uint64_t admitted, refused;
     uint64_t rerouted;    /* send requests asked again of another holder */
+    /* the last count of the playing rate (and of the streams playing or
+     * paused): it holds from playing_at until the first counted stream
+     * ends (INT64_MIN: a stream changed since) */
+    uint64_t playing_bps;
+    uint32_t playing_n;
+    int64_t playing_at, playing_until;
 } dsend_scheduler;
 
 int dsend_scheduler_init(dsend_scheduler *s, int device, const dsend_core_params *p,
@@ -109,7 +115,9 @@ int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *plan, in
 /* The plan of a stream, to back up. */
 int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_session_plan *plan);
 /* Media bits/s of the streams playing now. */
-uint64_t dsend_scheduler_playing_bps(const dsend_scheduler *s);
+uint64_t dsend_scheduler_playing_bps(dsend_scheduler *s);
+/* Streams playing or paused now (not yet at their plan's end). */
+uint32_t dsend_scheduler_active(dsend_scheduler *s);
 /* The client is gone (teardown): its stream is forgotten. */
 int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client);
 const dsend_stream *dsend_scheduler_stream(const dsend_scheduler *s, uint32_t client);
@@ -134,6 +142,7 @@ typedef struct dsend_pacer {
     int64_t first_slot;   /* absolute slot number of used[0] */
     uint64_t *used;       /* wire bytes committed per slot, a window of nslots */
     uint64_t *group;      /* ... and per group of DSEND_PACER_GROUP slots (the threshold's sums) */
+    uint64_t committed;   /* ... and in the whole ring */
     uint32_t nslots;
     uint64_t packets, wire_bytes, bytes;
     uint64_t delayed;     /* packets that waited for room on the link */
@@ -147,6 +156,9 @@ typedef struct dsend_pacer {
     int64_t account_interval; /* > 0: account once per interval of departures a sub-block
                                * spans (at its first departure in it), not per packet */
     const uint32_t *queue;  /* the sender's queue length */
+    /* one burst's media time, carried forward burst by burst: step_bytes x
+     * 8e9 = step_bps x step_q + step_r (kept for the last asset's rate) */
+    uint64_t step_bps, step_bytes, step_q, step_r;
 } dsend_pacer;
 
 int dsend_pacer_init(dsend_pacer *q, int device, const dsend_core_params *p,
@@ -222,6 +234,8 @@ typedef struct dsend_pending {
     int waited;           /* its block was not in RAM when it was due */
     int64_t next_deadline;
     dsend_cached *blk;    /* its block, pinned (NULL: a resident cache) */
+    uint64_t peers_gen;   /* the sessions' generation (dsend_peers) when it was last found
+                           * current (0: never): unchanged since, it still is */
 } dsend_pending;
 
 typedef struct dsend_sender {

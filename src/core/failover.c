@@ -10,16 +10,10 @@
 
 /* Has the device anything a failure could hurt: a stream playing (or
  * paused), requests queued, a backed-up plan still playing? */
-static int busy(const dsend_device *d, int64_t now)
+static int busy(dsend_device *d, int64_t now)
 {
-    if (d->sender.n)
+    if (d->sender.n || dsend_scheduler_active(&d->sched))
         return 1;
-    for (uint32_t i = 0; i < d->sched.nstreams; i++) {
-        const dsend_stream *st = &d->sched.streams[i];
-        const dsend_asset *a = &d->p->lib->assets[st->asset];
-        if (st->paused || dsend_media_time(a, st->from, st->play_start, st->to) > now)
-            return 1;
-    }
     for (uint32_t i = 0; i < d->backups.n; i++) {
         const dsend_session_plan *pl = &d->backups.v[i];
         const dsend_asset *a = &d->p->lib->assets[pl->asset];

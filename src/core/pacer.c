@@ -13,7 +13,10 @@
  * A sub-block is committed when the sender hands it over, so its packets'
  * departures are known at once and consecutive bursts leaving exactly one
  * burst's media time apart form one run: one emit call (one event in the
- * simulation) for a whole sub-block while the link has room. */
+ * simulation) for a whole sub-block while the link has room.  The work is
+ * done a burst at a time where that is exact (the whole burst fits the room
+ * of its slot), else packet by packet; releases are carried forward from
+ * burst to burst, not divided out per packet. */
 #include "dsend/core.h"
 #include "dsend/error.h"
 
@@ -77,6 +80,7 @@ static int ring_alloc(dsend_pacer *q, uint32_t n)
 
 static void charge(dsend_pacer *q, int64_t s, uint64_t bytes)
 {
+    q->committed += bytes;
     q->used[s & (q->nslots - 1)] += bytes;
     q->group[(s / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] += bytes;
 }
@@ -92,12 +96,14 @@ static int ring_at(dsend_pacer *q, int64_t now_slot)
     if (now_slot > q->first_slot) {
         int64_t pass = now_slot - q->first_slot;
         if (pass >= q->nslots) {
+            q->committed = 0;
             memset(q->used, 0, q->nslots * sizeof *q->used);
             memset(q->group, 0, q->nslots / DSEND_PACER_GROUP * sizeof *q->group);
         } else {
             for (int64_t k = q->first_slot; k < now_slot; k++) {
                 uint64_t *u = &q->used[k & (q->nslots - 1)];
                 q->group[(k / DSEND_PACER_GROUP) & (q->nslots / DSEND_PACER_GROUP - 1)] -= *u;
+                q->committed -= *u;
                 *u = 0;
             }
         }
@@ -192,6 +198,91 @@ static void acct_note(dsend_pacer *q, pacer_acct *c, int64_t d, uint64_t wire)
     c->bytes += wire;
 }
 
+/* floor(x x 8e9 / bps) and its remainder, for carrying forward */
+static void media_at(uint64_t x, uint64_t bps, uint64_t *ns, uint64_t *rem)
+{
+    unsigned __int128 v = (unsigned __int128)x * 8000000000u;
+    *ns = (uint64_t)(v / bps);
+    *rem = (uint64_t)(v % bps);
+}
+
+/* ... one burst further on: an addition, the same answer */
+static void media_step(const dsend_pacer *q, uint64_t *ns, uint64_t *rem)
+{
+    *ns += q->step_q;
+    *rem += q->step_r;
+    if (*rem >= q->step_bps) {
+        *rem -= q->step_bps;
+        (*ns)++;
+    }
+}
+
+/* A sub-block's departures as they are decided: packets of one burst at a
+ * time (or one packet, when a burst does not fit its slot whole), gathered
+ * into runs and accounted. */
+typedef struct pacer_cut {
+    dsend_packet_run run;
+    uint64_t run_ns, run_rem; /* media time from the run's first burst to the current one */
+    int straight;             /* every packet so far left at its release */
+    int missed;
+    pacer_acct acct;
+    int64_t last;
+} pacer_cut;
+
+/* Wire bytes of packets [o, end) (k of them, the last maybe short) leaving
+ * at d, for the time series: summed into intervals, or per packet. */
+static void acct_packets(dsend_pacer *q, pacer_acct *c, int64_t d, uint64_t o, uint64_t end,
+                         uint32_t k)
+{
+    if (!q->account)
+        return;
+    if (q->account_interval > 0) {
+        acct_note(q, c, d, (end - o) + (uint64_t)k * DSEND_PKT_OVERHEAD);
+        return;
+    }
+    for (; o < end; o += DSEND_PKT_PAYLOAD)
+        acct_note(q, c, d,
+                  (end - o < DSEND_PKT_PAYLOAD ? end - o : DSEND_PKT_PAYLOAD) + DSEND_PKT_OVERHEAD);
+}
+
+/* k packets [o, end) of the current burst (released at `release`) leave
+ * at d: into the run while its bursts leave exactly a burst's media time
+ * apart (to the ns of rounding), else a new run. */
+static int leave(dsend_pacer *q, pacer_cut *c, uint64_t o, uint64_t end, uint32_t k, int64_t d,
+                 int64_t release, const dsend_packet_run *proto, const uint8_t *data,
+                 uint64_t offset)
+{
+    int rc;
+    uint64_t bytes = end - o;
+    if (c->missed && d > release) { /* its block was being read when it was due */
+        q->miss_delayed += k;
+        q->miss_late += d > release + q->p->pace_lead ? k : 0;
+    }
+    if (d != release)
+        c->straight = 0;
+    /* while every packet leaves at its release, the run from the
+     * sub-block's start is exact by construction (no check needed) */
+    if (c->run.bytes && !c->straight) {
+        int64_t off_run = d - (c->run.depart + (int64_t)c->run_ns);
+        if ((off_run < -1 || off_run > 1) && (rc = emit_run(q, &c->run)))
+            return rc;
+    }
+    if (!c->run.bytes) {
+        c->run = *proto;
+        c->run.offset = o;
+        c->run.depart = d;
+        c->run.data = data ? data + (o - offset) : NULL;
+        c->run_ns = c->run_rem = 0;
+    }
+    c->run.bytes += (uint32_t)bytes;
+    q->packets += k;
+    q->wire_bytes += bytes + (uint64_t)k * DSEND_PKT_OVERHEAD;
+    q->bytes += bytes;
+    acct_packets(q, &c->acct, d, o, end, k);
+    c->last = d;
+    return 0;
+}
+
 int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t epoch,
                        uint64_t offset, uint32_t len, int64_t deadline, const uint8_t *data,
                        dsend_cached *hold, int missed, int plan_end)
@@ -200,78 +291,85 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
     const dsend_asset *a = &p->lib->assets[asset];
     int64_t now = q->clock->now(q->clock_ctx), w = p->pace_batch;
     uint32_t burst = dsend_burst_packets(a, p->pace_burst);
-    uint64_t burst_at = UINT64_MAX; /* the burst whose release is `burst_release` */
-    int64_t burst_release = 0;
-    dsend_packet_run run = {.bytes = 0};
-    pacer_acct acct = {.queue = q->queue ? *q->queue : 0};
+    pacer_cut c = {.straight = 1, .missed = missed,
+                   .acct = {.queue = q->queue ? *q->queue : 0}};
+    const dsend_packet_run proto = {.client = client, .asset = asset, .epoch = epoch,
+                                    .device = (uint32_t)q->device, .burst = burst,
+                                    .hold = hold};
     int rc = 0;
-    int64_t last = 0;
     if (ring_at(q, now / w))
         return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
                             q->device);
-    /* packet releases one media time apart, counted forward; while every
-     * packet leaves at its release, the run from the sub-block's start is
-     * exact by construction (no check needed) */
-    dsend_media_cursor mt;
-    dsend_media_cursor_init(&mt, a->bitrate_bps);
-    int straight = 1;
+    /* Bursts count from the block's start, so the first may begin before
+     * `offset`; the next ones B bytes apart (one packet apart without
+     * bursts).  A burst's packets share its release: the playout time of
+     * its first packet minus pace_lead, carried forward burst by burst. */
+    uint64_t B = (uint64_t)burst * DSEND_PKT_PAYLOAD;
+    uint64_t bs = burst > 1 ? dsend_burst_start(a, offset, burst) : offset;
+    if (q->step_bps != a->bitrate_bps || q->step_bytes != B) {
+        q->step_bps = a->bitrate_bps;
+        q->step_bytes = B;
+        media_at(B, a->bitrate_bps, &q->step_q, &q->step_r);
+    }
+    uint64_t rel_ns = 0, rel_rem = 0; /* media time of bs - offset, for bs >= offset */
+    int before = bs < offset;
+    int64_t release = deadline - p->pace_lead;
+    if (before) {
+        release = dsend_media_time(a, offset, deadline, bs) - p->pace_lead;
+        media_at(bs + B - offset, a->bitrate_bps, &rel_ns, &rel_rem); /* the next burst's */
+    }
     for (uint64_t o = offset, end = offset + len; o < end;) {
-        uint32_t plen = o + DSEND_PKT_PAYLOAD <= end ? DSEND_PKT_PAYLOAD : dsend_packet_len(a, o);
-        if (o + plen > end)
-            plen = (uint32_t)(end - o);
-        /* a burst's packets share its release (its first packet's media
-         * time, computed once a burst); one by one, media times are
-         * counted forward */
-        int64_t release, d;
-        if (burst > 1) {
-            uint64_t bs = dsend_burst_start(a, o, burst);
-            if (bs != burst_at) {
-                burst_at = bs;
-                burst_release = dsend_media_time(a, offset, deadline, bs) - p->pace_lead;
-            }
-            release = burst_release;
-        } else {
-            release = deadline + (int64_t)dsend_media_cursor_ns(&mt, o - offset) - p->pace_lead;
-        }
-        uint64_t wire = (uint64_t)plen + DSEND_PKT_OVERHEAD;
+        /* the burst's packets from o: those starting before its end */
+        uint64_t hi = bs + B < end ? bs + B : end, o2 = o;
+        uint32_t k = 0;
+        do {
+            o2 += DSEND_PKT_PAYLOAD;
+            k++;
+        } while (o2 < hi);
+        uint64_t gend = o2 < end ? o2 : end;
+        uint64_t wire = (gend - o) + (uint64_t)k * DSEND_PKT_OVERHEAD;
         int64_t t = release > now ? release : now, s = t / w;
         uint64_t *u = s - q->first_slot < q->nslots ? &q->used[s & (q->nslots - 1)] : NULL;
         if (u && *u + wire <= q->slot_bytes) {
-            /* room in its slot: it leaves at its release (or now) */
+            /* the whole burst fits its slot: it leaves at its release (or
+             * now), as each of its packets would one by one */
             charge(q, s, wire);
-            d = t;
+            if ((rc = leave(q, &c, o, gend, k, t, release, &proto, data, offset)))
+                return rc;
+            o = gend;
         } else {
-            if ((rc = depart(q, now, release, wire, &d)))
-                return rc;
-            if (d > release && d > now)
-                q->delayed++;
+            /* packet by packet: some wait for room on the link */
+            for (; o < gend;) {
+                uint64_t pend = end - o < DSEND_PKT_PAYLOAD ? end : o + DSEND_PKT_PAYLOAD;
+                uint64_t pwire = (pend - o) + DSEND_PKT_OVERHEAD;
+                int64_t d;
+                u = s - q->first_slot < q->nslots ? &q->used[s & (q->nslots - 1)] : NULL;
+                if (u && *u + pwire <= q->slot_bytes) {
+                    charge(q, s, pwire); /* room in its slot: it leaves at its release (or now) */
+                    d = t;
+                } else {
+                    if ((rc = depart(q, now, release, pwire, &d)))
+                        return rc;
+                    if (d > release && d > now)
+                        q->delayed++;
+                }
+                if ((rc = leave(q, &c, o, pend, 1, d, release, &proto, data, offset)))
+                    return rc;
+                o = pend;
+            }
         }
-        if (missed && d > release) { /* its block was being read when it was due */
-            q->miss_delayed++;
-            q->miss_late += d > release + p->pace_lead;
-        }
-        if (d != release)
-            straight = 0;
-        /* one run while its bursts leave exactly a burst's media time apart
-         * (to the ns of rounding) */
-        if (run.bytes && !straight) {
-            int64_t off_run = d - dsend_run_depart(a, run.offset, run.depart, burst, o);
-            if ((off_run < -1 || off_run > 1) && (rc = emit_run(q, &run)))
-                return rc;
-        }
-        if (!run.bytes)
-            run = (dsend_packet_run){.client = client, .asset = asset, .epoch = epoch,
-                                     .device = (uint32_t)q->device, .offset = o, .depart = d,
-                                     .burst = burst, .hold = hold,
-                                     .data = data ? data + (o - offset) : NULL};
-        run.bytes += plen;
-        q->packets++;
-        q->wire_bytes += wire;
-        q->bytes += plen;
-        acct_note(q, &acct, d, wire);
-        last = d;
-        o += plen;
+        /* the next burst */
+        bs += B;
+        if (before)
+            before = 0;
+        else
+            media_step(q, &rel_ns, &rel_rem);
+        release = deadline + (int64_t)rel_ns - p->pace_lead;
+        media_step(q, &c.run_ns, &c.run_rem);
     }
+    int64_t last = c.last;
+    pacer_acct acct = c.acct;
+    dsend_packet_run run = c.run;
     acct_flush(q, &acct);
     if ((rc = emit_run(q, &run)))
         return rc;
@@ -317,6 +415,11 @@ int64_t dsend_pacer_threshold(const dsend_pacer *q)
     if (span < w)
         span = w;
     int64_t s0 = now / w, s1 = (now + span) / w;
+    /* what the whole ring holds is at least what the window holds: far
+     * from full, no need to add the window up */
+    unsigned __int128 full = (unsigned __int128)(uint64_t)(s1 - s0) * q->slot_bytes * 49;
+    if (full <= UINT64_MAX && (unsigned __int128)q->committed * 50 < full)
+        return INT64_MAX;
     uint64_t total = 0;
     if (q->nslots) {
         int64_t lo = s0 > q->first_slot ? s0 : q->first_slot;

@@ -11,6 +11,7 @@ int dsend_peers_init(dsend_peers *t, uint32_t expect)
 {
     memset(t, 0, sizeof *t);
     t->cap = 64;
+    t->gen = 1;
     while (t->cap < 2 * expect && t->cap < (1u << 30))
         t->cap *= 2;
     t->slot = calloc(t->cap, sizeof *t->slot);
@@ -37,7 +38,7 @@ static dsend_peer *probe(const dsend_peers *t, uint32_t client, int *found)
 
 static int grow(dsend_peers *t)
 {
-    dsend_peers bigger = {.cap = t->cap * 2};
+    dsend_peers bigger = {.cap = t->cap * 2, .gen = t->gen};
     bigger.slot = calloc(bigger.cap, sizeof *bigger.slot);
     if (!bigger.slot)
         return dsend_seterr(DSEND_ENOMEM, "out of memory for %u sessions", t->n);
@@ -54,6 +55,7 @@ static int grow(dsend_peers *t)
 
 int dsend_peers_update(dsend_peers *t, const dsend_peer *p)
 {
+    t->gen++;
     int found;
     dsend_peer *s = probe(t, p->client, &found);
     if (p->open) {

@@ -34,6 +34,13 @@ void dsend_scheduler_free(dsend_scheduler *s)
     memset(s, 0, sizeof *s);
 }
 
+/* A stream started, stopped or changed its plan: the playing rate is
+ * counted again when next asked. */
+static void changed(dsend_scheduler *s)
+{
+    s->playing_until = INT64_MIN;
+}
+
 static int grow(dsend_scheduler *s)
 {
     uint32_t cap = s->cap ? 2 * s->cap : 64;
@@ -66,6 +73,7 @@ int dsend_scheduler_start(dsend_scheduler *s, uint32_t client, uint32_t asset, u
     if (s->nstreams == s->cap && grow(s))
         return DSEND_ENOMEM;
     int64_t now = s->clock->now(s->clock_ctx);
+    changed(s);
     s->streams[s->nstreams++] = (dsend_stream){.client = client, .asset = asset, .from = from,
                                                .to = to, .next = from, .ahead = from,
                                                .play_start = now + s->p->startup};
@@ -86,6 +94,7 @@ int dsend_scheduler_stop(dsend_scheduler *s, uint32_t client)
     dsend_stream *st = find_stream(s, client);
     if (!st)
         return DSEND_ENOENT;
+    changed(s);
     *st = s->streams[--s->nstreams];
     return 0;
 }
@@ -107,6 +116,7 @@ int dsend_scheduler_pause(dsend_scheduler *s, uint32_t client, uint64_t *resume_
     if (!st->paused) {
         const dsend_asset *a = &s->p->lib->assets[st->asset];
         int64_t now = s->clock->now(s->clock_ctx);
+        changed(s);
         /* the byte playing now, on the plan's clock */
         uint64_t pos = st->from;
         if (now > st->play_start)
@@ -146,6 +156,7 @@ int dsend_scheduler_resume(dsend_scheduler *s, uint32_t client, uint64_t *resume
          * pause, so the plan's clock runs from there */
         const dsend_asset *a = &s->p->lib->assets[st->asset];
         int64_t now = s->clock->now(s->clock_ctx);
+        changed(s);
         st->play_start = dsend_media_time(a, st->paused_pos, now + st->paused_wait, st->next);
         st->from = st->ahead = st->next; /* the pause released its pins: pin again */
         st->paused = 0;
@@ -167,6 +178,7 @@ int dsend_scheduler_seek(dsend_scheduler *s, uint32_t client, uint64_t offset, u
                                           "(%llu bytes)",
                             client, (unsigned long long)offset, a->name,
                             (unsigned long long)a->size);
+    changed(s);
     /* a seek to or past the session's end plays on: decided by the byte
      * asked for, which the client knows too, not by its sub-block */
     if (offset >= st->to)
@@ -447,6 +459,7 @@ int dsend_scheduler_adopt(dsend_scheduler *s, const dsend_session_plan *pl, int6
         return 0; /* already ours */
     if (s->nstreams == s->cap && grow(s))
         return DSEND_ENOMEM;
+    changed(s);
     const dsend_asset *a = &s->p->lib->assets[pl->asset];
     dsend_stream *st = &s->streams[s->nstreams++];
     *st = (dsend_stream){.client = pl->client, .asset = pl->asset, .from = pl->from,
@@ -477,15 +490,45 @@ int dsend_scheduler_plan(const dsend_scheduler *s, uint32_t client, dsend_sessio
     return 0;
 }
 
-uint64_t dsend_scheduler_playing_bps(const dsend_scheduler *s)
+/* Count the streams playing and paused now, unless no stream changed
+ * since the last count and none it counted ended since: the same. */
+static void count_playing(dsend_scheduler *s)
 {
     int64_t now = s->clock->now(s->clock_ctx);
+    if (now >= s->playing_at && now < s->playing_until)
+        return;
     uint64_t bps = 0;
+    uint32_t n = 0;
+    int64_t until = INT64_MAX;
     for (uint32_t i = 0; i < s->nstreams; i++) {
         const dsend_stream *st = &s->streams[i];
         const dsend_asset *a = &s->p->lib->assets[st->asset];
-        if (!st->paused && dsend_media_time(a, st->from, st->play_start, st->to) > now)
+        if (st->paused) {
+            n++;
+            continue;
+        }
+        int64_t end = dsend_media_time(a, st->from, st->play_start, st->to);
+        if (end > now) {
             bps += a->bitrate_bps;
+            n++;
+            if (end < until)
+                until = end;
+        }
     }
-    return bps;
+    s->playing_bps = bps;
+    s->playing_n = n;
+    s->playing_at = now;
+    s->playing_until = until;
+}
+
+uint64_t dsend_scheduler_playing_bps(dsend_scheduler *s)
+{
+    count_playing(s);
+    return s->playing_bps;
+}
+
+uint32_t dsend_scheduler_active(dsend_scheduler *s)
+{
+    count_playing(s);
+    return s->playing_n;
 }

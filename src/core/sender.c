@@ -205,12 +205,16 @@ int dsend_sender_run(dsend_sender *s)
     int rc = dsend_lookahead_expire(&s->la, s->cache, now);
     while (s->n && rc == 0) {
         dsend_pending *q = &s->heap[0];
-        if (!dsend_peers_current(s->peers, q->rq.client, q->rq.epoch)) {
-            dsend_pending gone; /* the client paused, sought or left since */
-            s->stale++;
-            DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &gone, before);
-            rc = done(s, &gone);
-            continue;
+        /* asked again only when the sessions changed since it last was */
+        if (q->peers_gen != s->peers->gen) {
+            if (!dsend_peers_current(s->peers, q->rq.client, q->rq.epoch)) {
+                dsend_pending gone; /* the client paused, sought or left since */
+                s->stale++;
+                DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &gone, before);
+                rc = done(s, &gone);
+                continue;
+            }
+            q->peers_gen = s->peers->gen;
         }
         if (q->next_deadline - s->p->send_ahead > now)
             break; /* the earliest is not due yet: nothing is */
