@@ -143,6 +143,7 @@ typedef struct dsend_pacer {
     uint64_t *used;       /* wire bytes committed per slot, a window of nslots */
     uint64_t *group;      /* ... and per group of DSEND_PACER_GROUP slots (the threshold's sums) */
     uint64_t committed;   /* ... and in the whole ring */
+    int64_t full_lo, full_hi; /* slots [full_lo, full_hi) are full (depart skips them) */
     uint32_t nslots;
     uint64_t packets, wire_bytes, bytes;
     uint64_t delayed;     /* packets that waited for room on the link */

@@ -130,7 +130,11 @@ static uint64_t *slot(dsend_pacer *q, int64_t s)
 static int depart(dsend_pacer *q, int64_t now, int64_t release, uint64_t wire, int64_t *out)
 {
     int64_t w = q->p->pace_batch, t = release > now ? release : now;
-    int64_t s = t / w;
+    int64_t s = t / w, from = s;
+    /* a saturated link's backlog is one range of full slots, known: a
+     * packet does not walk it (slots fill, and empty only once passed) */
+    if (s >= q->full_lo && s < q->full_hi)
+        from = s = q->full_hi;
     uint64_t *u = slot(q, s);
     if (!u)
         return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
@@ -139,6 +143,14 @@ static int depart(dsend_pacer *q, int64_t now, int64_t release, uint64_t wire, i
         if (!(u = slot(q, ++s)))
             return dsend_seterr(DSEND_ENOMEM, "pacer %d: out of memory for the link's budget",
                                 q->device);
+    }
+    if (s > from) { /* [from, s) full: the range grows, or the longer is known */
+        if (from == q->full_hi)
+            q->full_hi = s;
+        else if (s - from >= q->full_hi - q->full_lo || q->full_hi <= q->first_slot) {
+            q->full_lo = from;
+            q->full_hi = s;
+        }
     }
     *out = s * w > t ? s * w : t;
     /* charge it, spilling what does not fit into the following slots */
