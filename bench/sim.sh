@@ -64,7 +64,7 @@ if [ -z "${SIM_SKIP_BIG:-}" ]; then
     j=$(sim 2 1000 1 "$work/big.h5" --clients "$clients")
     row "-np 2, 1000 devices, $clients clients (1/$fraction)" 2 1000 "$clients" 1 "$j"
     if [ "$fraction" != 1 ]; then
-        row "  extrapolated to 200,000 clients (x$fraction)" 2 1000 200000 "$fraction" "$j"
+        row "  extrapolated x$fraction (linear: optimistic)" 2 1000 200000 "$fraction" "$j"
         pd=$(json_num "$j" per_device_bytes) pc=$(json_num "$j" per_client_bytes)
         awk -v pd="$pd" -v pc="$pc" 'BEGIN {
             printf "  memory of the whole model, extrapolated: 1000 x %.2f MiB + 200000 x %.1f KiB = %.2f GiB (target <= 8 GiB; the per-client figure includes fixed costs, so this is an upper bound)\n",
