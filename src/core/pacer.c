@@ -380,10 +380,8 @@ int dsend_pacer_submit(dsend_pacer *q, uint32_t client, uint32_t asset, uint32_t
         media_step(q, &c.run_ns, &c.run_rem);
     }
     int64_t last = c.last;
-    pacer_acct acct = c.acct;
-    dsend_packet_run run = c.run;
-    acct_flush(q, &acct);
-    if ((rc = emit_run(q, &run)))
+    acct_flush(q, &c.acct);
+    if ((rc = emit_run(q, &c.run)))
         return rc;
     if (!plan_end)
         return 0;
