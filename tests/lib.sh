@@ -1,6 +1,13 @@
 # Helpers for shell tests (sourced).
 fail() {
     echo "FAIL: $*" >&2
+    # what the server this test started said last: the other half of the story
+    if [ -n "${SERVER_PID:-}" ] && [ -n "${TMP:-}" ]; then
+        local f
+        for f in server.out server.err; do
+            [ -s "$TMP/$f" ] && { echo "--- last lines of the server's ${f#server.}:"; tail -n 15 "$TMP/$f"; } >&2
+        done
+    fi
     # a server this test started goes too (by its process id, never by name)
     if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         signal_ranks KILL "$SERVER_PID" || true

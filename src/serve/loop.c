@@ -136,7 +136,7 @@ static void teardown(serve_world *w)
 {
     serve_reader_stop(w); /* before anything it reads into or from goes */
     while (w->nconns)
-        serve_conn_close(w, w->nconns - 1);
+        serve_conn_close(w, w->nconns - 1, "stop");
     for (size_t i = 0; i < w->npend; i++) {
         MPI_Cancel(&w->pend[i].req);
         MPI_Request_free(&w->pend[i].req);
@@ -192,7 +192,7 @@ static void go_silent(serve_world *w)
 {
     w->silent = 1;
     while (w->nconns)
-        serve_conn_close(w, w->nconns - 1);
+        serve_conn_close(w, w->nconns - 1, "silent");
     if (w->front_fd >= 0)
         close(w->front_fd);
     if (w->rtsp_fd >= 0)

@@ -92,13 +92,17 @@ const char *serve_url_host(const serve_world *w, const conn *c, char *buf, size_
     return dsend_netaddr_url_host(&reached, buf, n);
 }
 
-void serve_conn_close(serve_world *w, int i)
+void serve_conn_close(serve_world *w, int i, const char *why)
 {
     conn *c = w->conns[i];
     /* its sessions live on (to their timeout), and obey their owner's
-     * address with their id, on a connection of its own (doc/serving.md) */
+     * address with their id, on a connection of its own (doc/serving.md);
+     * the log says which side closed (a server that drops its clients'
+     * control shows here) */
     for (int k = 0; c->nsessions && k < w->cfg->max_sessions; k++)
         if (w->sessions[k].used && w->sessions[k].owner == c) {
+            if (w->sessions[k].state != S_READY) /* one that never played logs nothing */
+                serve_session_log(w, &w->sessions[k], "detach", why);
             w->sessions[k].owner = NULL;
             c->nsessions--;
         }
@@ -157,14 +161,14 @@ void serve_conn_read(serve_world *w, int i)
         char sink[4096];
         ssize_t n = read(c->fd, sink, sizeof sink);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            serve_conn_close(w, i); /* the peer has its answer and closed */
+            serve_conn_close(w, i, "client-closed"); /* the peer has its answer and closed */
         return;
     }
     ssize_t n = read(c->fd, c->in + c->nin, sizeof c->in - c->nin);
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
-        serve_conn_close(w, i); /* the client left; its sessions end at their timeout */
+        serve_conn_close(w, i, "client-closed"); /* the client left; its sessions end at their timeout */
         return;
     }
     int64_t now = serve_now(w);
@@ -218,7 +222,7 @@ static int make_room(serve_world *w, const dsend_netaddr *peer)
             continue;
         if (victim < 0)
             return -1;
-        serve_conn_close(w, victim);
+        serve_conn_close(w, victim, "room"); /* never one with a session */
     }
     return 0;
 }
@@ -268,7 +272,7 @@ void serve_conn_flush(serve_world *w, int i)
         if (n <= 0) {
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
-            serve_conn_close(w, i);
+            serve_conn_close(w, i, "write-failed"); /* the peer reset it */
             return;
         }
         memmove(c->out, c->out + n, c->nout - (size_t)n);
@@ -288,12 +292,12 @@ void serve_conns_housekeeping(serve_world *w, int64_t now)
         conn *c = w->conns[i];
         if (c->closing) {
             if (now - c->closing_at > LINGER_NS)
-                serve_conn_close(w, i);
+                serve_conn_close(w, i, "bad-request"); /* answered with an error, then closed */
         } else if (c->nin && now - c->partial_at > cfg->request_timeout) {
             conn_fail(w, c, 408, -1); /* a slow client (slow-loris) */
         } else if (!c->nsessions && !c->nin && !c->nout &&
                    now - c->active_at > cfg->conn_timeout) {
-            serve_conn_close(w, i); /* idle, and nothing of it lives here */
+            serve_conn_close(w, i, "idle"); /* idle, and nothing of it lives here */
         }
     }
 }

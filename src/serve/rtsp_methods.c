@@ -235,6 +235,8 @@ static session *callers_session(serve_world *w, conn *c, const char *id)
     if (!s->owner) {
         s->owner = c;
         c->nsessions++;
+        if (s->state != S_READY)
+            serve_session_log(w, s, "attach", NULL);
     }
     return s;
 }

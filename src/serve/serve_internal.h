@@ -234,7 +234,9 @@ const char *serve_url_host(const serve_world *w, const conn *c, char *buf, size_
 void serve_accept(serve_world *w, int lfd, int front);
 void serve_conn_read(serve_world *w, int i);
 void serve_conn_flush(serve_world *w, int i);
-void serve_conn_close(serve_world *w, int i);
+/* Close connection i; `why` (client-closed, write-failed, bad-request, idle,
+ * room, silent, stop) goes to the session log of each session it held. */
+void serve_conn_close(serve_world *w, int i, const char *why);
 void serve_reply(conn *c, int status, int cseq, const char *headers, const char *body);
 /* Deadlines: a request not whole after --request-timeout (408), a
  * connection without a session idle for --conn-timeout, a closing one. */

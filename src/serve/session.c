@@ -225,7 +225,9 @@ void serve_session_log(serve_world *w, const session *s, const char *event, cons
                      "dsend serve: session event=%s time=%s.%03ldZ id=%x client=%s asset=%s device=%d",
                      event, when, ts.tv_nsec / 1000000, s->peer.client, client, as->name, w->rank);
     const dsend_stream *st = dsend_scheduler_stream(&w->dev.sched, s->peer.client);
-    if (st && reason == NULL && strcmp(event, "pause") != 0 && n < (int)sizeof line)
+    int ranged = !strcmp(event, "start") || !strcmp(event, "seek") || !strcmp(event, "resume") ||
+                 !strcmp(event, "takeover");
+    if (st && ranged && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " range=%.3f-%.3f",
                       (double)st->from * 8 / (double)as->bitrate_bps,
                       (double)st->to * 8 / (double)as->bitrate_bps);
