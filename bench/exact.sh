@@ -3,7 +3,9 @@
 # with two builds and compares them: the --json summary (less wall time and
 # memory) and the --out results file (h5diff -r, less the attributes a run
 # sets for itself: command line, date, output path, wall time, memory, LP
-# sizes).  Use it before and after any speed work on the model.
+# sizes, and the event core's counts: events and windows, printed beside,
+# since a model may reach the same results with fewer).  Use it before and
+# after any speed work on the model.
 #   bash bench/exact.sh BASE_DSEND [NEW_DSEND]   (NEW defaults to ./dsend)
 # Prints one line per scenario (same / DIFFERS, with what differs) and exits
 # 1 if any differs.  Not a test: the scenarios take about a minute.
@@ -34,10 +36,16 @@ scenarios=(
     "3 ref --devices 4 --clients 100 --ram 30% --pause 0.3"
     "3 ref --devices 4 --clients 100 --trace --session 10s"
 )
-strip() { # the --json summary less what a run measures of itself
+core() { # the event core's own counts: events and windows (printed, not compared)
     python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
-for k in ("wall_s", "memory"): d.pop(k, None)
+print("events %s, windows %s" % (d.get("events"), d.get("windows")))' "$1"
+}
+strip() { # the --json summary less what a run measures of itself, and the
+    # event core's counts (a model may do the same with fewer events)
+    python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for k in ("wall_s", "memory", "events", "windows"): d.pop(k, None)
 print(json.dumps(d, sort_keys=True, indent=0))' "$1"
 }
 bad=0 i=0
@@ -56,13 +64,14 @@ for s in "${scenarios[@]}"; do
     diff -q <(strip "$work/base$i.json") <(strip "$work/new$i.json") >/dev/null || what="summary"
     h5=$(h5diff -r "$work/base$i.h5" "$work/new$i.h5" 2>&1 |
         awk '/^(attribute|dataset)/ { o = $0 } /[1-9][0-9]* differences found/ { print o }' |
-        grep -v -E 'command_line|<date |memory_per|peak_rss|wall_seconds|<out of|_lp_bytes' |
+        grep -v -E 'command_line|<date |memory_per|peak_rss|wall_seconds|<out of|_lp_bytes|<events of |<windows of ' |
         sed -E 's/^(attribute|dataset): <([^>]*)>.*/\2/' | tr '\n' ' ')
     [ -n "$h5" ] && what="$what results file: $h5"
+    counts="$(core "$work/base$i.json") -> $(core "$work/new$i.json")"
     if [ -z "$what" ]; then
-        echo "scenario $i ($args): same"
+        echo "scenario $i ($args): same ($counts)"
     else
-        echo "scenario $i ($args): DIFFERS ($what)"
+        echo "scenario $i ($args): DIFFERS ($what; $counts)"
         bad=1
     fi
 done

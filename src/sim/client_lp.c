@@ -23,10 +23,37 @@ int sim_self_event(dsend_des *des, dsend_lp *lp, int64_t ts, uint32_t type)
     return dsend_des_send(des, lp, &ev);
 }
 
+/* The client's start request, sent now for its arrival: what it holds is
+ * drawn at set-up (the asset, the range, the arrival), and the scheduler it
+ * goes to is the first device alive then by the fail schedule, which is
+ * known too.  Sending it ahead (its time stays the arrival + the control
+ * latency) spares the event core a window at each arrival: an arrival event
+ * could only promise the control latency. */
+static int send_start(sim_client *c, dsend_des *des, dsend_lp *lp)
+{
+    /* the front sends a client only to a device it knows alive: one found
+     * dead (--detect after its failure) is passed over */
+    const sim_world *w = c->w;
+    int64_t at = c->plan.request_at, known = at - w->cfg->detect - w->cfg->heartbeat;
+    for (int k = 0; k < w->D && sim_device_down(w, (int)c->st.scheduler, at) &&
+                    sim_device_down(w, (int)c->st.scheduler, known);
+         k++)
+        c->st.scheduler = (c->st.scheduler + 1) % (uint32_t)w->D;
+    dsend_event out;
+    memset(&out, 0, sizeof out);
+    out.ts = at + w->cfg->ctrl_latency;
+    out.dst_lp = c->st.scheduler;
+    out.type = EV_START;
+    ev_start s = {.client = c->st.client, .asset = c->st.asset, .from = c->plan.from,
+                  .to = c->plan.to};
+    memcpy(out.payload, &s, sizeof s);
+    return dsend_des_send(des, lp, &out);
+}
+
 static int client_init(dsend_lp *lp, dsend_des *des)
 {
     sim_client *c = lp->state;
-    int rc = sim_self_event(des, lp, c->plan.request_at, EV_CLIENT_ARRIVE);
+    int rc = send_start(c, des, lp);
     if (rc == 0 && c->plan.pause_at >= 0)
         rc = sim_self_event(des, lp, c->plan.pause_at, EV_CLIENT_PAUSE);
     if (rc == 0 && c->plan.seek_at >= 0)
@@ -394,25 +421,6 @@ static int client_event(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
                           ev->type == EV_CLIENT_SEEK))
         return 0; /* refused at its start: it has nothing to pause or seek */
     switch (ev->type) {
-    case EV_CLIENT_ARRIVE: {
-        /* the front sends a client only to a device it knows alive: one
-         * found dead (--detect after its failure) is passed over */
-        const sim_world *w = c->w;
-        int64_t known = ev->ts - w->cfg->detect - w->cfg->heartbeat;
-        for (int k = 0; k < w->D && sim_device_down(w, (int)c->st.scheduler, ev->ts) &&
-                            sim_device_down(w, (int)c->st.scheduler, known);
-             k++)
-            c->st.scheduler = (c->st.scheduler + 1) % (uint32_t)w->D;
-        dsend_event out;
-        memset(&out, 0, sizeof out);
-        out.ts = ev->ts + c->w->cfg->ctrl_latency;
-        out.dst_lp = c->st.scheduler;
-        out.type = EV_START;
-        ev_start s = {.client = c->st.client, .asset = c->st.asset, .from = c->plan.from,
-                      .to = c->plan.to};
-        memcpy(out.payload, &s, sizeof s);
-        return dsend_des_send(des, lp, &out);
-    }
     case EV_CLIENT_PAUSE:
         dsend_meter_pause(&c->meter, ev->ts);
         rc = send_ctrl(c, des, lp, EV_PAUSE, ev->ts);

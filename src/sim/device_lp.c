@@ -40,7 +40,6 @@ static int64_t event_lookahead(const dsend_event *ev, const sim_world *w)
      * the earliest: its burst began up to --pace-burst before it */
     int64_t early = cfg->lead - cfg->pace_lead - cfg->pace_burst;
     switch (ev->type) {
-    case EV_CLIENT_ARRIVE: /* -> start request */
     case EV_CLIENT_PAUSE:  /* -> control request */
     case EV_CLIENT_RESUME:
     case EV_CLIENT_SEEK:
@@ -56,12 +55,15 @@ static int64_t event_lookahead(const dsend_event *ev, const sim_world *w)
     case EV_HELLO:
     case EV_DEVICE_FAIL:   /* -> silence to every device */
     case EV_DEVICE_RECOVER:
-    case EV_BACKUP:        /* (arms the heartbeat) */
     case EV_PEER:          /* -> cancels of what the pacer committed */
     case EV_EMIT_WAKE:
         return least;
     case EV_REPORT:        /* only read at the device's next heartbeat or start */
         return DSEND_TIME_INF;
+    case EV_BACKUP:
+        /* a deputy keeps the plan and sends nothing: it acts on it at a
+         * heartbeat, which the backup arms a heartbeat off at least */
+        return cfg->heartbeat + least;
     case EV_SENDER_WAKE:
         /* a sender wakes when its earliest sub-block is due, --lead before
          * its deadline (a request arriving later is handed over at once,

@@ -11,8 +11,7 @@
 #include "dsend/workload.h"
 
 enum sim_event_type {
-    EV_CLIENT_ARRIVE = 1, /* a client's session begins (self) */
-    EV_START,             /* client -> its scheduler: play asset [from, to) */
+    EV_START = 1,         /* client -> its scheduler: play asset [from, to) (sent at set-up) */
     EV_SCHED_TICK,        /* the scheduler's timer (self) */
     EV_SENDER_WAKE,       /* the sender's timer (self) */
     EV_EMIT_WAKE,         /* the emit backend's timer (self; unused by `des`) */
