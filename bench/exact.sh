@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Does a change keep the simulation's results?  Runs 12 reference scenarios
-# with two builds and compares them: the --json summary (less wall time and
-# memory) and the --out results file (h5diff -r, less the attributes a run
+# with two builds and compares them: the --json summary (less wall time,
+# memory and the ranks' waits) and the --out results file (h5diff -r, less the attributes a run
 # sets for itself: command line, date, output path, wall time, memory, LP
 # sizes, and the event core's counts: events and windows, printed beside,
 # since a model may reach the same results with fewer).  Use it before and
@@ -45,7 +45,7 @@ strip() { # the --json summary less what a run measures of itself, and the
     # event core's counts (a model may do the same with fewer events)
     python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
-for k in ("wall_s", "memory", "events", "windows"): d.pop(k, None)
+for k in ("wall_s", "memory", "ranks", "events", "windows"): d.pop(k, None)
 print(json.dumps(d, sort_keys=True, indent=0))' "$1"
 }
 bad=0 i=0

@@ -103,6 +103,8 @@ uint64_t dsend_des_events(const dsend_des *des);  /* processed on this rank */
 uint64_t dsend_des_windows(const dsend_des *des);
 /* Wall seconds this rank spent exchanging and waiting for the others. */
 double dsend_des_sync_seconds(const dsend_des *des);
+/* Seconds this rank spent in dsend_des_run (its events and its agreements). */
+double dsend_des_run_seconds(const dsend_des *des);
 /* The exchange in use: "shm" or "mpi". */
 const char *dsend_des_exchange_name(const dsend_des *des);
 /* Ranks of comm on this node, and the cores this node has (both >= 1):

@@ -239,6 +239,15 @@ typedef struct dsend_pending {
                            * current (0: never): unchanged since, it still is */
 } dsend_pending;
 
+/* The EDF heap holds small keys of the pending requests, which stay put in
+ * a pool: a sift moves 24 bytes a level, not a whole request, and a heap
+ * of thousands (a device whose link is oversubscribed) stays in cache. */
+typedef struct dsend_pending_key {
+    int64_t deadline;     /* its next sub-block's (the pool entry's next_deadline) */
+    uint64_t tie;         /* priority << 32 | client: the order's next two keys */
+    uint32_t slot;        /* the request in the pool */
+} dsend_pending_key;
+
 typedef struct dsend_sender {
     int device;
     const dsend_core_params *p;
@@ -247,8 +256,11 @@ typedef struct dsend_sender {
     dsend_pacer *pacer;
     const dsend_clock *clock;
     void *clock_ctx;
-    dsend_pending *heap;  /* EDF */
-    uint32_t n, cap;
+    dsend_pending_key *heap; /* EDF, over the pool */
+    uint32_t n, cap;      /* keys in the heap; room in heap, pool and free */
+    dsend_pending *pool;  /* the requests in the heap, by slot */
+    uint32_t *free;       /* free slots of the pool, a stack of nfree */
+    uint32_t nfree;
     dsend_pending *blocked; /* due, waiting for their block to be read */
     uint32_t nblocked, capblocked;
     dsend_lookaheads la;

@@ -131,6 +131,12 @@ typedef struct dsend_sim_result {
     uint64_t narrivals;
     dsend_arrival_rec *arrivals;    /* --trace, by (client, offset) */
     uint64_t events, windows;       /* summed over ranks */
+    /* (sim only; measured, not a result of the model) the least and the
+     * most time a rank spent agreeing on windows -- waiting for the others,
+     * and taking the events they sent it -- and those ranks: how evenly
+     * the mapping loads the ranks */
+    double wait_min_s, wait_max_s, run_s; /* run_s: the event loop's, the longest rank's */
+    int wait_min_rank, wait_max_rank;
     int64_t sim_end;                /* ns of virtual time reached */
     double wall_seconds;
     /* memory (sim only; not a result of the model: it varies with the rank

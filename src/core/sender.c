@@ -31,6 +31,8 @@ int dsend_sender_init(dsend_sender *s, int device, const dsend_core_params *p,
 void dsend_sender_free(dsend_sender *s)
 {
     free(s->heap);
+    free(s->pool);
+    free(s->free);
     free(s->blocked);
     dsend_lookahead_free(&s->la);
     memset(s, 0, sizeof *s);
@@ -61,18 +63,51 @@ static int before(const dsend_pending *x, const dsend_pending *y)
     return x->next_sub < y->next_sub;
 }
 
+/* the same order over keys: the pool is read only on a tie of deadline,
+ * priority and client (a client's requests at one device) */
+static inline int key_before(const dsend_sender *s, const dsend_pending_key *x,
+                             const dsend_pending_key *y)
+{
+    if (x->deadline != y->deadline)
+        return x->deadline < y->deadline;
+    if (x->tie != y->tie)
+        return x->tie < y->tie;
+    return before(&s->pool[x->slot], &s->pool[y->slot]);
+}
+#define KEY_BEFORE(x, y) key_before(s, (x), (y))
+
+static dsend_pending_key key_of(const dsend_pending *q, uint32_t slot)
+{
+    return (dsend_pending_key){.deadline = q->next_deadline,
+                               .tie = (uint64_t)q->rq.priority << 32 | q->rq.client,
+                               .slot = slot};
+}
+
+/* A request out of the heap gives its slot back. */
+static void release(dsend_sender *s, uint32_t slot) { s->free[s->nfree++] = slot; }
+
 static int push(dsend_sender *s, const dsend_pending *q)
 {
-    if (s->n == s->cap) {
+    if (s->nfree == 0) { /* every slot is in the heap: n == cap */
         uint32_t cap = s->cap ? 2 * s->cap : 256;
         void *h = realloc(s->heap, cap * sizeof *s->heap);
-        if (!h)
+        if (h)
+            s->heap = h;
+        void *p = h ? realloc(s->pool, cap * sizeof *s->pool) : NULL;
+        if (p)
+            s->pool = p;
+        void *f = p ? realloc(s->free, cap * sizeof *s->free) : NULL;
+        if (!f)
             return dsend_seterr(DSEND_ENOMEM, "sender %d: out of memory for its queue", s->device);
-        s->heap = h;
+        s->free = f;
+        for (uint32_t i = cap; i > s->cap; i--) /* the new slots, lowest on top */
+            s->free[s->nfree++] = i - 1;
         s->cap = cap;
     }
-    s->heap[s->n++] = *q;
-    DSEND_HEAP_UP(dsend_pending, s->heap, s->n, before);
+    uint32_t slot = s->free[--s->nfree];
+    s->pool[slot] = *q;
+    s->heap[s->n++] = key_of(q, slot);
+    DSEND_HEAP_UP(dsend_pending_key, s->heap, s->n, KEY_BEFORE);
     if (s->n > s->max_queue)
         s->max_queue = s->n;
     return 0;
@@ -190,11 +225,23 @@ int dsend_sender_session(dsend_sender *s, uint32_t client, int open, uint32_t ep
     /* pins go now, not when the requests would have come due */
     int rc = dsend_lookahead_release(&s->la, s->cache, client, open, epoch);
     int r1 = drop_stale(s, s->blocked, &s->nblocked, client, open, epoch);
-    uint32_t n = s->n;
-    int r2 = drop_stale(s, s->heap, &s->n, client, open, epoch);
-    if (s->n != n)
+    int r2 = 0;
+    uint32_t k = 0, n = s->n;
+    for (uint32_t i = 0; i < n; i++) {
+        dsend_pending *q = &s->pool[s->heap[i].slot];
+        if (q->rq.client == client && (!open || q->rq.epoch != epoch)) {
+            s->stale++;
+            int r = done(s, q);
+            r2 = r2 ? r2 : r;
+            release(s, s->heap[i].slot);
+            continue;
+        }
+        s->heap[k++] = s->heap[i];
+    }
+    s->n = k;
+    if (k != n)
         for (uint32_t i = 1; i <= s->n; i++) /* heapify again */
-            DSEND_HEAP_UP(dsend_pending, s->heap, i, before);
+            DSEND_HEAP_UP(dsend_pending_key, s->heap, i, KEY_BEFORE);
     return rc ? rc : r1 ? r1 : r2;
 }
 
@@ -204,14 +251,15 @@ int dsend_sender_run(dsend_sender *s)
     const dsend_library *lib = s->p->lib;
     int rc = dsend_lookahead_expire(&s->la, s->cache, now);
     while (s->n && rc == 0) {
-        dsend_pending *q = &s->heap[0];
+        dsend_pending *q = &s->pool[s->heap[0].slot];
         /* asked again only when the sessions changed since it last was */
         if (q->peers_gen != s->peers->gen) {
             if (!dsend_peers_current(s->peers, q->rq.client, q->rq.epoch)) {
-                dsend_pending gone; /* the client paused, sought or left since */
+                dsend_pending_key k; /* the client paused, sought or left since */
                 s->stale++;
-                DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &gone, before);
-                rc = done(s, &gone);
+                DSEND_HEAP_POP(dsend_pending_key, s->heap, s->n, &k, KEY_BEFORE);
+                rc = done(s, &s->pool[k.slot]);
+                release(s, k.slot);
                 continue;
             }
             q->peers_gen = s->peers->gen;
@@ -219,8 +267,10 @@ int dsend_sender_run(dsend_sender *s)
         if (q->next_deadline - s->p->send_ahead > now)
             break; /* the earliest is not due yet: nothing is */
         if (!dsend_cache_ready(q->blk)) {
-            dsend_pending wait;
-            DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &wait, before);
+            dsend_pending_key k;
+            DSEND_HEAP_POP(dsend_pending_key, s->heap, s->n, &k, KEY_BEFORE);
+            dsend_pending wait = s->pool[k.slot];
+            release(s, k.slot);
             if (wait.blk->state == DSEND_BLOCK_FAILED) {
                 s->failed++; /* its block could not be read (said where it failed) */
                 rc = done(s, &wait);
@@ -258,10 +308,12 @@ int dsend_sender_run(dsend_sender *s)
         int last = ++q->next_sub == q->rq.sub_first + q->rq.sub_count;
         if (!last) {
             q->next_deadline = next_deadline(s, q);
-            DSEND_HEAP_DOWN(dsend_pending, s->heap, s->n, before);
+            s->heap[0].deadline = q->next_deadline;
+            DSEND_HEAP_DOWN(dsend_pending_key, s->heap, s->n, KEY_BEFORE);
         } else {
-            dsend_pending gone;
-            DSEND_HEAP_POP(dsend_pending, s->heap, s->n, &gone, before);
+            dsend_pending_key k;
+            DSEND_HEAP_POP(dsend_pending_key, s->heap, s->n, &k, KEY_BEFORE);
+            release(s, k.slot);
         }
         s->sub_blocks++;
         s->bytes += len;
@@ -276,7 +328,7 @@ int dsend_sender_run(dsend_sender *s)
     if (rc)
         return rc;
     /* the next sub-block due, or the next look-ahead pin to expire */
-    int64_t wake = s->n ? s->heap[0].next_deadline - s->p->send_ahead : INT64_MAX;
+    int64_t wake = s->n ? s->heap[0].deadline - s->p->send_ahead : INT64_MAX;
     int64_t expiry = dsend_lookahead_next(&s->la);
     if (expiry < wake)
         wake = expiry;

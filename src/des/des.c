@@ -272,6 +272,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
                   void (*progress)(void *arg, int64_t now, uint64_t events), void *parg)
 {
     int rc = 0, lrc = 0;
+    double t_run = MPI_Wtime();
     /* init every local LP in id order */
     for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
         if (d->lps[i])
@@ -331,6 +332,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
     }
     if (lrc == 0)
         lrc = d->fail_rc;
+    d->run_s += MPI_Wtime() - t_run;
     for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
         if (d->lps[i])
             lrc = d->lps[i]->type->final(d->lps[i], d);
@@ -341,6 +343,7 @@ int64_t dsend_des_now(const dsend_des *d) { return d->now; }
 uint64_t dsend_des_events(const dsend_des *d) { return d->events; }
 uint64_t dsend_des_windows(const dsend_des *d) { return d->windows; }
 double dsend_des_sync_seconds(const dsend_des *d) { return d->sync_s; }
+double dsend_des_run_seconds(const dsend_des *d) { return d->run_s; }
 const char *dsend_des_exchange_name(const dsend_des *d) { return d->xo->name; }
 
 void dsend_des_node(const dsend_des *d, int *ranks, int *cores)

@@ -93,7 +93,7 @@ struct dsend_des {
     const des_exchange *xo;
     void *xctx;
     uint64_t events, windows;
-    double sync_s;
+    double sync_s, run_s; /* in window agreements; in dsend_des_run */
     int failed, fail_rc;
 };
 

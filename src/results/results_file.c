@@ -166,6 +166,11 @@ void dsend_sim_summary(const dsend_sim_config *cfg, const dsend_sim_result *r, F
         fprintf(o, "  events        %llu (%.2f M/s), %llu windows\n", (unsigned long long)r->events,
                 r->wall_seconds > 0 ? (double)r->events / r->wall_seconds / 1e6 : 0,
                 (unsigned long long)r->windows);
+        if (r->run_s > 0 && r->windows)
+            fprintf(o, "  ranks         the event loop took %.2f s; a rank spent %.0f%% (rank %d) to "
+                       "%.0f%% (rank %d) of it agreeing on windows (waiting for the others)\n",
+                    r->run_s, 100 * r->wait_min_s / r->run_s, r->wait_min_rank,
+                    100 * r->wait_max_s / r->run_s, r->wait_max_rank);
         if (r->rss_peak)
             fprintf(o, "  memory        %s peak resident over all ranks (%s the largest rank); "
                        "%s per device, %s per client\n",
@@ -277,6 +282,10 @@ void dsend_sim_json(const dsend_sim_config *cfg, const dsend_sim_result *r, FILE
                 (unsigned long long)r->rss_peak, (unsigned long long)r->rss_peak_max,
                 (unsigned long long)r->mem_per_device, (unsigned long long)r->mem_per_client,
                 r->device_lp_bytes, r->client_lp_bytes);
+    if (r->windows)
+        fprintf(o, ",\n \"ranks\": {\"event_loop_s\": %.3f, \"wait_min_s\": %.3f, "
+                   "\"wait_min_rank\": %d, \"wait_max_s\": %.3f, \"wait_max_rank\": %d}",
+                r->run_s, r->wait_min_s, r->wait_min_rank, r->wait_max_s, r->wait_max_rank);
     fprintf(o, "}\n");
 }
 

@@ -539,6 +539,15 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         MPI_CHECK(MPI_Reduce(ev, evs, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm));
         res->events = evs[0];
         res->windows = dsend_des_windows(des);
+        struct { double s; int rank; } wt = {dsend_des_sync_seconds(des), w.rank}, lo, hi;
+        MPI_CHECK(MPI_Reduce(&wt, &lo, 1, MPI_DOUBLE_INT, MPI_MINLOC, 0, comm));
+        MPI_CHECK(MPI_Reduce(&wt, &hi, 1, MPI_DOUBLE_INT, MPI_MAXLOC, 0, comm));
+        res->wait_min_s = lo.s;
+        res->wait_max_s = hi.s;
+        res->wait_min_rank = lo.rank;
+        res->wait_max_rank = hi.rank;
+        double run = dsend_des_run_seconds(des);
+        MPI_CHECK(MPI_Reduce(&run, &res->run_s, 1, MPI_DOUBLE, MPI_MAX, 0, comm));
         res->sim_end = dsend_des_now(des);
         res->devices = w.D;
         res->client_ranks = w.K;
