@@ -198,24 +198,18 @@ int dsend_sender_loaded(dsend_sender *s, dsend_cached *e)
     return rc ? rc : dsend_sender_run(s);
 }
 
-/* Requests of `client` in plans other than `epoch` (every plan if it
- * closed) leave v[0..*n), their pins with them. */
-static int drop_stale(dsend_sender *s, dsend_pending *v, uint32_t *n, uint32_t client, int open,
-                      uint32_t epoch)
+/* A request of `client` in a plan other than `epoch` (any plan if it
+ * closed) is stale: it leaves, its pin with it (1; the first error in *rc). */
+static int stale_gone(dsend_sender *s, dsend_pending *q, uint32_t client, int open,
+                      uint32_t epoch, int *rc)
 {
-    int rc = 0;
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < *n; i++) {
-        if (v[i].rq.client == client && (!open || v[i].rq.epoch != epoch)) {
-            s->stale++;
-            int r = done(s, &v[i]);
-            rc = rc ? rc : r;
-            continue;
-        }
-        v[k++] = v[i];
-    }
-    *n = k;
-    return rc;
+    if (q->rq.client != client || (open && q->rq.epoch == epoch))
+        return 0;
+    s->stale++;
+    int r = done(s, q);
+    if (*rc == 0)
+        *rc = r;
+    return 1;
 }
 
 int dsend_sender_session(dsend_sender *s, uint32_t client, int open, uint32_t epoch)
@@ -223,26 +217,25 @@ int dsend_sender_session(dsend_sender *s, uint32_t client, int open, uint32_t ep
     if (s->cache->resident)
         return 0; /* no pins: stale requests are dropped when they come due */
     /* pins go now, not when the requests would have come due */
-    int rc = dsend_lookahead_release(&s->la, s->cache, client, open, epoch);
-    int r1 = drop_stale(s, s->blocked, &s->nblocked, client, open, epoch);
-    int r2 = 0;
-    uint32_t k = 0, n = s->n;
+    int rc = dsend_lookahead_release(&s->la, s->cache, client, open, epoch), r = 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->nblocked; i++)
+        if (!stale_gone(s, &s->blocked[i], client, open, epoch, &r))
+            s->blocked[k++] = s->blocked[i];
+    s->nblocked = k;
+    uint32_t n = s->n;
+    k = 0;
     for (uint32_t i = 0; i < n; i++) {
-        dsend_pending *q = &s->pool[s->heap[i].slot];
-        if (q->rq.client == client && (!open || q->rq.epoch != epoch)) {
-            s->stale++;
-            int r = done(s, q);
-            r2 = r2 ? r2 : r;
+        if (stale_gone(s, &s->pool[s->heap[i].slot], client, open, epoch, &r))
             release(s, s->heap[i].slot);
-            continue;
-        }
-        s->heap[k++] = s->heap[i];
+        else
+            s->heap[k++] = s->heap[i];
     }
     s->n = k;
     if (k != n)
         for (uint32_t i = 1; i <= s->n; i++) /* heapify again */
             DSEND_HEAP_UP(dsend_pending_key, s->heap, i, KEY_BEFORE);
-    return rc ? rc : r1 ? r1 : r2;
+    return rc ? rc : r;
 }
 
 int dsend_sender_run(dsend_sender *s)
