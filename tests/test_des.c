@@ -161,6 +161,57 @@ static void until_and_callbacks(void **state)
     assert_int_equal(dsend_des_create(MPI_COMM_SELF, 2, one_rank, NULL, NULL, 1, &d), DSEND_EINVAL);
 }
 
+/* The prefetch hook is told, while an event runs, the LP of the event that
+ * runs next; and it changes nothing in what runs. */
+static uint32_t ran[8], hinted[8];
+static int nran, nhinted;
+
+static int record_lp(dsend_lp *lp, dsend_des *des, const dsend_event *ev)
+{
+    (void)des;
+    (void)ev;
+    ran[nran++] = lp->id;
+    return 0;
+}
+
+static void hint(uint32_t lp, const void *arg)
+{
+    assert_ptr_equal(arg, &nhinted);
+    hinted[nhinted++] = lp;
+}
+
+static void prefetch_names_the_next_event(void **state)
+{
+    (void)state;
+    const dsend_lptype rec = {.name = "rec", .init = init_none, .event = record_lp,
+                              .final = final_none};
+    const uint32_t dst[] = {2, 0, 3, 1, 2};
+    for (int with = 0; with < 2; with++) {
+        dsend_des *d;
+        assert_int_equal(dsend_des_create(MPI_COMM_SELF, 4, one_rank, la, NULL, INT64_MAX, &d), 0);
+        for (uint32_t i = 0; i < 4; i++)
+            assert_int_equal(dsend_des_add_lp(d, i, &rec, NULL), 0);
+        if (with)
+            dsend_des_prefetch(d, hint, &nhinted);
+        dsend_event e;
+        for (int i = 4; i >= 0; i--) { /* sent out of order */
+            memset(&e, 0, sizeof e);
+            e.ts = 10 * (i + 1);
+            e.dst_lp = dst[i];
+            e.type = T_LOG;
+            assert_int_equal(dsend_des_send(d, dsend_des_lp(d, 0), &e), 0);
+        }
+        nran = nhinted = 0;
+        assert_int_equal(dsend_des_run(d, DSEND_TIME_INF, NULL, NULL), 0);
+        assert_int_equal(nran, 5);
+        assert_memory_equal(ran, dst, sizeof dst);
+        assert_int_equal(nhinted, with ? 4 : 0);
+        if (with)
+            assert_memory_equal(hinted, dst + 1, 4 * sizeof *dst);
+        dsend_des_free(d);
+    }
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -168,6 +219,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(equal_timestamps),
         cmocka_unit_test(lookahead_is_checked),
         cmocka_unit_test(until_and_callbacks),
+        cmocka_unit_test(prefetch_names_the_next_event),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     MPI_Finalize();

@@ -87,6 +87,12 @@ int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
                      dsend_des **des);
 /* Register a local LP (lp_rank(id) must be this rank). */
 int dsend_des_add_lp(dsend_des *des, uint32_t id, const dsend_lptype *type, void *state);
+/* Optional: fn(lp, arg) starts fetching what local LP lp's next event will
+ * touch; the core calls it for the next event while the one before it
+ * runs.  At scale an event costs its cache misses, and only the model knows
+ * where an LP's state lies: fn must find it without reading memory the
+ * event would miss on (an address computed from lp), and only prefetch. */
+void dsend_des_prefetch(dsend_des *des, void (*fn)(uint32_t lp, const void *arg), const void *arg);
 /* Send an event (ts, dst_lp, type, payload set by the caller) from lp.
  * While processing an event E (ts t, lookahead L): to another LP, ts must
  * be >= t + L; to itself, ts >= t and ts + its own lookahead >= t + L. */

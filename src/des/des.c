@@ -311,8 +311,12 @@ int dsend_des_run(dsend_des *d, int64_t until,
              * (the cost of an event at scale is mostly cache misses) */
             const des_key *nx;
             if (des_queue_top(&c->q, &nx) == 0 && nx) {
-                __builtin_prefetch(&d->pool[nx->slot]);
+                const char *pe = (const char *)&d->pool[nx->slot];
+                __builtin_prefetch(pe);
+                __builtin_prefetch(pe + sizeof(dsend_event) - 1); /* (it spans two lines) */
                 __builtin_prefetch(d->lps[nx->lp]);
+                if (d->prefetch)
+                    d->prefetch(nx->lp, d->prefetch_arg);
             }
             d->events++;
             if ((lrc = lp->type->event(lp, d, &ev)) != 0)
@@ -337,6 +341,12 @@ int dsend_des_run(dsend_des *d, int64_t until,
         if (d->lps[i])
             lrc = d->lps[i]->type->final(d->lps[i], d);
     return dsend_mpi_agree(d->comm, lrc);
+}
+
+void dsend_des_prefetch(dsend_des *d, void (*fn)(uint32_t lp, const void *arg), const void *arg)
+{
+    d->prefetch = fn;
+    d->prefetch_arg = arg;
 }
 
 int64_t dsend_des_now(const dsend_des *d) { return d->now; }

@@ -80,6 +80,8 @@ struct dsend_des {
     dsend_lookahead_fn lookahead;
     const void *arg;
     int64_t max_lookahead;
+    void (*prefetch)(uint32_t lp, const void *arg); /* optional: dsend_des_prefetch */
+    const void *prefetch_arg;
     int64_t now;
     int64_t promise;    /* ts + lookahead of the event being processed */
     dsend_lp **lps;     /* by id; NULL where hosted elsewhere */

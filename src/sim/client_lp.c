@@ -282,16 +282,18 @@ static int drain(sim_client *c, int64_t t)
     while (rc == 0 && c->nruns && c->runs[0].next_in <= t) {
         pending_run *r = &c->runs[0];
         uint64_t end = r->m.offset + r->m.bytes;
+        uint32_t len = r->next + DSEND_PKT_PAYLOAD < end ? DSEND_PKT_PAYLOAD
+                                                        : dsend_packet_len(a, r->next);
+        if (r->next + len > end)
+            len = (uint32_t)(end - r->next);
+        /* not arrived yet: it waits in its run, and so does every packet
+         * after it on the link (asked before the run's smooth path, which
+         * would find the same and give up after setting itself up: at
+         * scale most drains end here) */
+        if (!c->queued && !lost(c, r->next) && link_arrival(c, r, len) > t)
+            break;
         batch_flush(c, &b); /* (in order before the run's) */
         if (smooth(c, r, t) == 0) {
-            uint32_t len = r->next + DSEND_PKT_PAYLOAD < end ? DSEND_PKT_PAYLOAD
-                                                            : dsend_packet_len(a, r->next);
-            if (r->next + len > end)
-                len = (uint32_t)(end - r->next);
-            /* not arrived yet: it waits in its run, and so does every
-             * packet after it on the link */
-            if (!c->queued && !lost(c, r->next) && link_arrival(c, r, len) > t)
-                break;
             rc = deliver(c, r, len, &b);
             r->next += len;
         }
@@ -327,10 +329,13 @@ static int client_packets(sim_client *c, const dsend_event *ev)
     if (m.flags)
         return 0; /* the end of a plan carries no media */
     if (c->nruns == c->capruns) {
-        uint32_t cap = c->capruns ? 2 * c->capruns : 8;
-        void *g = realloc(c->runs, cap * sizeof *c->runs);
+        uint32_t cap = 2 * c->capruns;
+        int moved = c->runs != c->run_space;
+        pending_run *g = realloc(moved ? c->runs : NULL, cap * sizeof *c->runs);
         if (!g)
             return dsend_seterr(DSEND_ENOMEM, "out of memory for client %u", c->st.client);
+        if (!moved)
+            memcpy(g, c->run_space, sizeof c->run_space);
         c->runs = g;
         c->capruns = cap;
     }
@@ -482,6 +487,19 @@ static int client_final(dsend_lp *lp, dsend_des *des)
     int rc = drain(c, c->w->cfg->until > 0 ? c->w->cfg->until : INT64_MAX);
     dsend_meter_final(&c->meter);
     return rc;
+}
+
+/* The client's lines an event touches, while the event before it runs: at
+ * scale a client's event costs its cache misses (the seen-sender list is
+ * left out: it is read only when the sender changes). */
+void sim_client_prefetch(const sim_client *client)
+{
+    const char *c = (const char *)client;
+    size_t cold = offsetof(sim_client, meter) + offsetof(dsend_meter, senders),
+           cold_end = cold + sizeof client->meter.senders;
+    for (size_t o = 0; o < offsetof(sim_client, run_space) + 3 * sizeof(pending_run); o += 64)
+        if (o + 64 <= cold || o >= cold_end)
+            __builtin_prefetch(c + o);
 }
 
 const dsend_lptype sim_client_lptype = {

@@ -25,6 +25,15 @@ static int lp_rank(uint32_t lp, const void *arg)
                                : w->Dr + (int)((lp - (uint32_t)w->D) % (uint32_t)w->K);
 }
 
+/* dsend_des_prefetch: a client's state from its LP id alone (clients are
+ * dealt over the client ranks, so client id / K is its index here) */
+static void lp_prefetch(uint32_t lp, const void *arg)
+{
+    const sim_world *w = arg;
+    if (lp >= (uint32_t)w->D && w->clients)
+        sim_client_prefetch(&w->clients[(lp - (uint32_t)w->D) / (uint32_t)w->K]);
+}
+
 /* ------------------------------------------------------------ memory */
 
 /* Resident bytes now (/proc/self/statm), 0 if unknown. */
@@ -360,6 +369,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         uint32_t me = (uint32_t)(w.rank - w.Dr);
         nlocal = (uint32_t)(((uint64_t)cfg->clients + (uint64_t)w.K - 1 - me) / (uint64_t)w.K);
         clients = calloc(nlocal ? nlocal : 1, sizeof *clients);
+        w.clients = clients;
+        dsend_des_prefetch(des, lp_prefetch, &w);
         if (!clients)
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u clients", nlocal);
         for (uint32_t i = 0; i < nlocal && rc == 0; i++) {
@@ -376,6 +387,8 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             dsend_meter_init(&c->meter, &w.lib.assets[c->plan.asset], cfg->prebuffer, &c->st);
             dsend_meter_late_to(&c->meter, cfg->interval, sim_late_sink, &w);
             c->queued = cfg->jitter > 0 || cfg->trace;
+            c->runs = c->run_space;
+            c->capruns = sizeof c->run_space / sizeof *c->run_space;
             c->wire_pkt = dsend_wire_ns(DSEND_PKT_PAYLOAD + DSEND_PKT_OVERHEAD, cfg->client_bps);
             rc = dsend_meter_plan_begin(&c->meter, c->plan.from, c->plan.to, 1);
             if (rc == 0)
@@ -563,7 +576,8 @@ err:
         for (uint32_t i = 0; i < nlocal; i++)
         {
             dsend_meter_free(&clients[i].meter);
-            free(clients[i].runs);
+            if (clients[i].runs != clients[i].run_space)
+                free(clients[i].runs);
             free(clients[i].in);
         }
     free(clients);

@@ -130,6 +130,9 @@ typedef struct sim_client {
     int64_t wire_pkt;       /* a full packet's time on it */
     pending_run *runs;      /* a heap by (next_in, device, next) */
     uint32_t nruns, capruns;
+    /* the runs' first home, beside the client: the top run is where the
+     * client's own lines are (one page, prefetched with them) */
+    pending_run run_space[8];
     ev_cancel cancels[16];  /* what devices will not send (runs still on their way) */
     uint32_t ncancels;
     uint32_t awaiting;      /* a control request without reply (resent after a takeover) */
@@ -157,6 +160,7 @@ struct sim_world {
     int blocks_open;
     int cached;                 /* --ram: devices may hold less than their share */
     sim_device *devs;           /* device ranks: its devices, in id order */
+    sim_client *clients;        /* client ranks: its clients, client id / K */
     int ndevs;
     /* --fail and --recover */
     dsend_device_event fails[DSEND_MAX_DEVICE_EVENTS], recovers[DSEND_MAX_DEVICE_EVENTS];
@@ -180,6 +184,8 @@ int64_t sim_device_next_fail(const sim_world *w, int d, int64_t t);
 int sim_to_others(sim_device *d, dsend_des *des, dsend_event *ev);
 extern const dsend_lptype sim_device_lptype;
 extern const dsend_lptype sim_client_lptype;
+/* Start fetching the client's lines an event touches (dsend_des_prefetch). */
+void sim_client_prefetch(const sim_client *c);
 /* Its counters, over every life (a recovery starts a new device). */
 void sim_device_stats(const sim_device *d, dsend_device_stats *s);
 void sim_device_account(void *ctx, int64_t at, uint64_t wire_bytes, uint32_t queue);
