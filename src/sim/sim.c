@@ -369,8 +369,6 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
         uint32_t me = (uint32_t)(w.rank - w.Dr);
         nlocal = (uint32_t)(((uint64_t)cfg->clients + (uint64_t)w.K - 1 - me) / (uint64_t)w.K);
         clients = calloc(nlocal ? nlocal : 1, sizeof *clients);
-        w.clients = clients;
-        dsend_des_prefetch(des, lp_prefetch, &w);
         if (!clients)
             rc = dsend_seterr(DSEND_ENOMEM, "out of memory for %u clients", nlocal);
         for (uint32_t i = 0; i < nlocal && rc == 0; i++) {
@@ -393,6 +391,10 @@ int dsend_sim_run(MPI_Comm comm, const dsend_sim_config *cfg, dsend_sim_result *
             rc = dsend_meter_plan_begin(&c->meter, c->plan.from, c->plan.to, 1);
             if (rc == 0)
                 rc = dsend_des_add_lp(des, (uint32_t)w.D + id, &sim_client_lptype, c);
+        }
+        if (rc == 0) {
+            w.clients = clients;
+            dsend_des_prefetch(des, lp_prefetch, &w);
         }
     }
     if ((rc = dsend_mpi_agree(comm, rc)))
