@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Does a change keep the simulation's results?  Runs 12 reference scenarios
 # with two builds and compares them: the --json summary (less wall time,
-# memory and the ranks' waits) and the --out results file (h5diff -r, less the attributes a run
-# sets for itself: command line, date, output path, wall time, memory, LP
-# sizes, and the event core's counts: events and windows, printed beside,
-# since a model may reach the same results with fewer).  Use it before and
-# after any speed work on the model.
+# memory and the ranks' waits) and the --out results file (h5diff -r, less
+# the attributes a run sets for itself: command line, date, output path,
+# wall time, memory, LP sizes, and the event core's counts: events and
+# windows, printed beside, since a model may reach the same results with
+# fewer).  Use it before and after any speed work on the model.
 #   bash bench/exact.sh BASE_DSEND [NEW_DSEND]   (NEW defaults to ./dsend)
 # Prints one line per scenario (same / DIFFERS, with what differs) and exits
 # 1 if any differs.  Not a test: the scenarios take about a minute.

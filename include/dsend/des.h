@@ -75,6 +75,8 @@ typedef int (*dsend_lp_rank_fn)(uint32_t lp, const void *arg);
  * nothing at another LP; a function of the event alone (its type,
  * timestamp, destination and payload). */
 typedef int64_t (*dsend_lookahead_fn)(const dsend_event *ev, const void *arg);
+/* prefetch(lp, arg): see dsend_des_prefetch */
+typedef void (*dsend_prefetch_fn)(uint32_t lp, const void *arg);
 
 /* How ranks exchange events and agree on windows. */
 enum { DSEND_DES_AUTO = 0, DSEND_DES_SHM = 1, DSEND_DES_MPI = 2 };
@@ -92,7 +94,7 @@ int dsend_des_add_lp(dsend_des *des, uint32_t id, const dsend_lptype *type, void
  * runs.  At scale an event costs its cache misses, and only the model knows
  * where an LP's state lies: fn must find it without reading memory the
  * event would miss on (an address computed from lp), and only prefetch. */
-void dsend_des_prefetch(dsend_des *des, void (*fn)(uint32_t lp, const void *arg), const void *arg);
+void dsend_des_prefetch(dsend_des *des, dsend_prefetch_fn fn, const void *arg);
 /* Send an event (ts, dst_lp, type, payload set by the caller) from lp.
  * While processing an event E (ts t, lookahead L): to another LP, ts must
  * be >= t + L; to itself, ts >= t and ts + its own lookahead >= t + L. */

@@ -343,7 +343,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
     return dsend_mpi_agree(d->comm, lrc);
 }
 
-void dsend_des_prefetch(dsend_des *d, void (*fn)(uint32_t lp, const void *arg), const void *arg)
+void dsend_des_prefetch(dsend_des *d, dsend_prefetch_fn fn, const void *arg)
 {
     d->prefetch = fn;
     d->prefetch_arg = arg;

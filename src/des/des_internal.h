@@ -80,7 +80,7 @@ struct dsend_des {
     dsend_lookahead_fn lookahead;
     const void *arg;
     int64_t max_lookahead;
-    void (*prefetch)(uint32_t lp, const void *arg); /* optional: dsend_des_prefetch */
+    dsend_prefetch_fn prefetch; /* optional: dsend_des_prefetch */
     const void *prefetch_arg;
     int64_t now;
     int64_t promise;    /* ts + lookahead of the event being processed */
