@@ -177,7 +177,16 @@ int dsend_des_create(MPI_Comm comm, uint32_t nlps, dsend_lp_rank_fn lp_rank,
     d->max_lookahead = max_lookahead;
     d->now = 0;
     d->promise = INT64_MIN; /* before time starts, anything goes */
-    d->lps = calloc(nlps ? nlps : 1, sizeof *d->lps);
+    uint32_t hi = 0;
+    d->lp_lo = nlps;
+    for (uint32_t id = 0; id < nlps; id++)
+        if (lp_rank(id, arg) == d->rank) {
+            if (id < d->lp_lo)
+                d->lp_lo = id;
+            hi = id + 1;
+        }
+    d->lp_span = hi > d->lp_lo ? hi - d->lp_lo : 0;
+    d->lps = calloc(d->lp_span ? d->lp_span : 1, sizeof *d->lps);
     d->out = calloc((size_t)d->size, sizeof *d->out);
     rc = node_of(d); /* collective: every rank takes part */
     if (rc == 0 && (!d->lps || !d->out))
@@ -200,18 +209,15 @@ err:
 
 int dsend_des_add_lp(dsend_des *d, uint32_t id, const dsend_lptype *type, void *state)
 {
-    if (id >= d->nlps || d->lp_rank(id, d->arg) != d->rank || d->lps[id])
+    if (id >= d->nlps || d->lp_rank(id, d->arg) != d->rank || d->lps[id - d->lp_lo].type)
         return dsend_seterr(DSEND_EINVAL, "LP %u cannot be added on rank %d", id, d->rank);
     if (!type || !type->name || !type->init || !type->event || !type->final)
         return dsend_seterr(DSEND_EINVAL, "LP type '%s' lacks a callback",
                             type && type->name ? type->name : "(unnamed)");
-    dsend_lp *lp = calloc(1, sizeof *lp);
-    if (!lp)
-        return dsend_seterr(DSEND_ENOMEM, "out of memory");
+    dsend_lp *lp = &d->lps[id - d->lp_lo];
     lp->id = id;
     lp->type = type;
     lp->state = state;
-    d->lps[id] = lp;
     return 0;
 }
 
@@ -274,9 +280,9 @@ int dsend_des_run(dsend_des *d, int64_t until,
     int rc = 0, lrc = 0;
     double t_run = MPI_Wtime();
     /* init every local LP in id order */
-    for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
-        if (d->lps[i])
-            lrc = d->lps[i]->type->init(d->lps[i], d);
+    for (uint32_t i = 0; i < d->lp_span && lrc == 0; i++)
+        if (d->lps[i].type)
+            lrc = d->lps[i].type->init(&d->lps[i], d);
     if (lrc)
         d->failed = 1;
     double last = MPI_Wtime();
@@ -306,7 +312,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
             d->free_slots[d->nfree++] = k.slot;
             d->now = ev.ts;
             d->promise = ev.reach;
-            dsend_lp *lp = d->lps[ev.dst_lp];
+            dsend_lp *lp = &d->lps[ev.dst_lp - d->lp_lo];
             /* the next event and its LP are fetched while this one runs
              * (the cost of an event at scale is mostly cache misses) */
             const des_key *nx;
@@ -314,7 +320,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
                 const char *pe = (const char *)&d->pool[nx->slot];
                 __builtin_prefetch(pe);
                 __builtin_prefetch(pe + sizeof(dsend_event) - 1); /* (it spans two lines) */
-                __builtin_prefetch(d->lps[nx->lp]);
+                __builtin_prefetch(&d->lps[nx->lp - d->lp_lo]);
                 if (d->prefetch)
                     d->prefetch(nx->lp, d->prefetch_arg);
             }
@@ -337,9 +343,9 @@ int dsend_des_run(dsend_des *d, int64_t until,
     if (lrc == 0)
         lrc = d->fail_rc;
     d->run_s += MPI_Wtime() - t_run;
-    for (uint32_t i = 0; i < d->nlps && lrc == 0; i++)
-        if (d->lps[i])
-            lrc = d->lps[i]->type->final(d->lps[i], d);
+    for (uint32_t i = 0; i < d->lp_span && lrc == 0; i++)
+        if (d->lps[i].type)
+            lrc = d->lps[i].type->final(&d->lps[i], d);
     return dsend_mpi_agree(d->comm, lrc);
 }
 
@@ -368,9 +374,6 @@ void dsend_des_free(dsend_des *d)
         return;
     if (d->xo)
         d->xo->close(d->xctx);
-    if (d->lps)
-        for (uint32_t i = 0; i < d->nlps; i++)
-            free(d->lps[i]);
     free(d->lps);
     if (d->out)
         for (int r = 0; r < d->size; r++)
@@ -383,4 +386,9 @@ void dsend_des_free(dsend_des *d)
     free(d);
 }
 
-dsend_lp *dsend_des_lp(dsend_des *d, uint32_t id) { return id < d->nlps ? d->lps[id] : NULL; }
+dsend_lp *dsend_des_lp(dsend_des *d, uint32_t id)
+{
+    return id >= d->lp_lo && id - d->lp_lo < d->lp_span && d->lps[id - d->lp_lo].type
+               ? &d->lps[id - d->lp_lo]
+               : NULL;
+}

@@ -84,7 +84,12 @@ struct dsend_des {
     const void *prefetch_arg;
     int64_t now;
     int64_t promise;    /* ts + lookahead of the event being processed */
-    dsend_lp **lps;     /* by id; NULL where hosted elsewhere */
+    /* the LPs this rank hosts, by id - lp_lo, in one array over the span
+     * of its ids (type NULL where an id in it is hosted elsewhere): an
+     * LP's place is known from its id alone, so the next event's LP is
+     * fetched ahead with no read of a table of pointers */
+    dsend_lp *lps;
+    uint32_t lp_lo, lp_span;
     /* pending events: a pool, and their keys in heaps by lookahead */
     dsend_event *pool;
     uint32_t *free_slots;
