@@ -6,7 +6,10 @@
 #     4 Mbit/s, 300 s sessions (arrivals staggered over 10 s), at -np 4
 #     (3 device ranks + 1 client rank) and -np 18 (one rank per device);
 #   - its 63-device variant at -np 4 and at -np 64 (oversubscribed on small
-#     machines; the target: -np 64 within 4x the wall of -np 4);
+#     machines; the target: -np 64 within 4x the wall of -np 4), and what
+#     the -np 64 run's window agreements cost on this machine with no work
+#     in them (bench/handoff: 64 processes meeting as the event core's
+#     exchange meets, once per window of the run);
 #   - a planner's cluster: 1,000 devices x 200,000 clients x 600 s at -np 2,
 #     run at 1/FRACTION of the clients (SIM_FRACTION, default 100; 1 runs it
 #     whole) and extrapolated to the whole, clearly labelled: events and wall
@@ -17,7 +20,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tests/env.sh
-make -s bench/des_baseline >/dev/null
+make -s bench/des_baseline bench/handoff >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fraction=${SIM_FRACTION:-100}
@@ -58,6 +61,11 @@ w4=$(json_num "$j" wall_s)
 j=$(sim 64 63 1 "$work/ref.h5" --clients 2000); row "-np 64, 63 devices, 2000 clients" 64 63 2000 1 "$j"
 w64=$(json_num "$j" wall_s)
 awk -v a="$w64" -v b="$w4" 'BEGIN { printf "-np 64 against -np 4 (63 devices): %.2f x the wall (target <= 4)\n", a / b }'
+windows=$(json_num "$j" windows)
+h=$(bench/handoff 64 2000)
+echo "  the agreements alone: $h"
+echo "$h" | sed -n 's/.*: \([0-9.]*\) us per round.*/\1/p' | awk -v w="$windows" -v a="$w64" '{
+    printf "  x %d windows = %.1f s of the -np 64 run'"'"'s %.1f s (the rest: the model'"'"'s work, on cores shared by 64 processes)\n", w, $1 * w / 1e6, a }'
 if [ -z "${SIM_SKIP_BIG:-}" ]; then
     ./dsend gen -q -o "$work/big.h5" --assets 100 --bitrate 4Mbit/s --duration 600s
     clients=$((200000 / fraction))

@@ -35,6 +35,12 @@ typedef struct des_keys {
 typedef struct des_queue {
     des_keys near, far;
     des_keys *ring;
+    /* arrays of buckets that emptied, for the next bucket to fill: only the
+     * buckets holding keys hold memory, and what a bucket gets was in use
+     * a moment ago (a ring of arrays of its own would touch fresh memory
+     * all round the ring: 12 MiB a rank that sends little) */
+    des_keys *spare;
+    size_t nspare, capspare;
     size_t nring, cur, n;
     int64_t horizon;
     int started;

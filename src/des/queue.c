@@ -117,8 +117,34 @@ int des_queue_push(des_queue *q, const des_key *k)
         return heap_push(&q->far, k);
     if (!q->ring && !(q->ring = calloc(DES_BUCKETS, sizeof *q->ring)))
         return dsend_seterr(DSEND_ENOMEM, "out of memory for the event calendar");
-    q->nring++;
-    return keys_push(&q->ring[(q->cur + b) % DES_BUCKETS], k);
+    des_keys *bk = &q->ring[(q->cur + b) % DES_BUCKETS];
+    if (!bk->cap && q->nspare)
+        *bk = q->spare[--q->nspare];
+    int rc = keys_push(bk, k);
+    if (rc == 0)
+        q->nring++;
+    return rc;
+}
+
+/* An emptied array for later buckets (freed if large, or if the spares
+ * cannot grow: a ring of large arrays would hold memory). */
+static void put_spare(des_queue *q, des_keys *a)
+{
+    if (a->cap && a->cap <= 4096 && q->nspare == q->capspare) {
+        size_t cap = q->capspare ? 2 * q->capspare : 64;
+        des_keys *p = realloc(q->spare, cap * sizeof *p);
+        if (p) {
+            q->spare = p;
+            q->capspare = cap;
+        }
+    }
+    if (a->cap && a->cap <= 4096 && q->nspare < q->capspare) {
+        a->n = 0;
+        q->spare[q->nspare++] = *a;
+    } else {
+        free(a->v);
+    }
+    memset(a, 0, sizeof *a);
 }
 
 /* Open buckets (and far events) until the near heap has the first key. */
@@ -134,17 +160,11 @@ static int refill(des_queue *q)
             des_keys *b = &q->ring[q->cur];
             if (b->n) {
                 /* the bucket becomes the near heap (Floyd's build); the
-                 * near heap's empty array becomes the bucket's, unless it
-                 * is large (a ring of large arrays would hold memory) */
+                 * near heap's empty array becomes a spare */
                 des_keys t = q->near;
                 q->near = *b;
-                *b = t;
-                b->n = 0;
-                if (b->cap > 4096) {
-                    free(b->v);
-                    b->v = NULL;
-                    b->cap = 0;
-                }
+                memset(b, 0, sizeof *b);
+                put_spare(q, &t);
                 q->nring -= q->near.n;
                 for (size_t i = q->near.n / 2; i-- > 0;)
                     sift_down(q->near.v, q->near.n, i);
@@ -184,5 +204,8 @@ void des_queue_free(des_queue *q)
         for (size_t i = 0; i < DES_BUCKETS; i++)
             free(q->ring[i].v);
     free(q->ring);
+    for (size_t i = 0; i < q->nspare; i++)
+        free(q->spare[i].v);
+    free(q->spare);
     memset(q, 0, sizeof *q);
 }
