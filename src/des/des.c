@@ -31,14 +31,19 @@ static int grow_pool(dsend_des *d)
     if (cap <= d->cap)
         return dsend_seterr(DSEND_ENOMEM, "more than %u pending events on rank %d", d->cap,
                             d->rank);
-    dsend_event *p = realloc(d->pool, (size_t)cap * sizeof *p);
-    if (p)
-        d->pool = p;
+    /* slots on cache lines: aligned, so moved by hand rather than realloc */
+    des_slot *p = aligned_alloc(64, (size_t)cap * sizeof *p);
+    if (p && d->used)
+        memcpy(p, d->pool, (size_t)d->used * sizeof *p);
     uint32_t *f = realloc(d->free_slots, (size_t)cap * sizeof *f);
     if (f)
         d->free_slots = f;
-    if (!p || !f)
+    if (!p || !f) {
+        free(p);
         return dsend_seterr(DSEND_ENOMEM, "out of memory for %u pending events", cap);
+    }
+    free(d->pool);
+    d->pool = p;
     d->cap = cap;
     return 0;
 }
@@ -83,7 +88,10 @@ static int insert(dsend_des *d, const dsend_event *e)
         }
         slot = d->used++;
     }
-    d->pool[slot] = *e;
+    des_slot *sl = &d->pool[slot];
+    sl->type = e->type;
+    sl->pad_ = 0;
+    memcpy(sl->payload, e->payload, sizeof sl->payload);
     des_key k = {.ts = e->ts, .ord = (uint64_t)e->src_lp << DES_SEQ_BITS | e->seq, .slot = slot,
                  .lp = e->dst_lp};
     return des_queue_push(&c->q, &k);
@@ -308,7 +316,16 @@ int dsend_des_run(dsend_des *d, int64_t until,
             des_key k;
             des_queue_pop(&c->q, &k);
             /* a copy: the callback may send events, which may move the pool */
-            dsend_event ev = d->pool[k.slot];
+            dsend_event ev;
+            const des_slot *sl = &d->pool[k.slot];
+            ev.ts = k.ts;
+            ev.src_lp = (uint32_t)(k.ord >> DES_SEQ_BITS);
+            ev.seq = k.ord & ((1ull << DES_SEQ_BITS) - 1);
+            ev.dst_lp = k.lp;
+            ev.type = sl->type;
+            ev.pad_ = 0;
+            memcpy(ev.payload, sl->payload, sizeof ev.payload);
+            ev.reach = reach_of(d, &ev);
             d->free_slots[d->nfree++] = k.slot;
             d->now = ev.ts;
             d->promise = ev.reach;
@@ -317,9 +334,7 @@ int dsend_des_run(dsend_des *d, int64_t until,
              * (the cost of an event at scale is mostly cache misses) */
             const des_key *nx;
             if (des_queue_top(&c->q, &nx) == 0 && nx) {
-                const char *pe = (const char *)&d->pool[nx->slot];
-                __builtin_prefetch(pe);
-                __builtin_prefetch(pe + sizeof(dsend_event) - 1); /* (it spans two lines) */
+                __builtin_prefetch(&d->pool[nx->slot]);
                 __builtin_prefetch(&d->lps[nx->lp - d->lp_lo]);
                 if (d->prefetch)
                     d->prefetch(nx->lp, d->prefetch_arg);

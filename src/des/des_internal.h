@@ -22,6 +22,17 @@ typedef struct des_key {
 #define DES_SEQ_BITS 40
 #define DES_MAX_LPS (1u << 24)
 
+/* A pending event in the pool: what its key does not say (its time, source,
+ * sequence and destination are the key's; its reach is computed again when
+ * it runs).  One cache line: at scale the next event's slot is a miss, and
+ * one line misses once. */
+typedef struct des_slot {
+    _Alignas(64) uint32_t type;
+    uint32_t pad_;
+    unsigned char payload[DSEND_DES_PAYLOAD];
+} des_slot;
+_Static_assert(sizeof(des_slot) == 64, "a pending event is one cache line");
+
 /* Keys in an array: a heap, or a calendar's bucket. */
 typedef struct des_keys {
     des_key *v;
@@ -97,7 +108,7 @@ struct dsend_des {
     dsend_lp *lps;
     uint32_t lp_lo, lp_span;
     /* pending events: a pool, and their keys in heaps by lookahead */
-    dsend_event *pool;
+    des_slot *pool;
     uint32_t *free_slots;
     uint32_t nfree, used, cap;
     des_class cls[DES_CLASSES];
