@@ -4,7 +4,8 @@
  * the others through a futex; an early one sleeps when the node has more
  * processes than cores).  No MPI and no model: the figure is the machine's
  * (its process switches and wake-ups), the floor under any run of that many
- * ranks per window.  Not a test.
+ * ranks per window (the barrier below is the exchange's, written again
+ * here to leave MPI out: change both together).  Not a test.
  *   bench/handoff P ROUNDS [SPIN [PAGES]]
  * prints the wall per round and per process and round.  With PAGES, each
  * process also writes one word in each of that many pages of its own
