@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +58,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s PROCESSES ROUNDS [SPIN]\n", argv[0]);
+        fprintf(stderr, "usage: %s PROCESSES ROUNDS [SPIN [PAGES]]\n", argv[0]);
         return 2;
     }
     long P = strtol(argv[1], NULL, 10), R = strtol(argv[2], NULL, 10);

@@ -130,15 +130,17 @@ int des_queue_push(des_queue *q, const des_key *k)
  * cannot grow: a ring of large arrays would hold memory). */
 static void put_spare(des_queue *q, des_keys *a)
 {
-    if (a->cap && a->cap <= 4096 && q->nspare == q->capspare) {
+    int keep = a->cap && a->cap <= 4096;
+    if (keep && q->nspare == q->capspare) {
         size_t cap = q->capspare ? 2 * q->capspare : 64;
         des_keys *p = realloc(q->spare, cap * sizeof *p);
         if (p) {
             q->spare = p;
             q->capspare = cap;
         }
+        keep = p != NULL;
     }
-    if (a->cap && a->cap <= 4096 && q->nspare < q->capspare) {
+    if (keep) {
         a->n = 0;
         q->spare[q->nspare++] = *a;
     } else {
